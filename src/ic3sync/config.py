@@ -1,0 +1,78 @@
+"""Settings read from the environment and from `.env` in the working directory.
+
+The names are the contract's; nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ic3sync.errors import ConfigError
+
+DEFAULT_API_URL = (
+    "https://app.innomaint.com/api/public/api/restapicontroller/"
+    "assetmanagement/getAssetIDDetailByAssetID"
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field("sqlite:///ic3sync.db", validation_alias="IC3_DATABASE_URL")
+    api_url: str = Field(DEFAULT_API_URL, validation_alias="INNOMAINT_API_URL")
+    api_token: SecretStr | None = Field(None, validation_alias="INNOMAINT_API_TOKEN")
+    rate_ms: int = Field(200, ge=0, validation_alias="INNOMAINT_RATE_MS")
+    timeout_s: float = Field(15.0, gt=0, validation_alias="INNOMAINT_TIMEOUT_S")
+    max_retries: int = Field(3, ge=0, le=20, validation_alias="INNOMAINT_MAX_RETRIES")
+    admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
+    sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
+    timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
+    log_format: str = Field("text", validation_alias="IC3_LOG_FORMAT")
+
+    @field_validator("api_token", "admin_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # An exported-but-empty variable means "not set", not "the empty token".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("sync_cron", mode="before")
+    @classmethod
+    def _blank_cron_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    def require_api_token(self) -> SecretStr:
+        """The vendor token, or a ConfigError telling the operator which variable to set."""
+        if self.api_token is None:
+            raise ConfigError(
+                "INNOMAINT_API_TOKEN is not set: export it or put it in .env "
+                "in the working directory, then run the sync again"
+            )
+        return self.api_token
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: name the variable, hide values
+        raise ConfigError(f"invalid configuration: {_describe(exc)}") from None
+
+
+def _describe(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return type(exc).__name__
+    parts = []
+    for err in errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc.upper()}: {err.get('msg')}")
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Everything that knows SQL: tables, migrations, the engine and the writes."""

@@ -1,0 +1,238 @@
+"""The tables of ic3sync as SQLAlchemy Core objects. Alembic migrations create them;
+this module is what the code queries and what `compare_type` checks the migrations against.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TZ = sa.DateTime(timezone=True)
+MONEY = sa.Numeric(14, 2)
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so BigInteger becomes INTEGER there.
+BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _stamps() -> list[sa.Column]:
+    return [
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+    ]
+
+
+# Integer columns the vendor sends for an asset, in the order of the spec's UPDATE.
+ASSET_INT_COLUMNS = (
+    "traceability_id",
+    "building_id",
+    "floor_id",
+    "department_id",
+    "asset_building_id",
+    "asset_floor_id",
+    "asset_department_id",
+    "fk_customers_equipment_mapping_id",
+    "customers_locations_serialnumber_mapping_id",
+    "customer_traceability_id",
+    "customer_model_id",
+    "location_traceability_id",
+    "location_model_id",
+    "ticketcount",
+    "schedulecount",
+    "schedule_configured",
+    "schedule_initiate",
+    "iot_device_mapped",
+    "status",
+    "asset_live_status",
+    "mapping_status",
+    "traceability_status",
+    "is_loaner",
+    "is_ble_tracking",
+    "is_rfid_tracking",
+    "is_qr_tracking",
+    "is_tracking_enabled",
+    "year_of_manufacturing",
+)
+
+ASSET_TEXT_COLUMNS = ("barcode", "criticality", "capacity_rating", "in_charge_person")
+
+asset_master = sa.Table(
+    "ic3_asset_master",
+    metadata,
+    sa.Column("asset_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("cmms_asset_id", sa.Text, nullable=False, unique=True),
+    sa.Column("report_seq_no", sa.Integer),
+    sa.Column("asset_name", sa.Text),
+    sa.Column("customer_id", sa.BigInteger),
+    sa.Column("customer_name", sa.Text),
+    sa.Column("location_id", sa.BigInteger),
+    sa.Column("location_name", sa.Text),
+    *[sa.Column(name, sa.Text) for name in ASSET_TEXT_COLUMNS],
+    *[sa.Column(name, sa.BigInteger) for name in ASSET_INT_COLUMNS],
+    sa.Column("installation_date", sa.Date),
+    sa.Column("traceability_updated_on", TZ),
+    sa.Column("last_synced_at", TZ),
+    sa.Column("sync_version", sa.Integer, nullable=False, server_default="0"),
+    *_stamps(),
+    sa.Index("ix_ic3_asset_master_order", "report_seq_no", "asset_id"),
+    sa.Index("ix_ic3_asset_master_customer_id", "customer_id"),
+)
+
+building = sa.Table(
+    "ic3_building",
+    metadata,
+    sa.Column("building_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("customer_id", sa.BigInteger),
+    sa.Column("building_name", sa.Text),
+    *_stamps(),
+)
+
+floor = sa.Table(
+    "ic3_floor_master",
+    metadata,
+    sa.Column("floor_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("floor_name", sa.Text),
+    sa.Column("location_id", sa.BigInteger),
+    sa.Column("asset_floor_id", sa.BigInteger),
+    *_stamps(),
+)
+
+department = sa.Table(
+    "ic3_department_master",
+    metadata,
+    sa.Column("department_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("department_name", sa.Text),
+    sa.Column("floor_id", sa.BigInteger),
+    sa.Column("location_id", sa.BigInteger),
+    sa.Column("asset_department_id", sa.BigInteger),
+    *_stamps(),
+)
+
+# The performance strings as the API sends them, and the parsed companion of each.
+PERFORMANCE_TEXT_COLUMNS = (
+    "serialnumber",
+    "equipments_name",
+    "equipment_model_name",
+    "criticality_type_label",
+    "mttr",
+    "mtbf",
+    "availability",
+    "total_ticket_breakdown_hrs",
+    "total_schedule_breakdown_hrs",
+    "asset_created_date",
+    "total_actual_hrs",
+)
+DURATION_COLUMNS = {
+    "mttr": "mttr_seconds",
+    "mtbf": "mtbf_seconds",
+    "total_actual_hrs": "total_actual_seconds",
+    "total_ticket_breakdown_hrs": "total_ticket_breakdown_seconds",
+    "total_schedule_breakdown_hrs": "total_schedule_breakdown_seconds",
+}
+
+asset_performance = sa.Table(
+    "ic3_asset_performance",
+    metadata,
+    sa.Column("performance_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "asset_id",
+        sa.BigInteger,
+        sa.ForeignKey("ic3_asset_master.asset_id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    *[sa.Column(name, sa.Text) for name in PERFORMANCE_TEXT_COLUMNS],
+    sa.Column("total_ticket", sa.Integer),
+    *[sa.Column(name, sa.BigInteger) for name in DURATION_COLUMNS.values()],
+    sa.Column("availability_pct", sa.Numeric(9, 4)),
+    sa.Column("asset_created_at", sa.DateTime(timezone=False)),
+    sa.Column("recorded_at", TZ, nullable=False),
+)
+
+WORKORDER_PERIODS = ("upto", "last_year")
+WORKORDER_COUNT_COLUMNS = ("work_estimate_count", "schedule_count", "ticket_count")
+WORKORDER_COST_COLUMNS = ("work_estimate_cost", "schedule_cost", "ticket_cost")
+
+workorder_summary = sa.Table(
+    "ic3_workorder_summary",
+    metadata,
+    sa.Column("summary_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "asset_id",
+        sa.BigInteger,
+        sa.ForeignKey("ic3_asset_master.asset_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("period_type", sa.String(16), nullable=False),
+    *[sa.Column(name, sa.Integer) for name in WORKORDER_COUNT_COLUMNS],
+    *[sa.Column(name, MONEY) for name in WORKORDER_COST_COLUMNS],
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.UniqueConstraint("asset_id", "period_type"),
+    sa.CheckConstraint("period_type IN ('upto', 'last_year')", name="period_type"),
+)
+
+RUN_STATUSES = ("running", "completed", "aborted", "cancelled", "interrupted")
+RUN_TRIGGERS = ("cli", "api", "schedule")
+LOG_STATUSES = ("success", "failed", "skipped")
+
+sync_run = sa.Table(
+    "cmms_sync_run",
+    metadata,
+    sa.Column("run_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    # The filters the run was started with.
+    sa.Column("batch_size", sa.Integer),
+    sa.Column("offset_start", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("customer_id", sa.BigInteger),
+    sa.Column("only_failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("cmms_asset_id", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("success", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("current_asset", sa.Text),
+    sa.Column("started_at", TZ, nullable=False),
+    sa.Column("heartbeat_at", TZ),
+    sa.Column("finished_at", TZ),
+    sa.Column("duration_ms", sa.BigInteger),
+    sa.Column("error", sa.Text),
+    sa.Column("host", sa.Text),
+    sa.Column("pid", sa.Integer),
+    sa.CheckConstraint(
+        "status IN ('running', 'completed', 'aborted', 'cancelled', 'interrupted')",
+        name="status",
+    ),
+    sa.CheckConstraint("trigger IN ('cli', 'api', 'schedule')", name="trigger"),
+    sa.Index("ix_cmms_sync_run_status", "status"),
+)
+
+sync_log = sa.Table(
+    "cmms_sync_log",
+    metadata,
+    sa.Column("log_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.BigInteger,
+        sa.ForeignKey("cmms_sync_run.run_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("customer_id", sa.BigInteger),
+    sa.Column("cmms_asset_id", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error_message", sa.Text),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("synced_at", TZ, nullable=False),
+    sa.Column("duration_ms", sa.Integer),
+    sa.CheckConstraint("status IN ('success', 'failed', 'skipped')", name="status"),
+    sa.Index("ix_cmms_sync_log_run_id_status", "run_id", "status"),
+    sa.Index("ix_cmms_sync_log_cmms_asset_id_log_id", "cmms_asset_id", "log_id"),
+)

@@ -1,0 +1,85 @@
+"""The exceptions of ic3sync. They carry what went wrong in words an operator can act on,
+and never the API token. The edges (cli.py, api/) turn them into exit codes and HTTP codes.
+
+    Ic3SyncError
+    ├── ConfigError            bad or missing configuration (e.g. no INNOMAINT_API_TOKEN)
+    ├── DatabaseError          the database cannot be reached or refused a statement
+    ├── ImportFileError        an asset register file or one of its rows is not acceptable
+    ├── AssetNotFound          the asset is not in ic3_asset_master
+    ├── RunInProgress          another sync run holds the lock
+    └── VendorError            one asset could not be fetched from Innomaint
+        ├── VendorAuthError    401/403: the token is wrong; the whole run stops
+        ├── VendorTransient    429, 502-504, timeouts, connection errors: retried
+        ├── VendorRejected     400, 404, other statuses, non-JSON, "status": false
+        └── SerialMismatch     the answer is about another asset
+"""
+
+from __future__ import annotations
+
+
+class Ic3SyncError(Exception):
+    """Base of every error ic3sync raises on purpose."""
+
+
+class ConfigError(Ic3SyncError):
+    pass
+
+
+class DatabaseError(Ic3SyncError):
+    pass
+
+
+class ImportFileError(Ic3SyncError):
+    def __init__(self, path: str, message: str, row: int | None = None) -> None:
+        self.path = path
+        self.row = row
+        where = f"{path}, row {row}" if row is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class AssetNotFound(Ic3SyncError):
+    def __init__(self, cmms_asset_id: str) -> None:
+        self.cmms_asset_id = cmms_asset_id
+        super().__init__(f"asset {cmms_asset_id!r} is not in ic3_asset_master")
+
+
+class RunInProgress(Ic3SyncError):
+    def __init__(self, run_id: int | None) -> None:
+        self.run_id = run_id
+        which = f"run {run_id}" if run_id is not None else "another run"
+        super().__init__(f"a sync is already running ({which}); wait for it or cancel it")
+
+
+class VendorError(Ic3SyncError):
+    """One request to the Innomaint API failed. `reason` is safe to log and store."""
+
+    def __init__(self, reason: str, *, http_status: int | None = None, attempts: int = 1) -> None:
+        self.reason = reason
+        self.http_status = http_status
+        self.attempts = attempts
+        super().__init__(reason)
+
+
+class VendorAuthError(VendorError):
+    pass
+
+
+class VendorTransient(VendorError):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        http_status: int | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason, http_status=http_status, attempts=attempts)
+        self.retry_after = retry_after
+
+
+class VendorRejected(VendorError):
+    pass
+
+
+class SerialMismatch(VendorError):
+    pass

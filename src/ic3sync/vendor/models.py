@@ -1,0 +1,87 @@
+"""Pydantic models of the getAssetIDDetailByAssetID response.
+
+The models fix the *shape* (which sections exist and that they are objects) and keep every leaf
+value as the API sent it. Turning "8526:06:43" or "abc" into numbers is enrich.py's job, so a bad
+leaf never makes a whole answer unreadable: it becomes NULL and is named in the log row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ic3sync.errors import VendorRejected
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    def value(self, name: str) -> Any:
+        """The raw value of a field, None when the API did not send it."""
+        extra = self.__pydantic_extra__ or {}
+        if name in extra:
+            return extra[name]
+        return getattr(self, name, None)
+
+
+class AssetData(_Section):
+    serialnumber: Any = None
+
+
+class Performance(_Section):
+    pass
+
+
+class WorkorderPeriod(_Section):
+    pass
+
+
+class Workorder(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    upto: WorkorderPeriod | None = None
+    last_year: WorkorderPeriod | None = None
+
+
+class ResponseBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    data: AssetData
+    performance: Performance | None = None
+    workorder_transactional: Workorder | None = None
+
+
+class AssetResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Any = None
+    response_code: Any = None
+    response: ResponseBody
+
+
+def parse_response(body: bytes | str, *, http_status: int | None = None) -> AssetResponse:
+    """Validate a 200 answer. Raises VendorRejected with a short reason when it is unusable."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise VendorRejected("response is not JSON", http_status=http_status) from None
+    if not isinstance(payload, dict):
+        raise VendorRejected("response is not a JSON object", http_status=http_status)
+    if payload.get("status") is not True:
+        message = payload.get("message") or payload.get("msg")
+        detail = f": {str(message)[:200]}" if isinstance(message, str) and message else ""
+        raise VendorRejected(f'API answered "status": false{detail}', http_status=http_status)
+    code = payload.get("response_code")
+    if code not in (None, 200, "200"):
+        raise VendorRejected(f"API answered response_code {code!r}", http_status=http_status)
+    try:
+        return AssetResponse.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise VendorRejected(
+            f"response has an unexpected shape at {where or 'top level'}: {first.get('msg')}",
+            http_status=http_status,
+        ) from None
