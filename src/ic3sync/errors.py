@@ -7,6 +7,7 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
     ├── ImportFileError        an asset register file or one of its rows is not acceptable
     ├── AssetNotFound          the asset is not in ic3_asset_master
     ├── RunInProgress          another sync run holds the lock
+    ├── Cancelled              the run was asked to stop (Ctrl-C, SIGTERM, a cancel request)
     └── VendorError            one asset could not be fetched from Innomaint
         ├── VendorAuthError    401/403: the token is wrong; the whole run stops
         ├── VendorTransient    429, 502-504, timeouts, connection errors: retried
@@ -48,6 +49,10 @@ class RunInProgress(Ic3SyncError):
         self.run_id = run_id
         which = f"run {run_id}" if run_id is not None else "another run"
         super().__init__(f"a sync is already running ({which}); wait for it or cancel it")
+
+
+class Cancelled(Ic3SyncError):
+    """Raised inside a wait when the run has been asked to stop."""
 
 
 class VendorError(Ic3SyncError):
