@@ -1,0 +1,299 @@
+"""The `ic3sync` command line. Thin: it reads settings, calls sync.py and friends, and turns
+their errors into messages and exit codes (0 ok, 3 some assets failed, 1 fatal, 130 cancelled).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+
+from ic3sync.config import Settings, get_settings
+from ic3sync.db import migrate as migrations
+from ic3sync.db.engine import make_engine, redact_url
+from ic3sync.db.repository import AssetSelection
+from ic3sync.errors import (
+    AssetNotFound,
+    ConfigError,
+    DatabaseError,
+    Ic3SyncError,
+    ImportFileError,
+)
+from ic3sync.logs import setup_logging
+from ic3sync.sync import SyncResult, run_sync, sync_one
+from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
+from ic3sync.vendor.client import InnomaintClient
+
+EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Sync the Innomaint CMMS asset detail into the IC3 asset register.",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Our errors become one line on stderr and an exit code, never a traceback."""
+    try:
+        yield
+    except Ic3SyncError as exc:
+        _fail(escape(str(exc)))
+    except sa.exc.OperationalError as exc:
+        _fail(f"database unreachable: {escape(str(exc.orig or exc).splitlines()[0])}")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    setup_logging(settings.log_format, logging.WARNING)
+    return settings
+
+
+def _engine(settings: Settings, *, require_schema: bool = True) -> sa.Engine:
+    engine = make_engine(settings.database_url)
+    if require_schema:
+        try:
+            current = migrations.current_revision(engine)
+        except sa.exc.OperationalError as exc:
+            raise DatabaseError(
+                f"cannot reach the database {redact_url(settings.database_url)}: "
+                f"{str(exc.orig or exc).splitlines()[0]}"
+            ) from None
+        if current != migrations.head_revision():
+            raise DatabaseError(
+                f"the database {redact_url(settings.database_url)} is at schema revision "
+                f"{current or 'none'}, not {migrations.head_revision()}: run `ic3sync migrate`"
+            )
+    return engine
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the schema to the newest version. Safe to run twice."""
+    with _errors():
+        settings = _settings()
+        engine = _engine(settings, require_schema=False)
+        try:
+            before, after = migrations.upgrade(engine)
+        except sa.exc.OperationalError as exc:
+            raise DatabaseError(
+                f"cannot reach the database {redact_url(settings.database_url)}: "
+                f"{str(exc.orig or exc).splitlines()[0]}"
+            ) from None
+        where = redact_url(settings.database_url)
+        if before == after:
+            out.print(f"schema already at revision {after} ({where})", highlight=False)
+        else:
+            out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
+
+
+@app.command("import-assets")
+def import_assets_cmd(
+    path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
+) -> None:
+    """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
+    from ic3sync.importer import import_assets
+
+    with _errors():
+        settings = _settings()
+        try:
+            result = import_assets(_engine(settings), path)
+        except ImportFileError as exc:
+            _fail(f"{escape(str(exc))}\nnothing was written")
+        out.print(
+            f"{path}: {result.rows} rows read: {result.inserted} inserted, "
+            f"{result.updated} updated, {result.skipped} skipped",
+            highlight=False,
+        )
+
+
+def _exit_code(result: SyncResult) -> int:
+    if result.status == "aborted":
+        return EXIT_FATAL
+    if result.status == "cancelled":
+        return EXIT_CANCELLED
+    return EXIT_SOME_FAILED if result.failed else EXIT_OK
+
+
+def _run_cli_sync(settings: Settings, selection: AssetSelection, as_json: bool) -> int:
+    engine = _engine(settings)
+    cancel = threading.Event()
+    progress = RichProgress(err) if err.is_terminal else None
+    with (
+        InnomaintClient.from_settings(settings, cancel=cancel) as client,
+        stop_on_signals(cancel, err),
+    ):
+        try:
+            result = run_sync(
+                engine,
+                client,
+                trigger="cli",
+                selection=selection,
+                cancel=cancel,
+                progress=progress,
+            )
+        finally:
+            if progress:
+                progress.stop()
+    print_summary(result, err if as_json else out)
+    if as_json:
+        print(json.dumps(result.as_dict()))
+    return _exit_code(result)
+
+
+@app.command()
+def sync(
+    batch: Annotated[
+        int | None, typer.Option(min=1, help="at most N assets (default: all)")
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="skip the first N assets")] = 0,
+    customer_id: Annotated[
+        int | None, typer.Option("--customer-id", help="only this customer")
+    ] = None,
+    only_failed: Annotated[
+        bool, typer.Option("--only-failed", help="only assets whose latest outcome failed")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the SyncResult as JSON")] = False,
+) -> None:
+    """One sequential run over the register (or a batch of it)."""
+    with _errors():
+        settings = _settings()
+        settings.require_api_token()
+        selection = AssetSelection(
+            batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
+        )
+        code = _run_cli_sync(settings, selection, as_json)
+    raise typer.Exit(code)
+
+
+@app.command("sync-one")
+def sync_one_cmd(
+    cmms_asset_id: Annotated[
+        str, typer.Argument(help="the Innomaint asset id, e.g. 'Delhi Cantt Naraina_BP_01'")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Sync one asset now."""
+    with _errors():
+        settings = _settings()
+        settings.require_api_token()
+        engine = _engine(settings)
+        with InnomaintClient.from_settings(settings) as client:
+            try:
+                result, outcome = sync_one(engine, client, cmms_asset_id, trigger="cli")
+            except AssetNotFound as exc:
+                _fail(escape(str(exc)))
+        ok = outcome is not None and outcome.status == "success"
+        payload = {
+            "status": "synced" if ok else "failed",
+            "cmms_asset_id": cmms_asset_id,
+            "traceability_id": outcome.traceability_id if outcome else None,
+            "run_id": result.run_id,
+            "error": (outcome.error if outcome else result.error),
+        }
+        if as_json:
+            print(json.dumps(payload))
+        elif ok:
+            out.print(
+                f"synced {cmms_asset_id!r} (traceability_id {payload['traceability_id']}, "
+                f"run {result.run_id})",
+                highlight=False,
+            )
+            if payload["error"]:
+                out.print(f"note: {escape(str(payload['error']))}", highlight=False)
+        else:
+            err.print(f"[red]failed[/] {escape(cmms_asset_id)}: {escape(str(payload['error']))}")
+    raise typer.Exit(_exit_code(result))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 9090,
+) -> None:
+    """The HTTP admin service."""
+    from ic3sync.api.server import run_server
+
+    with _errors():
+        settings = get_settings()
+        setup_logging(settings.log_format, logging.INFO)
+        run_server(settings, host=host, port=port)
+
+
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 9191,
+    token: Annotated[
+        str | None,
+        typer.Option(help="token to accept (default: INNOMAINT_API_TOKEN)", show_default=False),
+    ] = None,
+    faults: Annotated[
+        Path | None, typer.Option(help="JSON file of per-asset fault behaviours")
+    ] = None,
+    fault_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="share of ids given a random fault")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="seed of the random fault mix")] = 0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="added to every answer")] = 0.0,
+) -> None:
+    """A local stand-in for the Innomaint API, for demos, tests and benchmarks."""
+    from ic3sync.vendor.simulator import SimulatorConfig, load_faults, serve_forever
+
+    with _errors():
+        settings = get_settings()
+        setup_logging(settings.log_format, logging.INFO)
+        secret = token or (settings.api_token.get_secret_value() if settings.api_token else None)
+        if not secret:
+            raise ConfigError(
+                "the simulator needs a token to accept: set INNOMAINT_API_TOKEN or pass --token"
+            )
+        config = SimulatorConfig(
+            token=secret,
+            faults=load_faults(faults) if faults else {},
+            fault_rate=fault_rate,
+            seed=seed,
+            latency_ms=latency_ms,
+        )
+        serve_forever(config, host, port)
+
+
+@app.command()
+def demo(
+    rate_ms: Annotated[int, typer.Option(help="request spacing for the demo")] = 20,
+) -> None:
+    """The whole job on the embedded default, against a local simulator."""
+    from ic3sync.demo import run_demo
+
+    with _errors():
+        settings = get_settings()
+        setup_logging(settings.log_format, logging.WARNING)
+        raise typer.Exit(
+            run_demo(settings, rate_ms=rate_ms, console=out, token=secrets.token_urlsafe(24))
+        )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,390 @@
+"""A sync run: take the run lock, load the assets, then for each one fetch, map and write in
+one transaction, log it, and finish with a summary. One asset at a time (contract rule 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from ic3sync import enrich as mapping
+from ic3sync.db import repository as repo
+from ic3sync.db.lock import RunLock
+from ic3sync.db.repository import AssetRef, AssetSelection
+from ic3sync.errors import (
+    AssetNotFound,
+    Cancelled,
+    DatabaseError,
+    RunInProgress,
+    VendorAuthError,
+    VendorError,
+)
+from ic3sync.vendor.client import Fetched
+
+log = logging.getLogger("ic3sync.sync")
+
+MAX_RESULT_ERRORS = 100
+# How often the run row's counters are refreshed for watchers (the CLI of another shell,
+# the admin service). Every asset would cost one more statement per asset for nothing.
+HEARTBEAT_S = 1.0
+
+
+class Fetcher(Protocol):
+    def fetch(self, serialnumber: str) -> Fetched: ...
+
+
+@dataclass(slots=True)
+class AssetOutcome:
+    cmms_asset_id: str
+    status: str  # success, failed, skipped
+    error: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    duration_ms: int = 0
+    traceability_id: int | None = None
+    http_ms: float = 0.0
+
+
+class ProgressListener(Protocol):
+    def started(self, run_id: int, total: int) -> None: ...
+    def asset_started(self, index: int, asset: AssetRef) -> None: ...
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None: ...
+
+
+@dataclass(slots=True)
+class SyncResult:
+    run_id: int
+    total: int = 0
+    success: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    status: str = "running"
+    error: str | None = None
+    http_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's SyncResult, plus the run's final status and fatal error if any."""
+        return {
+            "run_id": self.run_id,
+            "total": self.total,
+            "success": self.success,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "errors": self.errors[:MAX_RESULT_ERRORS],
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Run:
+    """The state of one run while it goes."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        client: Fetcher,
+        cancel: threading.Event,
+        progress: ProgressListener | None,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.cancel = cancel
+        self.progress = progress
+        self.result = SyncResult(run_id=0)
+        self.last_heartbeat = 0.0
+
+    def count(self, outcome: AssetOutcome) -> None:
+        r = self.result
+        if outcome.status == "success":
+            r.success += 1
+        elif outcome.status == "failed":
+            r.failed += 1
+            if len(r.errors) < MAX_RESULT_ERRORS:
+                r.errors.append(f"{outcome.cmms_asset_id}: {outcome.error}")
+        else:
+            r.skipped += 1
+        r.http_ms += outcome.http_ms
+
+    def heartbeat_values(self, current: str | None) -> dict[str, Any] | None:
+        """The run row's counters, at most every HEARTBEAT_S."""
+        now = time.monotonic()
+        if now - self.last_heartbeat < HEARTBEAT_S:
+            return None
+        self.last_heartbeat = now
+        r = self.result
+        return {
+            "success": r.success,
+            "failed": r.failed,
+            "skipped": r.skipped,
+            "current_asset": current,
+            "heartbeat_at": _now(),
+        }
+
+    def sync_asset(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+        started = time.monotonic()
+        outcome = AssetOutcome(cmms_asset_id=asset.cmms_asset_id, status="failed")
+        try:
+            fetched = self.client.fetch(asset.cmms_asset_id)
+            outcome.http_status = fetched.http_status
+            outcome.attempts = fetched.attempts
+            outcome.http_ms = fetched.http_ms
+            rows = mapping.enrich(asset.cmms_asset_id, fetched.response)
+        except VendorAuthError:
+            raise
+        except VendorError as exc:
+            outcome.error = exc.reason
+            outcome.http_status = exc.http_status
+            outcome.attempts = exc.attempts
+            outcome.duration_ms = _ms_since(started)
+            self.write_log(conn, asset, outcome)
+            return outcome
+
+        now = _now()
+        outcome.status = "success"
+        outcome.traceability_id = rows.traceability_id
+        if rows.problems:
+            outcome.error = "stored as NULL: " + "; ".join(rows.problems)
+        try:
+            with conn.begin():
+                repo.write_asset(conn, asset.asset_id, rows, now)
+                outcome.duration_ms = _ms_since(started)
+                repo.insert_logs(conn, [self.log_row(asset, outcome, now)])
+                beat = self.heartbeat_values(asset.cmms_asset_id)
+                if beat is not None:
+                    # Counted as if this asset had committed, which it does with this row.
+                    beat["success"] += 1
+                    repo.update_run(conn, self.result.run_id, **beat)
+        except sa.exc.SQLAlchemyError as exc:
+            if _connection_lost(exc):
+                raise DatabaseError(f"database connection lost: {_db_reason(exc)}") from None
+            outcome.status = "failed"
+            outcome.error = f"database rejected the asset's rows: {_db_reason(exc)}"
+            outcome.duration_ms = _ms_since(started)
+            self.write_log(conn, asset, outcome)
+        return outcome
+
+    def log_row(self, asset: AssetRef, outcome: AssetOutcome, now: datetime) -> dict[str, Any]:
+        return {
+            "run_id": self.result.run_id,
+            "customer_id": asset.customer_id,
+            "cmms_asset_id": asset.cmms_asset_id,
+            "status": outcome.status,
+            "error_message": outcome.error,
+            "http_status": outcome.http_status,
+            "attempts": outcome.attempts,
+            "synced_at": now,
+            "duration_ms": outcome.duration_ms,
+        }
+
+    def write_log(self, conn: sa.Connection, asset: AssetRef, outcome: AssetOutcome) -> None:
+        with conn.begin():
+            repo.insert_logs(conn, [self.log_row(asset, outcome, _now())])
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _connection_lost(exc: sa.exc.SQLAlchemyError) -> bool:
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError)
+    )
+
+
+def _db_reason(exc: sa.exc.SQLAlchemyError) -> str:
+    # The DBAPI's first line names the problem; the rest is the statement and parameters.
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def run_sync(
+    engine: sa.Engine,
+    client: Fetcher,
+    *,
+    trigger: str,
+    selection: AssetSelection | None = None,
+    cancel: threading.Event | None = None,
+    progress: ProgressListener | None = None,
+    on_run_created: Callable[[int], None] | None = None,
+    on_outcome: Callable[[AssetOutcome], None] | None = None,
+) -> SyncResult:
+    """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
+    for a single-asset run of an unknown id, DatabaseError when the database is unreachable.
+    Everything else about the run, including its failures, is in the returned SyncResult."""
+    sel = selection or AssetSelection()
+    cancel = cancel or threading.Event()
+    state = _Run(engine, client, cancel, progress)
+    t0 = time.monotonic()
+    lock = RunLock(engine)
+    try:
+        if not lock.acquire():
+            with engine.connect() as conn:
+                raise RunInProgress(repo.running_run_id(conn))
+        with engine.connect() as conn:
+            with conn.begin():
+                dead = repo.mark_dead_runs_interrupted(conn, _now())
+                if dead:
+                    log.warning("marked run(s) %s interrupted: their process had died", dead)
+                if (
+                    sel.cmms_asset_id is not None
+                    and repo.find_asset(conn, sel.cmms_asset_id) is None
+                ):
+                    raise AssetNotFound(sel.cmms_asset_id)
+                assets = repo.select_assets(conn, sel)
+                run_id = repo.create_run(
+                    conn,
+                    trigger=trigger,
+                    sel=sel,
+                    now=_now(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                )
+                repo.update_run(conn, run_id, total=len(assets))
+            state.result.run_id = run_id
+            state.result.total = len(assets)
+            if on_run_created:
+                on_run_created(run_id)
+            log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
+            if progress:
+                progress.started(run_id, len(assets))
+            _loop(conn, state, assets, on_outcome)
+            state.result.duration_ms = _ms_since(t0)
+            _finish(conn, state, assets)
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(f"database unreachable: {_db_reason(exc)}") from None
+    finally:
+        lock.release()
+    return state.result
+
+
+def _loop(
+    conn: sa.Connection,
+    state: _Run,
+    assets: list[AssetRef],
+    on_outcome: Callable[[AssetOutcome], None] | None,
+) -> None:
+    result = state.result
+    for index, asset in enumerate(assets):
+        if state.cancel.is_set():
+            result.status = "cancelled"
+            return
+        if state.progress:
+            state.progress.asset_started(index, asset)
+        try:
+            outcome = state.sync_asset(conn, asset)
+        except Cancelled:
+            result.status = "cancelled"
+            return
+        except VendorAuthError as exc:
+            outcome = AssetOutcome(
+                cmms_asset_id=asset.cmms_asset_id,
+                status="failed",
+                error=exc.reason,
+                http_status=exc.http_status,
+                attempts=exc.attempts,
+            )
+            state.write_log(conn, asset, outcome)
+            state.count(outcome)
+            result.status = "aborted"
+            result.error = exc.reason
+            return
+        except DatabaseError as exc:
+            result.status = "aborted"
+            result.error = str(exc)
+            return
+        state.count(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+        if state.progress:
+            state.progress.asset_done(index, outcome)
+    result.status = "completed"
+
+
+def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
+    """Log the assets a stopped run never reached as skipped, and close the run row."""
+    result = state.result
+    done = result.success + result.failed + result.skipped
+    reason = {
+        "cancelled": "run cancelled before this asset",
+        "aborted": f"run aborted before this asset: {result.error}",
+    }.get(result.status)
+    now = _now()
+    try:
+        with conn.begin():
+            if reason and done < len(assets):
+                rest = assets[done:]
+                rows = [
+                    state.log_row(a, AssetOutcome(a.cmms_asset_id, "skipped", reason), now)
+                    for a in rest
+                ]
+                repo.insert_logs(conn, rows)
+                result.skipped += len(rest)
+            repo.update_run(
+                conn,
+                result.run_id,
+                status=result.status,
+                success=result.success,
+                failed=result.failed,
+                skipped=result.skipped,
+                current_asset=None,
+                finished_at=now,
+                heartbeat_at=now,
+                duration_ms=result.duration_ms,
+                error=result.error,
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        # The database went away for good: the next run marks this one interrupted.
+        result.status = "aborted"
+        result.error = result.error or f"database unreachable: {_db_reason(exc)}"
+        log.error("could not record the end of run %s: %s", result.run_id, _db_reason(exc))
+    log.info(
+        "run %s %s: %d ok, %d failed, %d skipped in %d ms",
+        result.run_id,
+        result.status,
+        result.success,
+        result.failed,
+        result.skipped,
+        result.duration_ms,
+        extra={"run_id": result.run_id},
+    )
+
+
+def sync_one(
+    engine: sa.Engine, client: Fetcher, cmms_asset_id: str, *, trigger: str
+) -> tuple[SyncResult, AssetOutcome | None]:
+    """Sync a single asset as a run of one. Returns the run's result and the asset's outcome."""
+    outcomes: list[AssetOutcome] = []
+    result = run_sync(
+        engine,
+        client,
+        trigger=trigger,
+        selection=AssetSelection(cmms_asset_id=cmms_asset_id),
+        on_outcome=outcomes.append,
+    )
+    return result, (outcomes[0] if outcomes else None)
+
+
+def recover_dead_runs(engine: sa.Engine) -> list[int]:
+    """Mark runs left `running` by a dead process as interrupted, if no live run holds the lock."""
+    with RunLock(engine) as held:
+        if not held:
+            return []
+        with engine.begin() as conn:
+            return repo.mark_dead_runs_interrupted(conn, _now())

@@ -1,0 +1,129 @@
+"""What a person sees of a run on a terminal: the progress bar, the summary, and Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ic3sync.db.repository import AssetRef
+from ic3sync.sync import AssetOutcome, SyncResult
+
+
+def escape(text: str) -> str:
+    """Rich markup is off for text we did not write (asset ids, vendor reasons)."""
+    return text.replace("[", r"\[")
+
+
+class RichProgress:
+    """The progress bar of a run on a terminal: done/total, current asset, failures, ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]run {task.fields[run_id]}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed[/]"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}", markup=False),
+            console=console,
+            transient=False,
+        )
+        self.task: int | None = None
+        self.failed = 0
+
+    def started(self, run_id: int, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("sync", total=total, run_id=run_id, failed=0, current="")
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, current=asset.cmms_asset_id[:40])
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        if outcome.status == "failed":
+            self.failed += 1
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, current="")
+        self.bar.stop()
+
+
+@contextmanager
+def stop_on_signals(cancel: threading.Event, console: Console) -> Iterator[None]:
+    """Ctrl-C or SIGTERM: finish or roll back the asset in flight, then stop the run."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():  # a second Ctrl-C: the operator really means it
+            raise KeyboardInterrupt
+        cancel.set()
+        console.print(
+            f"\n{signal.Signals(signum).name}: stopping after the asset in flight...",
+            highlight=False,
+        )
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def print_summary(result: SyncResult, console: Console) -> None:
+    table = Table(title=f"Sync run {result.run_id}: {result.status}", title_justify="left")
+    for name in ("total", "success", "failed", "skipped", "duration"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        str(result.total),
+        f"[green]{result.success}[/]",
+        f"[red]{result.failed}[/]" if result.failed else "0",
+        str(result.skipped),
+        format_duration(result.duration_ms),
+    )
+    console.print(table)
+    if result.error:
+        console.print(f"[bold red]run stopped:[/] {escape(result.error)}")
+    if result.errors:
+        failures = Table(title="First failures", title_justify="left", show_lines=False)
+        failures.add_column("asset", overflow="fold")
+        failures.add_column("reason", overflow="fold")
+        for line in result.errors[:10]:
+            asset, _, reason = line.partition(": ")
+            failures.add_row(asset, reason)
+        console.print(failures)
+        if result.failed > 10:
+            console.print(
+                f"... and {result.failed - 10} more: "
+                f"SELECT * FROM cmms_sync_log WHERE run_id = {result.run_id} "
+                "AND status = 'failed'",
+                highlight=False,
+            )
+
+
+def format_duration(ms: int) -> str:
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs} s"
