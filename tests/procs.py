@@ -1,0 +1,120 @@
+"""Start the real `ic3sync` processes (simulator, server, CLI) for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import TOKEN
+
+ENDPOINT_PATH = "/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ic3sync_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ic3sync.cli", *args]
+
+
+def base_env(db_url: str, api_url: str | None = None, **extra: str) -> dict[str, str]:
+    """A clean environment: nothing of the developer's shell or .env leaks into a test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IC3_", "INNOMAINT_"))}
+    env.update(
+        IC3_DATABASE_URL=db_url,
+        INNOMAINT_API_TOKEN=TOKEN,
+        INNOMAINT_RATE_MS="0",
+        INNOMAINT_TIMEOUT_S="5",
+        PYTHONUNBUFFERED="1",
+    )
+    if api_url:
+        env["INNOMAINT_API_URL"] = api_url
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ic3sync_cmd(*args),
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out, errs = proc.communicate()
+            raise RuntimeError(f"process exited with {proc.returncode}: {errs or out}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@contextlib.contextmanager
+def simulator_process(
+    tmp_path: Path,
+    *,
+    faults: Mapping[str, object] | None = None,
+    latency_ms: float = 0,
+    fault_rate: float = 0,
+    seed: int = 0,
+) -> Iterator[str]:
+    """`ic3sync simulator` on a free port; yields the endpoint URL for INNOMAINT_API_URL."""
+    port = free_port()
+    args = ["simulator", "--port", str(port), "--token", TOKEN, "--latency-ms", str(latency_ms)]
+    if faults:
+        path = tmp_path / f"faults-{port}.json"
+        path.write_text(json.dumps(faults))
+        args += ["--faults", str(path)]
+    if fault_rate:
+        args += ["--fault-rate", str(fault_rate), "--seed", str(seed)]
+    log = (tmp_path / f"simulator-{port}.log").open("w")
+    proc = subprocess.Popen(
+        ic3sync_cmd(*args),
+        env=base_env("sqlite://"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    root = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{root}/__stats", proc=proc)
+        yield root + ENDPOINT_PATH
+    finally:
+        stop(proc)
+        log.close()
