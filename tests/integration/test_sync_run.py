@@ -277,7 +277,7 @@ def test_only_failed_takes_the_assets_whose_latest_outcome_failed(engine, simula
 def test_sync_one_syncs_a_single_asset_with_spaces_in_its_id(engine, simulator):
     seed_assets(engine, ["Delhi Cantt Naraina_BP_01"])
     with client_for(simulator.url) as client:
-        result, outcome = sync_one(engine, client, "Delhi Cantt Naraina_BP_01", trigger="api")
+        _, outcome = sync_one(engine, client, "Delhi Cantt Naraina_BP_01", trigger="api")
         assert outcome is not None and outcome.status == "success"
         assert (
             outcome.traceability_id
