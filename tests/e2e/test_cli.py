@@ -1,0 +1,240 @@
+"""The `ic3sync` command line as a process, against the simulator as a process, on SQLite and
+PostgreSQL: what an operator types and what they get back (output, exit code, tables)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.db.engine import make_engine
+from tests.helpers import TOKEN, all_text, table_rows
+from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
+
+FAULTS = {
+    "Site A_NOTFOUND_01": "not_found",
+    "Site A_FALSE_02": "status_false",
+    "Site A_HTML_03": "non_json",
+    "Site A_OTHER_04": "other_serial",
+    "Site A_BADREQ_05": "bad_request",
+    "Site A_503_06": {"kind": "unavailable", "times": 1},
+    "Site A_429_07": {"kind": "rate_limited", "retry_after": 0, "times": 1},
+    "Site A_502_08": {"kind": "bad_gateway", "times": 1},
+    "Site A_EMPTY_09": "empty_fields",
+    "Site A_STRNUM_10": "string_numbers",
+    "Site A_BADNUM_11": "bad_numbers",
+    "Site A_RESET_12": {"kind": "reset", "times": 1},
+}
+PERMANENT = {"Site A_NOTFOUND_01", "Site A_FALSE_02", "Site A_HTML_03", "Site A_OTHER_04"}
+PERMANENT |= {"Site A_BADREQ_05"}
+HEALTHY = [f"Site B_PUMP_{n:02d}" for n in range(1, 9)]
+
+
+def write_register(path: Path, ids: list[str], customer_id: int = 24463) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["S.No", "Asset ID", "Asset Name", "Customer ID", "Criticality"])
+        for n, cid in enumerate(ids, start=1):
+            writer.writerow([n, cid, f"Pump {n}", customer_id, "Low"])
+    return path
+
+
+def last_json_line(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def migrate_and_import(db_url: str, tmp_path: Path, ids: list[str]) -> dict[str, str]:
+    env = base_env(db_url)
+    first = run_cli("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("migrate", env=env)
+    assert second.returncode == 0 and "already" in second.stdout
+    imported = run_cli("import-assets", str(write_register(tmp_path / "reg.csv", ids)), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert f"{len(ids)} inserted" in imported.stdout
+    return env
+
+
+def test_a_full_run_with_a_fault_of_each_kind_leaves_every_table_consistent(db_url, tmp_path):
+    ids = list(FAULTS) + HEALTHY
+    env = migrate_and_import(db_url, tmp_path, ids)
+    with simulator_process(tmp_path, faults=FAULTS) as api:
+        env["INNOMAINT_API_URL"] = api
+        first = run_cli("sync", "--json", env=env)
+        second = run_cli("sync", "--json", env=env)
+
+    assert first.returncode == 3, first.stderr
+    result = last_json_line(first.stdout)
+    assert (result["total"], result["failed"], result["success"]) == (
+        len(ids),
+        len(PERMANENT),
+        len(ids) - len(PERMANENT),
+    )
+    failed_ids = {line.split(": ", 1)[0] for line in result["errors"]}
+    assert failed_ids == PERMANENT
+
+    engine = make_engine(db_url)
+    try:
+        logs = table_rows(engine, "cmms_sync_log")
+        assert len(logs) == 2 * len(ids)
+        by_id = {r["cmms_asset_id"]: r for r in logs if r["run_id"] == result["run_id"]}
+        assert by_id["Site A_503_06"]["attempts"] == 2
+        assert by_id["Site A_429_07"]["attempts"] == 2
+        assert by_id["Site A_NOTFOUND_01"]["http_status"] == 404
+        assert "JSON" in by_id["Site A_HTML_03"]["error_message"]
+        assert "ticket_count" in by_id["Site A_BADNUM_11"]["error_message"]
+        masters = {r["cmms_asset_id"]: r for r in table_rows(engine, "ic3_asset_master")}
+        assert {cid for cid, r in masters.items() if r["sync_version"] == 2} == set(ids) - PERMANENT
+        assert all(masters[cid]["sync_version"] == 0 for cid in PERMANENT)
+        synced = len(ids) - len(PERMANENT)
+        assert len(table_rows(engine, "ic3_asset_performance")) == synced
+        assert len(table_rows(engine, "ic3_workorder_summary")) == 2 * synced
+        runs = table_rows(engine, "cmms_sync_run", "run_id")
+        assert [(r["status"], r["success"], r["failed"]) for r in runs] == [
+            ("completed", synced, len(PERMANENT))
+        ] * 2
+        assert TOKEN not in all_text(engine)
+    finally:
+        engine.dispose()
+    for proc in (first, second):
+        assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing(db_url, tmp_path):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
+    with simulator_process(tmp_path) as api:
+        env["INNOMAINT_API_URL"] = api
+        done = run_cli("sync", "--json", env=env)
+        again = run_cli("sync", "--only-failed", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert last_json_line(done.stdout)["success"] == 3
+    assert again.returncode == 0 and last_json_line(again.stdout)["total"] == 0
+
+
+def test_sync_without_a_token_stops_at_once_naming_the_variable(db_url, tmp_path):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:1])
+    env.pop("INNOMAINT_API_TOKEN")
+    proc = run_cli("sync", env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "INNOMAINT_API_TOKEN" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_wrong_token_aborts_the_run_with_exit_one(db_url, tmp_path):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
+    with simulator_process(tmp_path) as api:
+        env.update(INNOMAINT_API_URL=api, INNOMAINT_API_TOKEN="not-the-right-token")
+        proc = run_cli("sync", "--json", env=env)
+    assert proc.returncode == 1
+    result = last_json_line(proc.stdout)
+    assert result["status"] == "aborted" and "token" in result["error"]
+    assert (result["failed"], result["skipped"]) == (1, 2)
+    assert "not-the-right-token" not in proc.stdout + proc.stderr
+
+
+def test_an_unreachable_database_is_a_clear_fatal_error(tmp_path):
+    env = base_env("postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none")
+    proc = run_cli("sync", env=env)
+    assert proc.returncode == 1
+    assert "database" in proc.stderr and "Traceback" not in proc.stderr
+    assert "secret-pw" not in proc.stderr
+
+
+def test_a_bad_register_names_the_row_and_writes_nothing(db_url, tmp_path):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:2])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Asset ID,Asset Name\nNew_01,Pump\n,Orphan name\n")
+    proc = run_cli("import-assets", str(bad), env=env)
+    assert proc.returncode != 0
+    assert "bad.csv" in proc.stderr and "row 3" in proc.stderr
+    engine = make_engine(db_url)
+    try:
+        ids = {r["cmms_asset_id"] for r in table_rows(engine, "ic3_asset_master")}
+    finally:
+        engine.dispose()
+    assert ids == set(HEALTHY[:2])
+
+
+def test_sync_one_syncs_an_id_with_spaces(db_url, tmp_path):
+    env = migrate_and_import(db_url, tmp_path, ["Delhi Cantt Naraina_BP_01"])
+    with simulator_process(tmp_path) as api:
+        env["INNOMAINT_API_URL"] = api
+        proc = run_cli("sync-one", "Delhi Cantt Naraina_BP_01", "--json", env=env)
+        missing = run_cli("sync-one", "No such asset", env=env)
+    assert proc.returncode == 0, proc.stderr
+    payload = last_json_line(proc.stdout)
+    assert payload["status"] == "synced" and payload["traceability_id"] > 0
+    assert missing.returncode == 1 and "not in ic3_asset_master" in missing.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, sig):
+    ids = [f"Slow_{n:03d}" for n in range(40)]
+    env = migrate_and_import(db_url, tmp_path, ids)
+    with simulator_process(tmp_path, latency_ms=50) as api:
+        env["INNOMAINT_API_URL"] = api
+        proc = subprocess.Popen(
+            ic3sync_cmd("sync", "--json"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.2)
+        proc.send_signal(sig)
+        out, errs = proc.communicate(timeout=30)
+    assert proc.returncode == 130, errs
+    result = last_json_line(out)
+    assert result["status"] == "cancelled"
+    assert 0 < result["success"] < len(ids)
+    assert result["success"] + result["skipped"] == len(ids)
+    engine = make_engine(db_url)
+    try:
+        run = table_rows(engine, "cmms_sync_run")[0]
+        synced = [r for r in table_rows(engine, "ic3_asset_master") if r["sync_version"] == 1]
+        logs = table_rows(engine, "cmms_sync_log")
+    finally:
+        engine.dispose()
+    assert (run["status"], run["success"]) == ("cancelled", result["success"])
+    assert len(synced) == result["success"]
+    assert sum(r["status"] == "success" for r in logs) == result["success"]
+
+
+def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
+    ids = [f"Kill_{n:03d}" for n in range(40)]
+    env = migrate_and_import(db_url, tmp_path, ids)
+    with simulator_process(tmp_path, latency_ms=40) as api:
+        env["INNOMAINT_API_URL"] = api
+        proc = subprocess.Popen(
+            ic3sync_cmd("sync"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        rerun = run_cli("sync", "--only-failed", "--json", env=env)
+        full = run_cli("sync", "--json", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert full.returncode == 0, full.stderr
+    engine = make_engine(db_url)
+    try:
+        runs = table_rows(engine, "cmms_sync_run", "run_id")
+        masters = table_rows(engine, "ic3_asset_master")
+        with engine.connect() as conn:
+            dupes = conn.execute(
+                sa.text(
+                    "SELECT asset_id, period_type, COUNT(*) FROM ic3_workorder_summary "
+                    "GROUP BY asset_id, period_type HAVING COUNT(*) > 1"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert runs[0]["status"] == "interrupted"
+    assert [r["status"] for r in runs[1:]] == ["completed", "completed"]
+    assert all(r["sync_version"] >= 1 for r in masters)
+    assert dupes == []
