@@ -1,0 +1,276 @@
+"""Pure mapping of one Innomaint answer to the rows ic3sync writes: no I/O, no database.
+Empty API values are left out (the stored value stays); unparseable ones become None and are named.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ic3sync.db.schema import (
+    ASSET_INT_COLUMNS,
+    ASSET_TEXT_COLUMNS,
+    DURATION_COLUMNS,
+    PERFORMANCE_TEXT_COLUMNS,
+    WORKORDER_COST_COLUMNS,
+    WORKORDER_COUNT_COLUMNS,
+    WORKORDER_PERIODS,
+)
+from ic3sync.errors import SerialMismatch
+from ic3sync.parsing import (
+    Unparseable,
+    is_empty,
+    parse_date,
+    parse_ddmmyyyy,
+    parse_decimal,
+    parse_duration,
+    parse_int,
+    parse_percent,
+    parse_timestamp,
+)
+from ic3sync.vendor.models import AssetResponse
+
+__all__ = ["AssetRows", "enrich"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRows:
+    """What one answer changes. In `master` and `performance` an absent column keeps the stored
+    value and a column set to None is written as NULL (the API value did not parse)."""
+
+    cmms_asset_id: str
+    traceability_id: int | None
+    master: dict[str, Any]
+    building: dict[str, Any] | None
+    floor: dict[str, Any] | None
+    department: dict[str, Any] | None
+    performance: dict[str, Any]
+    workorders: tuple[dict[str, Any], ...]
+    problems: tuple[str, ...]
+
+
+class _Absent:
+    """Marks a value that counts as not sent (an id of 0), so the stored value stays."""
+
+
+_ABSENT: Final = _Absent()
+
+Converter = Callable[[Any], Any]
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, str):
+        return v.strip()
+    # Codes such as a barcode may arrive as JSON numbers; bools and containers are not text.
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float) and math.isfinite(v):
+        return repr(v)
+    raise Unparseable(v, "is not text")
+
+
+def _id(v: Any) -> int | _Absent:
+    # The vendor writes "no such thing" as 0 (the spec's nullInt); 0 is never a real id or year.
+    n = parse_int(v)
+    return _ABSENT if n == 0 else n
+
+
+def _int32(v: Any) -> int:
+    return parse_int(v, bits=32)
+
+
+def _zero_is_empty(column: str) -> bool:
+    return column.endswith("_id") or column == "year_of_manufacturing"
+
+
+# (column, API field, converter), built once: enrich() runs for every asset of a run.
+_MASTER_FIELDS: Final[tuple[tuple[str, str, Converter], ...]] = (
+    *((c, c, _text) for c in ASSET_TEXT_COLUMNS),
+    *(
+        (c, c, _id if _zero_is_empty(c) else parse_int)
+        for c in ASSET_INT_COLUMNS
+        if c != "traceability_id"
+    ),
+    ("customer_id", "customer_id", _id),
+    ("customer_name", "customer_name", _text),
+    ("location_id", "location_id", _id),
+    ("location_name", "location_name", _text),
+    ("installation_date", "installation_date", parse_date),
+    ("traceability_updated_on", "traceability_updated_on", parse_timestamp),
+)
+
+# Reference rows in the order building, floor, department: (key column, other columns).
+_DIMENSIONS: Final = (
+    ("building_id", ("customer_id", "building_name")),
+    ("floor_id", ("floor_name", "location_id", "asset_floor_id")),
+    ("department_id", ("department_name", "floor_id", "location_id", "asset_department_id")),
+)
+# Names that only reference rows carry; they are not ic3_asset_master columns.
+_DIMENSION_NAMES: Final = {
+    name: ("data." + name) for name in ("building_name", "floor_name", "department_name")
+}
+
+_COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
+    **{text: (seconds, parse_duration) for text, seconds in DURATION_COLUMNS.items()},
+    "availability": ("availability_pct", parse_percent),
+    "asset_created_date": ("asset_created_at", parse_ddmmyyyy),
+}
+_PERFORMANCE_TEXT: Final = tuple(c for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber")
+_PERFORMANCE_FIELDS: Final = tuple((c, _COMPANIONS.get(c)) for c in _PERFORMANCE_TEXT)
+
+_WORKORDER_FIELDS: Final[tuple[tuple[str, Converter], ...]] = (
+    *((c, _int32) for c in WORKORDER_COUNT_COLUMNS),
+    *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
+)
+
+
+def _serial_key(v: Any) -> str | None:
+    if isinstance(v, str):
+        return v.strip().casefold() or None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return None
+
+
+def _check_serial(requested_id: str, answered: Any) -> None:
+    got = _serial_key(answered)
+    if got is None:
+        raise SerialMismatch(f"API answer has no serialnumber (asked for {requested_id!r})")
+    if got != requested_id.strip().casefold():
+        raise SerialMismatch(f"API answered for serialnumber {answered!r}, not {requested_id!r}")
+
+
+def _put(
+    out: dict[str, Any],
+    column: str,
+    raw: Any,
+    convert: Converter,
+    where: str,
+    problems: list[str],
+) -> None:
+    """Set out[column] from raw unless raw is empty; an unparseable raw sets None and is named."""
+    if is_empty(raw):
+        return
+    try:
+        value = convert(raw)
+    except Unparseable as exc:
+        out[column] = None
+        problems.append(f"{where}: {exc}")
+        return
+    if value is not _ABSENT:
+        out[column] = value
+
+
+def _traceability_id(data: Any, problems: list[str]) -> tuple[int | None, bool]:
+    """The id and whether a sent value failed to parse. traceid is the vendor's traceability
+    key; answers that lack it carry the same number as id."""
+    failed = False
+    for field in ("traceid", "id"):
+        raw = data.value(field)
+        if is_empty(raw):
+            continue
+        try:
+            value = _id(raw)
+        except Unparseable as exc:
+            problems.append(f"data.{field}: {exc}")
+            failed = True
+            continue
+        if isinstance(value, int):
+            return value, failed
+    return None, failed
+
+
+def _dimension(
+    master: Mapping[str, Any], extra: Mapping[str, Any], key: str, columns: tuple[str, ...]
+) -> dict[str, Any] | None:
+    key_value = master.get(key)
+    if key_value is None:
+        return None
+    row = {key: key_value}
+    # Only values that parsed: these rows are shared by many assets, so one answer's bad value
+    # must not blank a field every other asset agrees on.
+    for column in columns:
+        value = master.get(column, extra.get(column))
+        if value is not None:
+            row[column] = value
+    return row
+
+
+def enrich(requested_id: str, response: AssetResponse) -> AssetRows:
+    """Map one answer to the rows to write, keyed on `requested_id`.
+
+    Raises SerialMismatch when the answer is about another asset (or names none)."""
+    body = response.response
+    data = body.data
+    _check_serial(requested_id, data.serialnumber)
+
+    problems: list[str] = []
+    master: dict[str, Any] = {}
+
+    traceability_id, failed = _traceability_id(data, problems)
+    if traceability_id is not None or failed:
+        master["traceability_id"] = traceability_id
+    for column, field, convert in _MASTER_FIELDS:
+        _put(master, column, data.value(field), convert, "data." + field, problems)
+
+    names: dict[str, Any] = {}
+    for name, where in _DIMENSION_NAMES.items():
+        _put(names, name, data.value(name), _text, where, problems)
+    building, floor, department = (
+        _dimension(master, names, key, columns) for key, columns in _DIMENSIONS
+    )
+
+    performance: dict[str, Any] = {}
+    if body.performance is not None:
+        section = body.performance
+        performance["serialnumber"] = requested_id
+        for column, companion in _PERFORMANCE_FIELDS:
+            raw = section.value(column)
+            if is_empty(raw):
+                continue
+            where = "performance." + column
+            try:
+                text = _text(raw)
+            except Unparseable as exc:
+                performance[column] = None
+                if companion is not None:
+                    performance[companion[0]] = None
+                problems.append(f"{where}: {exc}")
+                continue
+            performance[column] = text
+            if companion is not None:
+                _put(performance, companion[0], text, companion[1], where, problems)
+        _put(
+            performance,
+            "total_ticket",
+            section.value("total_ticket"),
+            _int32,
+            "performance.total_ticket",
+            problems,
+        )
+
+    workorders: list[dict[str, Any]] = []
+    if body.workorder_transactional is not None:
+        for period_type in WORKORDER_PERIODS:
+            period = getattr(body.workorder_transactional, period_type)
+            if period is None:
+                continue
+            row: dict[str, Any] = {"period_type": period_type}
+            prefix = f"workorder_transactional.{period_type}."
+            for column, convert in _WORKORDER_FIELDS:
+                _put(row, column, period.value(column), convert, prefix + column, problems)
+            workorders.append(row)
+
+    return AssetRows(
+        cmms_asset_id=requested_id,
+        traceability_id=traceability_id,
+        master=master,
+        building=building,
+        floor=floor,
+        department=department,
+        performance=performance,
+        workorders=tuple(workorders),
+        problems=tuple(problems),
+    )
