@@ -1,0 +1,354 @@
+"""The one place that talks HTTP to Innomaint: rate spacing, retries, error mapping, redaction."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import httpx
+from pydantic import SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from ic3sync.errors import (
+    Cancelled,
+    ConfigError,
+    VendorAuthError,
+    VendorError,
+    VendorRejected,
+    VendorTransient,
+)
+from ic3sync.vendor.models import AssetResponse, parse_response
+
+if TYPE_CHECKING:
+    from ic3sync.config import Settings
+
+log = logging.getLogger("ic3sync.vendor")
+
+REDACTED = "***"
+MESSAGE_LIMIT = 200
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+AUTH_STATUSES = frozenset({401, 403})
+# Keys under which Innomaint (and the proxies in front of it) put a human-readable reason.
+_MESSAGE_KEYS = ("message", "msg", "error", "detail", "error_description")
+
+OnRetry = Callable[[str, VendorTransient, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    response: AssetResponse
+    http_status: int
+    attempts: int  # 1 + retries used
+    http_ms: float  # time spent inside HTTP requests, not in waits
+
+
+def redact(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret` replaced, so vendor text is safe to log or raise."""
+    return text.replace(secret, REDACTED) if secret else text
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date); None if unusable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read as such
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+@dataclass(slots=True)
+class _Call:
+    """What one fetch has done so far, across its attempts."""
+
+    serialnumber: str
+    attempts: int = 0
+    http_ms: float = 0.0
+
+
+class InnomaintClient:
+    """Fetches one asset at a time from getAssetIDDetailByAssetID.
+
+    Every failure leaves as one of the VendorError subclasses with `http_status` and `attempts`
+    set and a reason that never contains the token. Requests are serialised by a lock, so even a
+    client shared between threads never has two requests in flight (contract rule 1).
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: SecretStr,
+        rate_ms: int = 200,
+        timeout_s: float = 15,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+        retry_after_cap_s: float = 60.0,
+        cancel: threading.Event | None = None,
+        on_retry: OnRetry | None = None,
+    ) -> None:
+        secret = token.get_secret_value()
+        _check_token(secret)
+        _check_url(url)
+        if rate_ms < 0 or timeout_s <= 0 or max_retries < 0:
+            raise ConfigError(
+                "INNOMAINT_RATE_MS and INNOMAINT_MAX_RETRIES must be >= 0 "
+                "and INNOMAINT_TIMEOUT_S must be > 0"
+            )
+        self.url = url
+        self.rate_ms = rate_ms
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.retry_after_cap_s = retry_after_cap_s
+        self.requests_sent = 0
+        self.retries = 0
+        self._token = token
+        self._cancel = cancel if cancel is not None else threading.Event()
+        self._on_retry = on_retry
+        self._lock = threading.Lock()
+        self._last_start: float | None = None
+        self._random = random.Random()
+        # The token lives in the client's default headers, whose repr httpx masks, so no local
+        # variable of a failing frame holds it in a traceback that shows locals.
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            headers={
+                "Authorization": f"Bearer {secret}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": "ic3sync",
+            },
+            follow_redirects=False,
+        )
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_retries + 1),
+            retry=retry_if_exception_type(VendorTransient),
+            wait=self._backoff,
+            sleep=self._pause,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> InnomaintClient:
+        """A client configured from INNOMAINT_*; ConfigError when the token is not set."""
+        options: dict[str, Any] = {
+            "url": settings.api_url,
+            "token": settings.require_api_token(),
+            "rate_ms": settings.rate_ms,
+            "timeout_s": settings.timeout_s,
+            "max_retries": settings.max_retries,
+        }
+        options.update(kwargs)
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return (
+            f"InnomaintClient(url={self.url!r}, token={self._token!r}, rate_ms={self.rate_ms}, "
+            f"timeout_s={self.timeout_s}, max_retries={self.max_retries})"
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._token.get_secret_value())
+
+    def fetch(self, serialnumber: str) -> Fetched:
+        """The asset's detail. Raises VendorError (or Cancelled when stopped during a wait)."""
+        call = _Call(serialnumber)
+        with self._lock:
+            try:
+                response, status = self._retrying(self._attempt, call)
+            except VendorTransient as exc:
+                plural = "attempt" if call.attempts == 1 else "attempts"
+                raise VendorTransient(
+                    f"{exc.reason} after {call.attempts} {plural}",
+                    http_status=exc.http_status,
+                    attempts=call.attempts,
+                    retry_after=exc.retry_after,
+                ) from None
+        return Fetched(response, status, call.attempts, call.http_ms)
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def _attempt(self, call: _Call) -> tuple[AssetResponse, int]:
+        self._wait_for_turn()
+        call.attempts += 1
+        self.requests_sent += 1
+        body = json.dumps({"serialnumber": call.serialnumber}).encode()
+        started = time.perf_counter()
+        try:
+            response = self._http.post(self.url, content=body)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, call.attempts) from None
+        finally:
+            call.http_ms += (time.perf_counter() - started) * 1000.0
+        return self._interpret(response, call.attempts), response.status_code
+
+    def _interpret(self, response: httpx.Response, attempts: int) -> AssetResponse:
+        status = response.status_code
+        label = _status_label(status)
+        if status in AUTH_STATUSES:
+            raise VendorAuthError(
+                f"Innomaint rejected the API token (HTTP {status}); check INNOMAINT_API_TOKEN",
+                http_status=status,
+                attempts=attempts,
+            )
+        if status in TRANSIENT_STATUSES:
+            retry_after = None
+            if status == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise VendorTransient(
+                label, http_status=status, attempts=attempts, retry_after=retry_after
+            )
+        if status != 200:
+            message = self._vendor_message(response)
+            raise VendorRejected(
+                f"{label}: {message}" if message else label,
+                http_status=status,
+                attempts=attempts,
+            )
+        try:
+            return parse_response(self.redact(response.text), http_status=status)
+        except VendorError as exc:
+            raise VendorRejected(
+                self.redact(exc.reason), http_status=status, attempts=attempts
+            ) from None
+
+    def _transport_error(self, exc: httpx.HTTPError, attempts: int) -> VendorError:
+        # httpx's own text may quote the URL or server output: it goes through redact() and is
+        # never chained onto our exception, whose traceback would otherwise print it.
+        detail = self._clean(str(exc))
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            return VendorTransient(
+                f"no answer within {self.timeout_s:g} s ({kind})", attempts=attempts
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return VendorRejected(f"cannot call {self.url!r}: {detail}", attempts=attempts)
+        if isinstance(exc, httpx.TransportError):
+            reason = f"connection error ({kind})"
+            return VendorTransient(f"{reason}: {detail}" if detail else reason, attempts=attempts)
+        reason = f"unreadable answer ({kind})"
+        return VendorRejected(f"{reason}: {detail}" if detail else reason, attempts=attempts)
+
+    def _vendor_message(self, response: httpx.Response) -> str:
+        text = ""
+        try:
+            payload = response.json()
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        if isinstance(payload, dict):
+            for key in _MESSAGE_KEYS:
+                value = payload.get(key)
+                if isinstance(value, str) and value.strip():
+                    text = value
+                    break
+        elif response.headers.get("content-type", "").startswith("text/plain"):
+            text = response.text
+        return self._clean(text)
+
+    def _clean(self, text: str) -> str:
+        # Redact before trimming: a cut could otherwise leave part of the token behind.
+        return " ".join(self.redact(text).split())[:MESSAGE_LIMIT]
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def _wait_for_turn(self) -> None:
+        """Space request starts at least rate_ms apart; time spent answering counts."""
+        if self._last_start is not None:
+            due = self._last_start + self.rate_ms / 1000.0
+            while (remaining := due - time.monotonic()) > 0:
+                self._pause(remaining)
+        if self._cancel.is_set():
+            raise Cancelled("stopped before calling the Innomaint API")
+        self._last_start = time.monotonic()
+
+    def _pause(self, seconds: float) -> None:
+        if self._cancel.wait(max(0.0, seconds)):
+            raise Cancelled("stopped while waiting to call the Innomaint API")
+
+    def _backoff(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, VendorTransient) and exc.retry_after is not None:
+            return min(exc.retry_after, self.retry_after_cap_s)
+        # "Equal jitter": half the exponential step is fixed so retries never bunch up at
+        # zero, the other half is random so many clients do not retry in lockstep.
+        step = min(self.backoff_max_s, self.backoff_base_s * 2 ** (state.attempt_number - 1))
+        return step / 2 + self._random.uniform(0, step / 2)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        assert isinstance(exc, VendorTransient)  # the retry predicate admits nothing else
+        call = state.args[0]
+        wait = state.upcoming_sleep
+        self.retries += 1
+        log.warning(
+            "Innomaint asset %r: %s (attempt %d of %d); retrying in %.2f s",
+            call.serialnumber,
+            exc.reason,
+            state.attempt_number,
+            self.max_retries + 1,
+            wait,
+        )
+        if self._on_retry is not None:
+            self._on_retry(call.serialnumber, exc, wait)
+
+
+def _status_label(status: int) -> str:
+    phrase = httpx.codes.get_reason_phrase(status)
+    return f"HTTP {status} {phrase}" if phrase else f"HTTP {status}"
+
+
+def _check_token(secret: str) -> None:
+    if not secret.strip():
+        raise ConfigError("INNOMAINT_API_TOKEN is empty: set it to the Innomaint API token")
+    if not secret.isascii() or not secret.isprintable() or any(c.isspace() for c in secret):
+        raise ConfigError(
+            "INNOMAINT_API_TOKEN contains spaces or characters that cannot be sent in an "
+            "HTTP header; copy the token again"
+        )
+
+
+def _check_url(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"INNOMAINT_API_URL must be an http(s) URL, got {url!r}")
