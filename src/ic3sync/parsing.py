@@ -139,8 +139,8 @@ def _decimal(v: Any, places: int, max_digits: int, what: str, shown: Any = None)
 
 
 def parse_decimal(v: Any, *, places: int = 2, max_digits: int = 14) -> Decimal:
-    """A Decimal quantized to `places` that fits numeric(max_digits, places).
-    NaN, infinities, bools and out-of-range values are refused."""
+    """A Decimal quantized to `places` (half up) that fits numeric(max_digits, places).
+    NaN, infinities, bools, out-of-range values and strings over 64 characters are refused."""
     return _decimal(v, places, max_digits, "is not a decimal number")
 
 

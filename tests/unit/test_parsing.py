@@ -121,6 +121,13 @@ def test_integers_outside_the_column_range_are_refused_before_the_database_sees_
         parse_int(Decimal("1E+999999"))
 
 
+def test_a_value_longer_than_64_characters_is_refused_without_parsing_it() -> None:
+    with pytest.raises(Unparseable, match="is not a decimal number"):
+        parse_decimal("0." + "0" * 70 + "1")
+    with pytest.raises(Unparseable, match="is not an integer"):
+        parse_int("1" * 5000)
+
+
 def test_a_long_value_is_shortened_in_the_message() -> None:
     with pytest.raises(Unparseable) as info:
         parse_int("x" * 500)
@@ -181,6 +188,7 @@ def test_decimals_that_do_not_fit_numeric_14_2_are_refused(value: str) -> None:
         max_value=Decimal("999999999999.99"),
         allow_nan=False,
         allow_infinity=False,
+        places=8,
     )
 )
 def test_any_decimal_in_range_quantizes_to_two_places_within_half_a_cent(d: Decimal) -> None:
