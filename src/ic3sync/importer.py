@@ -1,0 +1,460 @@
+"""Reads the asset register (an .xlsx or .csv sheet) and upserts it into ic3_asset_master in
+one transaction: a bad file or row raises ImportFileError and writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import sqlalchemy as sa
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+from ic3sync.db.schema import asset_master
+from ic3sync.errors import DatabaseError, ImportFileError
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRow:
+    row: int  # as a person sees it in the sheet: the header is row 1
+    cmms_asset_id: str
+    report_seq_no: int | None
+    asset_name: str | None
+    customer_id: int | None
+    customer_name: str | None
+    location_name: str | None
+    criticality: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    rows: int
+    inserted: int
+    updated: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """A parsed sheet: its asset rows and how many blank rows lay between them."""
+
+    rows: list[RegisterRow]
+    blank_rows: int
+
+
+ID_FIELD = "cmms_asset_id"
+# The columns an import may set, besides the id. Everything else in the table is the sync's.
+VALUE_FIELDS = tuple(f.name for f in fields(RegisterRow) if f.name not in ("row", ID_FIELD))
+INTEGER_FIELDS = {"report_seq_no": 32, "customer_id": 64}  # field -> bits of its column
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    ID_FIELD: (ID_FIELD, "Asset ID", "CMMS Asset ID", "Innomaint Asset ID"),
+    "report_seq_no": ("report_seq_no", "S.No", "Sr No", "Serial No"),
+    **{name: (name,) for name in VALUE_FIELDS if name != "report_seq_no"},
+}
+
+_SEPARATORS = re.compile(r"[\s_.\-]+")
+# What data_only=True gives for a formula that failed; never a real value.
+_EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
+)
+_WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?", re.ASCII)
+# A float at or beyond 2**53 has lost digits: Excel keeps only about 15.
+_EXACT_FLOAT_LIMIT = 2.0**53
+_CHUNK = 5_000
+_SUPPORTED = (".xlsx", ".csv")
+
+
+def normalise_header(header: object) -> str:
+    """`Customer ID`, `customer_id`, ` CUSTOMER-ID ` and `Customer.Id` all become `customer id`."""
+    return _SEPARATORS.sub(" ", str(header)).strip().lower()
+
+
+_FIELD_BY_HEADER = {
+    normalise_header(alias): field for field, aliases in ALIASES.items() for alias in aliases
+}
+
+
+def field_for_header(header: object) -> str | None:
+    """The register field a column header means, or None for a column the import ignores."""
+    if header is None:
+        return None
+    return _FIELD_BY_HEADER.get(normalise_header(header))
+
+
+class CellError(ValueError):
+    """A cell value that cannot become its field; the caller adds the file, row and column."""
+
+
+def _clip(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _clean_str(value: str) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    if text in _EXCEL_ERRORS:
+        raise CellError(f"holds the Excel error {text}; fix the formula or type the value")
+    if "\x00" in text:
+        raise CellError(f"holds a NUL character: {_clip(text)}")
+    return text
+
+
+def cell_text(value: object) -> str | None:
+    """A text field's value: trimmed, empty becomes None; numbers and dates as Excel shows them."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _clean_str(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return _number_text(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return _clean_str(str(value))
+
+
+def asset_id_text(value: object) -> str | None:
+    """An asset id as text: kept as written, trimmed; the number 12345 (or 12345.0) is "12345"."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _clean_str(value)
+    if isinstance(value, bool):
+        raise CellError(f"is a TRUE/FALSE value, not an asset id: {value}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CellError(f"is not an asset id: {value}")
+    if isinstance(value, float) and abs(value) >= _EXACT_FLOAT_LIMIT:
+        raise CellError(
+            f"is a number too long for Excel to keep exactly ({value!r}); "
+            "format the column as Text and type the id again"
+        )
+    if isinstance(value, int | float):
+        return _number_text(value)
+    if isinstance(value, datetime | date | time | timedelta):
+        raise CellError(
+            f"is a date or time ({value}), not an asset id; the sheet may have converted it: "
+            "format the column as Text and type the id again"
+        )
+    return _clean_str(str(value))
+
+
+def cell_integer(value: object, bits: int = 64) -> int | None:
+    """A whole number: 12, "12", 12.0 and "12.0" are 12; empty is None; anything else fails."""
+    if value is None:
+        return None
+    number: int
+    if isinstance(value, bool):
+        raise CellError(f"must be a whole number, not {value}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise CellError(f"must be a whole number, not {_clip(value)}")
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        match = _WHOLE_NUMBER.fullmatch(text)
+        if match is None:
+            raise CellError(f"must be a whole number, not {_clip(text)}")
+        number = int(match.group(1))
+    else:
+        raise CellError(f"must be a whole number, not {_clip(value)}")
+    limit = 2 ** (bits - 1)
+    if not -limit <= number < limit:
+        raise CellError(f"is too large for the database: {number}")
+    return number
+
+
+_CONVERTERS: dict[str, Callable[[object], Any]] = (
+    {ID_FIELD: asset_id_text}
+    | {name: cell_text for name in VALUE_FIELDS}
+    | {name: partial(cell_integer, bits=bits) for name, bits in INTEGER_FIELDS.items()}
+)
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    index: int
+    header: str
+
+    def __str__(self) -> str:
+        return f'column {get_column_letter(self.index + 1)} "{self.header}"'
+
+
+def _map_header(source: str, row: int, cells: Sequence[object]) -> dict[str, _Column]:
+    columns: dict[str, _Column] = {}
+    for index, cell in enumerate(cells):
+        field = None if _is_blank(cell) else field_for_header(cell)
+        if field is None:
+            continue
+        column = _Column(index, str(cell).strip())
+        if field in columns:
+            raise ImportFileError(
+                source, f"{columns[field]} and {column} both mean {field}; keep one of them", row
+            )
+        columns[field] = column
+    if ID_FIELD not in columns:
+        found = ", ".join(f'"{str(c).strip()}"' for c in cells if not _is_blank(c))
+        expected = ", ".join(f'"{alias}"' for alias in ALIASES[ID_FIELD])
+        raise ImportFileError(
+            source,
+            f"no asset id column (one of {expected}); the header row has {found}",
+            row,
+        )
+    return columns
+
+
+def parse_register(source: str, rows: Iterable[Sequence[object]]) -> Register:
+    """Turn a sheet's rows of cell values (row 1 first) into register rows; `source` names the
+    file in messages. The header is the first row with a value in it."""
+    numbered = enumerate(rows, start=1)
+    header = next(((n, cells) for n, cells in numbered if not all(map(_is_blank, cells))), None)
+    if header is None:
+        raise ImportFileError(source, "has no header row: the sheet holds no values")
+    header_row, header_cells = header
+    columns = _map_header(source, header_row, header_cells)
+
+    plan = [(columns.get(field), _CONVERTERS[field]) for field in (ID_FIELD, *VALUE_FIELDS)]
+    parsed: list[RegisterRow] = []
+    first_seen: dict[str, int] = {}
+    blank_rows = pending_blank = 0
+    for row, cells in numbered:
+        width = len(cells)
+        values: list[Any] = []
+        for column, convert in plan:
+            value = cells[column.index] if column is not None and column.index < width else None
+            try:
+                values.append(None if value is None else convert(value))
+            except CellError as exc:
+                raise ImportFileError(source, f"{column} {exc}", row) from None
+        # Only the columns the import reads count: a note in an ignored column is not a row.
+        if values.count(None) == len(values):
+            pending_blank += 1
+            continue
+        # Blank rows after the last asset are the sheet's end, not skipped rows.
+        blank_rows += pending_blank
+        pending_blank = 0
+        asset_id = values[0]
+        if asset_id is None:
+            raise ImportFileError(
+                source, f"{columns[ID_FIELD]} is empty but the row has other values", row
+            )
+        if asset_id in first_seen:
+            raise ImportFileError(
+                source,
+                f"asset id {asset_id!r} is on rows {first_seen[asset_id]} and {row}; "
+                "each asset may appear once",
+                row,
+            )
+        first_seen[asset_id] = row
+        parsed.append(RegisterRow(row, *values))
+    return Register(parsed, blank_rows)
+
+
+def _guarded(
+    source: str, rows: Iterator[Sequence[object]], what: str
+) -> Iterator[Sequence[object]]:
+    """Turn a reader's failure half-way through the file into an ImportFileError."""
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise ImportFileError(source, f"cannot be read as {what}: {exc}") from None
+        yield cells
+
+
+@contextmanager
+def _xlsx_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+    source = str(path)
+    if not zipfile.is_zipfile(path):
+        raise ImportFileError(
+            source,
+            "is not an .xlsx workbook (not a zip archive; an old .xls or a password-protected "
+            "workbook cannot be read: save it again as a plain .xlsx)",
+        )
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise ImportFileError(source, f"cannot be read as an .xlsx workbook: {exc}") from None
+    try:
+        sheet = next((s for s in workbook.worksheets if isinstance(s, ReadOnlyWorksheet)), None)
+        if sheet is None:
+            raise ImportFileError(source, "has no worksheet")
+        # The dimension a writer records can be wrong; trusting it could drop rows silently.
+        sheet.reset_dimensions()
+        yield _guarded(source, sheet.iter_rows(values_only=True), "an .xlsx workbook")
+    finally:
+        workbook.close()
+
+
+def _delimiter(text: str) -> str:
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
+@contextmanager
+def _csv_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+    source = str(path)
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        raise ImportFileError(source, "is an .xlsx workbook (a zip archive), not a CSV file")
+    if b"\x00" in data:
+        raise ImportFileError(source, "holds binary data (NUL bytes), not UTF-8 CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            source,
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            'save it as "CSV UTF-8"',
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    yield _guarded(source, reader, "CSV")
+
+
+@contextmanager
+def _sheet_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in _SUPPORTED:
+        raise ImportFileError(
+            source, f"is a {suffix or 'file without extension'}; save the sheet as .xlsx or .csv"
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImportFileError(source, "no such file") from None
+    except OSError as exc:
+        raise ImportFileError(source, f"cannot be read: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise ImportFileError(source, "is not a file")
+    if size == 0:
+        raise ImportFileError(source, "is empty")
+    opener = _xlsx_rows if suffix == ".xlsx" else _csv_rows
+    try:
+        with opener(path) as rows:
+            yield rows
+    except OSError as exc:
+        raise ImportFileError(source, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def _read(path: Path) -> Register:
+    path = Path(path)
+    with _sheet_rows(path) as rows:
+        return parse_register(str(path), rows)
+
+
+def read_register(path: Path) -> list[RegisterRow]:
+    """The asset rows of an .xlsx (first worksheet) or .csv register. Raises ImportFileError."""
+    return _read(path).rows
+
+
+def _chunks(items: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _update_statement() -> sa.Update:
+    # COALESCE keeps the stored value where the sheet is empty: the sync may have filled it.
+    table = asset_master
+    return (
+        sa.update(table)
+        .where(table.c.asset_id == sa.bindparam("b_asset_id"))
+        .values(
+            {
+                table.c[name]: sa.func.coalesce(
+                    sa.bindparam(f"b_{name}", type_=table.c[name].type), table.c[name]
+                )
+                for name in VALUE_FIELDS
+            }
+            | {table.c.updated_at: sa.bindparam("b_updated_at")}
+        )
+    )
+
+
+def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
+    """Upsert the register at `path` into ic3_asset_master on cmms_asset_id, in one transaction.
+
+    New ids are inserted; for known ids a value in the sheet replaces the stored one and an empty
+    cell leaves it alone. Raises ImportFileError (nothing written) for a bad file or row.
+    """
+    register = _read(path)
+    now = datetime.now(UTC)
+    table = asset_master
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    unchanged = 0
+    try:
+        with engine.begin() as conn:
+            stored = {
+                r.cmms_asset_id: r
+                for r in conn.execute(
+                    sa.select(table.c.asset_id, table.c.cmms_asset_id, *table.c[VALUE_FIELDS])
+                )
+            }
+            for row in register.rows:
+                values = {name: getattr(row, name) for name in VALUE_FIELDS}
+                old = stored.get(row.cmms_asset_id)
+                if old is None:
+                    inserts.append(
+                        {
+                            ID_FIELD: row.cmms_asset_id,
+                            **values,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+                elif any(v is not None and v != getattr(old, k) for k, v in values.items()):
+                    updates.append(
+                        {"b_asset_id": old.asset_id, "b_updated_at": now}
+                        | {f"b_{k}": v for k, v in values.items()}
+                    )
+                else:
+                    unchanged += 1
+            for chunk in _chunks(inserts):
+                conn.execute(table.insert(), chunk)
+            if updates:
+                statement = _update_statement()
+                for chunk in _chunks(updates):
+                    conn.execute(statement, chunk)
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseError(f"the import of {path} was not written: {exc.orig}") from exc
+    return ImportResult(
+        rows=len(register.rows) + register.blank_rows,
+        inserted=len(inserts),
+        updated=len(updates),
+        skipped=unchanged + register.blank_rows,
+    )

@@ -1,0 +1,357 @@
+"""The register import against real SQLite and PostgreSQL: counts, upsert rules, and that a bad
+file or row leaves ic3_asset_master exactly as it was."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.db.schema import asset_master
+from ic3sync.errors import ImportFileError
+from ic3sync.importer import ImportResult, import_assets, read_register
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+HEADER = (
+    "S.No",
+    "Asset ID",
+    "Asset Name",
+    "Customer ID",
+    "Customer Name",
+    "Location Name",
+    "Criticality",
+)
+FIRST_ID = "Delhi Cantt Naraina_BP_01"
+BASE_ROWS = [
+    (1, FIRST_ID, "Booster Pump 1", 24463, "DJB Khyala", "Naraina D.Cantt UGR_Zone", "High"),
+    (2, "Delhi Cantt Naraina_BP_02", "Booster Pump 2", 24463, "DJB Khyala", None, None),
+    (3, "Okhla STP Ph4_LTP_01", "LT Panel 1", 24518, "DJB Okhla", "Okhla STP", "Medium"),
+]
+
+Row = Sequence[object]
+
+
+def write_xlsx(path: Path, rows: Sequence[Row], header: Row = HEADER) -> Path:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Register")
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    workbook.save(path)
+    return path
+
+
+def write_csv(
+    path: Path,
+    rows: Sequence[Row],
+    header: Row = HEADER,
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
+) -> Path:
+    with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(["" if value is None else value for value in row] for row in rows)
+    return path
+
+
+def dump(engine: sa.Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(sa.select(asset_master).order_by(asset_master.c.cmms_asset_id))
+        ]
+
+
+def stored(engine: sa.Engine, cmms_asset_id: str) -> sa.Row:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(asset_master).where(asset_master.c.cmms_asset_id == cmms_asset_id)
+        ).one()
+
+
+def test_a_first_xlsx_import_inserts_every_row_with_ids_kept_as_written(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    result = import_assets(engine, write_xlsx(tmp_path / "register.xlsx", BASE_ROWS))
+
+    assert result == ImportResult(rows=3, inserted=3, updated=0, skipped=0)
+    first = stored(engine, FIRST_ID)
+    assert (first.report_seq_no, first.asset_name, first.customer_id) == (
+        1,
+        "Booster Pump 1",
+        24463,
+    )
+    assert (first.customer_name, first.location_name, first.criticality) == (
+        "DJB Khyala",
+        "Naraina D.Cantt UGR_Zone",
+        "High",
+    )
+    assert first.created_at == first.updated_at
+    if engine.dialect.name == "postgresql":
+        assert first.created_at.utcoffset() is not None
+    assert stored(engine, "Delhi Cantt Naraina_BP_02").criticality is None
+
+
+def test_a_second_import_counts_changed_rows_as_updated_and_unchanged_ones_as_skipped(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
+    before = stored(engine, FIRST_ID)
+    second = [
+        BASE_ROWS[0],
+        (*BASE_ROWS[1][:6], "Low"),
+        (3, "Okhla STP Ph4_LTP_01", "LT Panel 1 (Main)", 24518, "DJB Okhla", "Okhla STP", "High"),
+        (4, "Okhla STP Ph4_LTP_02", "LT Panel 2", 24518, "DJB Okhla", "Okhla STP", "High"),
+    ]
+
+    result = import_assets(engine, write_xlsx(tmp_path / "second.xlsx", second))
+
+    assert result == ImportResult(rows=4, inserted=1, updated=2, skipped=1)
+    assert stored(engine, FIRST_ID).updated_at == before.updated_at
+    assert stored(engine, "Delhi Cantt Naraina_BP_02").criticality == "Low"
+    changed = stored(engine, "Okhla STP Ph4_LTP_01")
+    assert (changed.asset_name, changed.criticality) == ("LT Panel 1 (Main)", "High")
+    assert changed.updated_at > changed.created_at
+
+
+def test_an_empty_cell_never_erases_a_value_the_sync_stored(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.cmms_asset_id == "Delhi Cantt Naraina_BP_02")
+            .values(criticality="High", location_name="Naraina D.Cantt UGR_Zone", barcode="B-7")
+        )
+    sparse = [(None, "Delhi Cantt Naraina_BP_02", None, None, None, None, "   ")]
+
+    result = import_assets(engine, write_csv(tmp_path / "sparse.csv", sparse))
+
+    assert result == ImportResult(rows=1, inserted=0, updated=0, skipped=1)
+    row = stored(engine, "Delhi Cantt Naraina_BP_02")
+    assert (row.report_seq_no, row.asset_name, row.customer_id) == (2, "Booster Pump 2", 24463)
+    assert (row.criticality, row.location_name, row.barcode) == (
+        "High",
+        "Naraina D.Cantt UGR_Zone",
+        "B-7",
+    )
+
+
+def test_a_value_in_the_sheet_overrides_the_stored_one_and_leaves_other_columns_alone(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
+    only_criticality = [(FIRST_ID, "Low")]
+
+    result = import_assets(
+        engine, write_csv(tmp_path / "crit.csv", only_criticality, ("Asset ID", "Criticality"))
+    )
+
+    assert result == ImportResult(rows=1, inserted=0, updated=1, skipped=0)
+    row = stored(engine, FIRST_ID)
+    assert (row.criticality, row.asset_name, row.report_seq_no) == ("Low", "Booster Pump 1", 1)
+
+
+def test_a_semicolon_csv_with_a_bom_imports_like_the_xlsx(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    header = ("Sr No", "innomaint_asset_id", "ASSET-NAME", "customer.id", "Customer Name")
+    rows = [(" 7 ", "  Kalkaji_BP_01 ", "Booster Pump 1", "24518.0", "DJB Okhla")]
+
+    path = write_csv(tmp_path / "register.csv", rows, header, delimiter=";", bom=True)
+    result = import_assets(engine, path)
+
+    assert result == ImportResult(rows=1, inserted=1, updated=0, skipped=0)
+    row = stored(engine, "Kalkaji_BP_01")
+    assert (row.report_seq_no, row.asset_name, row.customer_id) == (7, "Booster Pump 1", 24518)
+
+
+def test_a_number_in_an_id_cell_is_stored_as_its_text(engine: sa.Engine, tmp_path: Path) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "numbers.xlsx", [(1, 12345), (2, 678.0)]))
+    assert [row.cmms_asset_id for row in dump_rows(engine)] == ["12345", "678"]
+
+
+def dump_rows(engine: sa.Engine) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(asset_master).order_by(asset_master.c.cmms_asset_id)))
+
+
+def test_blank_rows_between_assets_are_skipped_and_blank_rows_after_the_last_are_not_rows(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    rows = [BASE_ROWS[0], (), (None, "  "), BASE_ROWS[1], (), ()]
+
+    result = import_assets(engine, write_xlsx(tmp_path / "gaps.xlsx", rows))
+
+    assert result == ImportResult(rows=4, inserted=2, updated=0, skipped=2)
+    assert [r.row for r in read_register(tmp_path / "gaps.xlsx")] == [2, 5]
+
+
+BAD_ROWS = {
+    "duplicate id": (
+        [*BASE_ROWS, (4, "New_01", "New"), (5, FIRST_ID, "Again")],
+        6,
+        ["rows 2 and 6", repr(FIRST_ID)],
+    ),
+    "blank id": (
+        [*BASE_ROWS, (4, "New_01", "New"), (5, "  ", "No id")],
+        6,
+        ['column B "Asset ID" is empty'],
+    ),
+    "customer id not a number": (
+        [(1, FIRST_ID, "Changed"), (2, "New_01", "New", "DJB-24463")],
+        3,
+        ['column D "Customer ID"', "'DJB-24463'"],
+    ),
+    "serial number not whole": (
+        [(1, FIRST_ID, "Changed"), (2.5, "New_01", "New")],
+        3,
+        ['column A "S.No"', "2.5"],
+    ),
+    "formula error": (
+        [(1, FIRST_ID, "Changed"), (2, "New_01", "#N/A")],
+        3,
+        ['column C "Asset Name"', "#N/A"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ROWS, ids=list(BAD_ROWS))
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_bad_row_names_the_file_and_row_and_writes_nothing(
+    engine: sa.Engine, tmp_path: Path, case: str, suffix: str
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "base.xlsx", BASE_ROWS))
+    before = dump(engine)
+    rows, bad_row, fragments = BAD_ROWS[case]
+    writer = write_xlsx if suffix == ".xlsx" else write_csv
+    path = writer(tmp_path / f"bad{suffix}", rows)
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, path)
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}, row {bad_row}: ")
+    for fragment in fragments:
+        assert fragment in message
+    assert dump(engine) == before
+
+
+def _not_a_zip(path: Path) -> Path:
+    path.write_text("S.No,Asset ID\n1,A_01\n", encoding="utf-8")
+    return path
+
+
+def _binary_csv(path: Path) -> Path:
+    path.write_bytes(bytes(range(256)) * 4)
+    return path
+
+
+def _latin1_csv(path: Path) -> Path:
+    path.write_bytes("Asset ID,Asset Name\nA_01,Pompe à eau\n".encode("latin-1"))
+    return path
+
+
+def _empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def _only_blank_lines(path: Path) -> Path:
+    path.write_text("\n ; \n\n", encoding="utf-8")
+    return path
+
+
+def _xlsx_saved_as_csv(path: Path) -> Path:
+    path.write_bytes(write_xlsx(path.with_suffix(".xlsx"), BASE_ROWS).read_bytes())
+    return path
+
+
+def _no_id_column(path: Path) -> Path:
+    return write_xlsx(path, [(1, "Pump")], ("S.No", "Asset Name"))
+
+
+def _two_id_columns(path: Path) -> Path:
+    return write_csv(path, [("A_01", "A_01")], ("Asset ID", "CMMS-Asset-ID"))
+
+
+BAD_FILES = {
+    "not a zip": ("register.xlsx", _not_a_zip, None, "not a zip archive"),
+    "binary csv": ("register.csv", _binary_csv, None, "binary data"),
+    "latin-1 csv": ("register.csv", _latin1_csv, None, "not UTF-8"),
+    "empty": ("register.csv", _empty, None, "is empty"),
+    "no header": ("register.csv", _only_blank_lines, None, "no header row"),
+    "xlsx named csv": ("register.csv", _xlsx_saved_as_csv, None, "is an .xlsx workbook"),
+    "old excel": ("register.xls", _empty, None, "save the sheet as .xlsx or .csv"),
+    "no id column": ("register.xlsx", _no_id_column, 1, '"S.No", "Asset Name"'),
+    "two id columns": ("register.csv", _two_id_columns, 1, '"CMMS-Asset-ID"'),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES, ids=list(BAD_FILES))
+def test_a_bad_file_names_the_file_says_what_is_wrong_and_writes_nothing(
+    engine: sa.Engine, tmp_path: Path, case: str
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "base.xlsx", BASE_ROWS))
+    before = dump(engine)
+    name, make, row, fragment = BAD_FILES[case]
+    path = make(tmp_path / name)
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, path)
+
+    where = f"{path}, row {row}: " if row is not None else f"{path}: "
+    assert str(caught.value).startswith(where)
+    assert fragment in str(caught.value)
+    assert dump(engine) == before
+
+
+def test_a_missing_file_is_an_import_error(engine: sa.Engine, tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="no such file"):
+        import_assets(engine, tmp_path / "nowhere.xlsx")
+
+
+def test_twenty_thousand_rows_import_and_reimport_with_exact_counts(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    rows = [
+        (n, f"Site {n // 25} Pump House_BP_{n:05d}", f"Pump {n}", 24463 + n % 4, f"C{n % 4}", None)
+        for n in range(1, 20_001)
+    ]
+    first = import_assets(engine, write_xlsx(tmp_path / "big.xlsx", rows))
+    # Every tenth asset gets a criticality, and 500 new ones arrive.
+    again = [(*row, "High" if row[0] % 10 == 0 else None) for row in rows]
+    again += [(n, f"Extra_{n}", "Lift", 25102, "NDMC", None, None) for n in range(20_001, 20_501)]
+    second = import_assets(engine, write_csv(tmp_path / "big.csv", again))
+
+    assert first == ImportResult(rows=20_000, inserted=20_000, updated=0, skipped=0)
+    assert second == ImportResult(rows=20_500, inserted=500, updated=2_000, skipped=18_000)
+    with engine.connect() as conn:
+        count = conn.scalar(sa.select(sa.func.count()).select_from(asset_master))
+        high = conn.scalar(sa.select(sa.func.count()).where(asset_master.c.criticality == "High"))
+    assert (count, high) == (20_500, 2_000)
+
+
+def test_the_example_register_imports_and_its_demo_faults_name_its_assets(
+    engine: sa.Engine,
+) -> None:
+    result = import_assets(engine, EXAMPLES / "asset_register.xlsx")
+    faults = json.loads((EXAMPLES / "demo_faults.json").read_text(encoding="utf-8"))
+
+    assert result.inserted == result.rows >= 250
+    first = dump_rows(engine)
+    ids = {row.cmms_asset_id for row in first}
+    assert FIRST_ID in ids
+    assert stored(engine, FIRST_ID).customer_id == 24463
+    assert set(faults) <= ids - {FIRST_ID}
+    kinds = {fault if isinstance(fault, str) else fault["kind"] for fault in faults.values()}
+    assert kinds >= {"not_found", "status_false", "non_json", "other_serial", "bad_numbers"}
+    assert kinds >= {"unavailable", "rate_limited"}
