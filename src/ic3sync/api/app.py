@@ -1,0 +1,84 @@
+"""The FastAPI application: routes, error handlers, and the start and stop of its run manager
+and schedule."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from ic3sync import __version__
+from ic3sync.api import errors
+from ic3sync.api.routes import admin, ops
+from ic3sync.config import Settings
+from ic3sync.db.engine import make_engine
+from ic3sync.errors import Ic3SyncError
+from ic3sync.schedule import Scheduler
+from ic3sync.service import RunManager, install_log_context
+from ic3sync.sync import recover_dead_runs
+
+log = logging.getLogger("ic3sync.api")
+
+# Graceful shutdown must end within the 20 s a service manager allows after SIGTERM.
+SHUTDOWN_JOIN_S = 12.0
+
+DESCRIPTION = """
+Trigger, watch and cancel syncs of the Innomaint asset detail into the IC3 asset register.
+
+One run at a time, across every process on the database: a trigger while a run is going
+answers 409 with the running `run_id`. With `IC3_ADMIN_TOKEN` set, every `/api/admin/*`
+request needs `Authorization: Bearer <IC3_ADMIN_TOKEN>`. Errors are `{"detail": "..."}`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: sa.Engine | None = None,
+    manager: RunManager | None = None,
+) -> FastAPI:
+    """The app. Raises ConfigError for a bad IC3_SYNC_CRON or IC3_TIMEZONE before it serves."""
+    engine = engine or make_engine(settings.database_url)
+    manager = manager or RunManager(engine, settings)
+    scheduler = (
+        Scheduler(settings.sync_cron, settings.timezone, manager.scheduled_tick)
+        if settings.sync_cron
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_context()
+        try:
+            dead = await run_in_threadpool(recover_dead_runs, engine)
+        except (sa.exc.SQLAlchemyError, Ic3SyncError) as exc:
+            # The service still starts: /healthz says what is wrong until the database is back.
+            log.error("could not check for interrupted runs: %s", str(exc).splitlines()[0])
+        else:
+            if dead:
+                log.warning("marked run(s) %s interrupted: their process had died", dead)
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.stop()
+            await run_in_threadpool(manager.shutdown, SHUTDOWN_JOIN_S)
+
+    app = FastAPI(
+        title="ic3sync admin service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.manager = manager
+    app.include_router(admin)
+    app.include_router(ops)
+    errors.install(app)
+    return app

@@ -1,0 +1,244 @@
+"""The routes: /api/admin/cmms/* (behind the admin token), /healthz and /metrics (open)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ic3sync.api.deps import Manager, require_admin
+from ic3sync.api.schemas import (
+    AssetSynced,
+    AssetSyncError,
+    ErrorBody,
+    Health,
+    RunStarted,
+    SyncResultBody,
+    error_responses,
+)
+from ic3sync.db import migrate as migrations
+from ic3sync.db.repository import AssetSelection
+from ic3sync.errors import AssetNotFound
+from ic3sync.metrics import CONTENT_TYPE
+from ic3sync.service import (
+    AssetDetail,
+    LogPage,
+    LogStatus,
+    RunPage,
+    RunStatus,
+    RunView,
+)
+
+PREFIX = "/api/admin/cmms"
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+admin = APIRouter(
+    prefix=PREFIX,
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(401),
+)
+ops = APIRouter(tags=["operations"])
+
+RunId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the run's run_id")]
+AssetId = Annotated[
+    str,
+    Path(
+        description="the Innomaint asset id as in ic3_asset_master, URL-encoded "
+        "(e.g. `Delhi%20Cantt%20Naraina_BP_01`)",
+        examples=["Delhi Cantt Naraina_BP_01"],
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+
+
+def _clean_id(raw: str) -> str:
+    """Asset ids are stored trimmed (as the importer keeps them); one with control characters
+    cannot be in the register, and PostgreSQL would refuse a NUL in the query."""
+    cmms_asset_id = raw.strip()
+    if not cmms_asset_id or any(ord(c) < 32 or ord(c) == 127 for c in cmms_asset_id):
+        raise AssetNotFound(raw)
+    return cmms_asset_id
+
+
+@admin.post(
+    "/sync",
+    tags=["runs"],
+    summary="Sync a batch of assets",
+    response_model=SyncResultBody,
+    responses={
+        202: {
+            "model": RunStarted,
+            "description": "with wait=false: the run started; watch it at the Location header",
+        },
+        **error_responses(409, 503),
+    },
+)
+def sync_batch(
+    manager: Manager,
+    batch: Annotated[int, Query(ge=1, le=INT32_MAX, description="at most this many assets")] = 100,
+    offset: Annotated[
+        int, Query(ge=0, le=INT32_MAX, description="skip this many assets of the register")
+    ] = 0,
+    customer_id: Annotated[
+        int | None, Query(ge=0, le=INT64_MAX, description="only this customer's assets")
+    ] = None,
+    only_failed: Annotated[
+        bool, Query(description="only the assets whose latest outcome failed")
+    ] = False,
+    wait: Annotated[
+        bool, Query(description="false: answer 202 at once and run in the background")
+    ] = True,
+) -> SyncResultBody | JSONResponse:
+    """One sequential run over the register in `report_seq_no` order, like `ic3sync sync`.
+    Waits for the end and answers the SyncResult, or with `wait=false` answers 202 with the
+    run_id at once. While any run is going (this service, another one, or the CLI): 409."""
+    selection = AssetSelection(
+        batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
+    )
+    handle = manager.start(selection, trigger="api")
+    if not wait:
+        assert handle.run_id is not None
+        location = f"{PREFIX}/runs/{handle.run_id}"
+        body = RunStarted(run_id=handle.run_id, location=location)
+        return JSONResponse(body.model_dump(), status_code=202, headers={"Location": location})
+    return SyncResultBody.of(handle.wait())
+
+
+@admin.post(
+    "/sync/{cmms_asset_id:path}",
+    tags=["assets"],
+    summary="Sync one asset now",
+    response_model=AssetSynced,
+    responses={
+        404: {"model": ErrorBody, "description": "the asset is not in ic3_asset_master"},
+        502: {"model": AssetSyncError, "description": "the Innomaint API failed for this asset"},
+        **error_responses(409, 503),
+    },
+)
+def sync_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
+    """Fetch and store one asset, as a run of one (it appears in the runs and their log)."""
+    asset_id = _clean_id(cmms_asset_id)
+    run_id, outcome = manager.sync_asset(asset_id, trigger="api")
+    return AssetSynced(
+        cmms_asset_id=asset_id,
+        traceability_id=outcome.traceability_id,
+        run_id=run_id,
+        note=outcome.error,
+    )
+
+
+@admin.get("/runs", tags=["runs"], summary="List runs, newest first", response_model=RunPage)
+def list_runs(
+    manager: Manager,
+    status: Annotated[RunStatus | None, Query(description="only runs in this status")] = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> RunPage:
+    return manager.list_runs(status=status, limit=limit, offset=offset)
+
+
+@admin.get(
+    "/runs/{run_id}",
+    tags=["runs"],
+    summary="One run: status, counts, progress, ETA",
+    response_model=RunView,
+    responses=error_responses(404),
+)
+def get_run(manager: Manager, run_id: RunId) -> RunView:
+    return manager.get_run(run_id)
+
+
+@admin.get(
+    "/runs/{run_id}/log",
+    tags=["runs"],
+    summary="A run's per-asset log rows",
+    response_model=LogPage,
+    responses=error_responses(404),
+)
+def run_log(
+    manager: Manager,
+    run_id: RunId,
+    status: Annotated[LogStatus | None, Query(description="only rows in this status")] = None,
+    cmms_asset_id: Annotated[str | None, Query(description="only this asset's row")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    offset: Offset = 0,
+) -> LogPage:
+    if cmms_asset_id is not None and "\x00" in cmms_asset_id:
+        return LogPage(items=[], total=0, limit=limit, offset=offset)
+    return manager.run_log(
+        run_id, status=status, cmms_asset_id=cmms_asset_id, limit=limit, offset=offset
+    )
+
+
+@admin.post(
+    "/runs/{run_id}/cancel",
+    tags=["runs"],
+    summary="Cancel a run of this service",
+    response_model=RunView,
+    responses=error_responses(404, 409),
+)
+def cancel_run(manager: Manager, run_id: RunId) -> RunView:
+    """The asset in flight finishes or rolls back, the rest are logged skipped, and the run
+    ends `cancelled`. Answers the run once it has stopped (or after 10 s, still `running`).
+    A run of another process (the CLI) answers 409: stop it there."""
+    return manager.cancel(run_id)
+
+
+@admin.get(
+    "/assets/{cmms_asset_id:path}",
+    tags=["assets"],
+    summary="An asset's stored detail and its latest log rows",
+    response_model=AssetDetail,
+    responses=error_responses(404),
+)
+def get_asset(
+    manager: Manager,
+    cmms_asset_id: AssetId,
+    log_limit: Annotated[int, Query(ge=0, le=100, description="how many log rows")] = 10,
+) -> AssetDetail:
+    return manager.asset_detail(_clean_id(cmms_asset_id), log_limit=log_limit)
+
+
+@ops.get(
+    "/healthz",
+    summary="200 when the database answers and its schema is current",
+    response_model=Health,
+    responses={503: {"model": ErrorBody, "description": "the database does not answer"}},
+)
+def healthz(manager: Manager) -> Health | JSONResponse:
+    try:
+        with manager.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        revision = migrations.current_revision(manager.engine)
+    except sa.exc.SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        detail = f"database unreachable: {first[0] if first else type(exc).__name__}"
+        return JSONResponse({"detail": detail}, status_code=503)
+    head = migrations.head_revision()
+    if revision != head:
+        detail = f"schema at revision {revision or 'none'}, not {head}: run `ic3sync migrate`"
+        return JSONResponse({"detail": detail}, status_code=503)
+    return Health(database=manager.engine.dialect.name, schema_revision=revision)
+
+
+@ops.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "example": "# TYPE ic3sync_run_in_progress gauge\nic3sync_run_in_progress 0.0\n"
+                }
+            }
+        }
+    },
+)
+def metrics(request: Request) -> Response:
+    body = request.app.state.manager.metrics.render()
+    return Response(body, media_type=CONTENT_TYPE)

@@ -1,0 +1,102 @@
+"""`ic3sync serve`: check where it may listen, then run the app under uvicorn with a SIGTERM
+that cancels the run in flight before the server drains its connections."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from types import FrameType
+
+import sqlalchemy as sa
+import uvicorn
+
+from ic3sync.api.app import create_app
+from ic3sync.config import Settings
+from ic3sync.db import migrate as migrations
+from ic3sync.db.engine import make_engine, redact_url
+from ic3sync.errors import ConfigError, DatabaseError
+from ic3sync.service import RunManager
+
+log = logging.getLogger("ic3sync.api")
+
+# Time uvicorn gives open requests (a waiting POST /sync among them) after SIGTERM.
+GRACEFUL_S = 5
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    """Without an admin token anyone who can reach the port could start syncs: loopback only."""
+    if settings.admin_token is None and not is_loopback(host):
+        raise ConfigError(
+            f"IC3_ADMIN_TOKEN is not set, so the admin service will not listen on {host!r}, "
+            "which other machines can reach: set IC3_ADMIN_TOKEN, or serve on 127.0.0.1"
+        )
+
+
+def check_schema(engine: sa.Engine, url: str) -> None:
+    """Refuse an outdated schema; start on an unreachable database (/healthz answers 503)."""
+    try:
+        current = migrations.current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        first = str(exc.orig or exc).strip().splitlines()
+        log.error(
+            "database %s unreachable at start: %s", redact_url(url), first[0] if first else exc
+        )
+        return
+    head = migrations.head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"the database {redact_url(url)} is at schema revision {current or 'none'}, "
+            f"not {head}: run `ic3sync migrate`"
+        )
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, manager: RunManager) -> None:
+        super().__init__(config)
+        self.manager = manager
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Before uvicorn waits for open requests: a POST /sync waiting on the run would
+        # otherwise hold the shutdown until its run ended by itself.
+        self.manager.cancel_all()
+        super().handle_exit(sig, frame)
+
+
+def run_server(settings: Settings, *, host: str, port: int) -> None:
+    check_bind(settings, host)
+    # Alembic announces its context at INFO each time /healthz reads the schema revision.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = make_engine(settings.database_url)
+    check_schema(engine, settings.database_url)
+    app = create_app(settings, engine=engine)
+    manager: RunManager = app.state.manager
+    log.info(
+        "admin service on http://%s:%d, database %s; admin token %s",
+        host,
+        port,
+        redact_url(settings.database_url),
+        "required" if settings.admin_token else "not set (loopback only)",
+    )
+    if settings.api_token is None:
+        log.warning("INNOMAINT_API_TOKEN is not set: sync triggers will answer 503 until it is")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_S,
+        server_header=False,
+    )
+    try:
+        _Server(config, manager).run()
+    finally:
+        engine.dispose()

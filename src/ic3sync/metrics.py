@@ -1,0 +1,111 @@
+"""Prometheus metrics of the sync runs a process executes, fed by the run's callbacks."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from ic3sync.errors import VendorTransient
+from ic3sync.sync import AssetOutcome, SyncResult
+
+__all__ = ["CONTENT_TYPE", "SyncMetrics", "failure_reason"]
+
+# Request latencies of a CMMS API: tens of milliseconds to the 15 s timeout.
+REQUEST_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0)
+# A run is one asset to the whole register at a few assets a second: seconds to hours.
+RUN_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 28800)
+
+_HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")
+
+
+def failure_reason(outcome: AssetOutcome) -> str:
+    """A short, bounded label for why an asset failed (metric labels must not be free text)."""
+    error = outcome.error or ""
+    if outcome.http_status and outcome.http_status != 200:
+        return f"http_{outcome.http_status}"
+    if match := _HTTP_STATUS.match(error):
+        return f"http_{match.group(1)}"
+    lowered = error.lower()
+    for needle, label in (
+        ("serialnumber", "serial_mismatch"),
+        ("no answer within", "timeout"),
+        ("connection error", "connection"),
+        ("database", "database"),
+        ("json", "invalid_body"),
+        ("status", "vendor_status_false"),
+    ):
+        if needle in lowered:
+            return label
+    return "other"
+
+
+def _retry_reason(exc: VendorTransient) -> str:
+    if exc.http_status:
+        return f"http_{exc.http_status}"
+    return "timeout" if "no answer within" in exc.reason else "connection"
+
+
+class SyncMetrics:
+    """The metrics of one process, in their own registry so tests and apps do not collide."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.assets = Counter(
+            "ic3sync_assets",
+            "Assets a sync run finished, by status (success, failed) and failure reason",
+            ["status", "reason"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "ic3sync_innomaint_request_seconds",
+            "Time spent in HTTP requests to the Innomaint API for one asset, retries included",
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.retries = Counter(
+            "ic3sync_innomaint_retries",
+            "Innomaint requests retried, by reason (http_429, http_503, timeout, connection)",
+            ["reason"],
+            registry=r,
+        )
+        self.runs = Counter(
+            "ic3sync_runs",
+            "Sync runs ended in this process, by trigger and final status",
+            ["trigger", "status"],
+            registry=r,
+        )
+        self.run_seconds = Histogram(
+            "ic3sync_run_duration_seconds",
+            "Duration of the sync runs ended in this process",
+            ["trigger"],
+            buckets=RUN_BUCKETS,
+            registry=r,
+        )
+        self.in_progress = Gauge(
+            "ic3sync_run_in_progress", "1 while this process runs a sync, else 0", registry=r
+        )
+
+    def run_started(self) -> None:
+        self.in_progress.set(1)
+
+    def run_ended(self) -> None:
+        self.in_progress.set(0)
+
+    def run_finished(self, trigger: str, result: SyncResult) -> None:
+        self.runs.labels(trigger=trigger, status=result.status).inc()
+        self.run_seconds.labels(trigger=trigger).observe(result.duration_ms / 1000.0)
+
+    def asset_done(self, outcome: AssetOutcome) -> None:
+        reason = failure_reason(outcome) if outcome.status == "failed" else ""
+        self.assets.labels(status=outcome.status, reason=reason).inc()
+        if outcome.http_ms > 0:
+            self.request_seconds.observe(outcome.http_ms / 1000.0)
+
+    def retried(self, serialnumber: str, exc: VendorTransient, wait_s: float) -> None:
+        self.retries.labels(reason=_retry_reason(exc)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
