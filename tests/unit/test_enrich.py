@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -607,16 +606,3 @@ def test_a_container_in_a_workorder_count_is_null_and_named(payload: dict[str, A
 
 def test_every_performance_text_column_is_mapped(rows: AssetRows) -> None:
     assert set(PERFORMANCE_TEXT_COLUMNS) <= set(rows.performance)
-
-
-# Speed
-
-
-def test_enrich_takes_well_under_a_millisecond_per_asset(fixture_bytes: bytes) -> None:
-    response = parse_response(fixture_bytes)
-    runs = 2000
-    started = time.perf_counter()
-    for _ in range(runs):
-        enrich(ASSET, response)
-    per_asset = (time.perf_counter() - started) / runs
-    assert per_asset < 0.0005
