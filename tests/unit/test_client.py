@@ -490,7 +490,8 @@ def test_from_settings_uses_the_contract_variables() -> None:
         max_retries=1,
     )
     vendor = Vendor(httpx.Response(503))
-    with InnomaintClient.from_settings(settings, transport=httpx.MockTransport(vendor)) as client:
+    transport = httpx.MockTransport(vendor)
+    with InnomaintClient.from_settings(settings, transport=transport, backoff_base_s=0) as client:
         assert (client.url, client.rate_ms, client.timeout_s, client.max_retries) == (
             URL,
             75,
