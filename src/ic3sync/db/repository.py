@@ -134,14 +134,20 @@ def latest_outcome_failed() -> sa.ColumnElement[bool]:
 
     Skipped rows (a run stopped before the asset) do not hide an earlier failure.
     """
-    decided = sync_log.c.status.in_(("success", "failed"))
+    inner = sync_log.alias("decided")
     latest = (
-        sa.select(sa.func.max(sync_log.c.log_id))
-        .where(sync_log.c.cmms_asset_id == asset_master.c.cmms_asset_id, decided)
+        sa.select(sa.func.max(inner.c.log_id))
+        .where(
+            inner.c.cmms_asset_id == asset_master.c.cmms_asset_id,
+            inner.c.status.in_(("success", "failed")),
+        )
+        .correlate(asset_master)
         .scalar_subquery()
     )
-    failed = sa.select(sync_log.c.log_id).where(
-        sync_log.c.log_id == latest, sync_log.c.status == "failed"
+    failed = (
+        sa.select(sync_log.c.log_id)
+        .where(sync_log.c.log_id == latest, sync_log.c.status == "failed")
+        .correlate(asset_master)
     )
     return sa.exists(failed)
 
