@@ -61,7 +61,7 @@ class SyncMetrics:
         )
         self.request_seconds = Histogram(
             "ic3sync_innomaint_request_seconds",
-            "Time spent in HTTP requests to the Innomaint API for one asset, retries included",
+            "Time spent in HTTP requests for one asset fetched from Innomaint, retries included",
             buckets=REQUEST_BUCKETS,
             registry=r,
         )

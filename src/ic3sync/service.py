@@ -29,7 +29,7 @@ from ic3sync.db.schema import (
     sync_run,
     workorder_summary,
 )
-from ic3sync.errors import AssetNotFound, Ic3SyncError, RunInProgress
+from ic3sync.errors import AssetNotFound, DatabaseError, Ic3SyncError, RunInProgress
 from ic3sync.metrics import SyncMetrics
 from ic3sync.sync import AssetOutcome, SyncResult, run_sync
 from ic3sync.vendor.client import InnomaintClient
@@ -600,6 +600,11 @@ class RunManager:
             self.metrics.run_finished(handle.trigger, handle.result)
         except RunInProgress as exc:
             handle.error = exc
+        except OSError as exc:
+            # The SQLite run lock file beside an unreachable database path.
+            handle.error = DatabaseError(
+                f"cannot take the run lock: {exc.strerror}: {exc.filename}"
+            )
         except BaseException as exc:
             handle.error = exc
             if handle.run_id is not None:

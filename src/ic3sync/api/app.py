@@ -55,7 +55,7 @@ def create_app(
         install_log_context()
         try:
             dead = await run_in_threadpool(recover_dead_runs, engine)
-        except (sa.exc.SQLAlchemyError, Ic3SyncError) as exc:
+        except (sa.exc.SQLAlchemyError, Ic3SyncError, OSError) as exc:
             # The service still starts: /healthz says what is wrong until the database is back.
             log.error("could not check for interrupted runs: %s", str(exc).splitlines()[0])
         else:
