@@ -39,6 +39,8 @@ EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # A traceback's local variables could include settings and so the token.
+    pretty_exceptions_show_locals=False,
     help="Sync the Innomaint CMMS asset detail into the IC3 asset register.",
 )
 out = Console()

@@ -13,6 +13,7 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import make_engine, redact_url
 from ic3sync.importer import import_assets
 from ic3sync.sync import run_sync
+from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
 from ic3sync.vendor.client import InnomaintClient
 from ic3sync.vendor.simulator import Simulator, SimulatorConfig, load_faults
 
@@ -27,9 +28,6 @@ def examples_dir() -> Path:
 
 
 def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) -> int:
-    # Imported here so the module stays importable by tools that never run the demo.
-    from ic3sync.cli import _print_summary, _RichProgress, _stop_on_signals
-
     examples = examples_dir()
     where = redact_url(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -55,19 +53,19 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
             update={"api_url": sim.url, "api_token": SecretStr(token), "rate_ms": rate_ms}
         )
         cancel = threading.Event()
-        progress = _RichProgress(console) if console.is_terminal else None
+        progress = RichProgress(console) if console.is_terminal else None
         with (
             InnomaintClient.from_settings(
                 demo_settings, cancel=cancel, backoff_base_s=0.2
             ) as client,
-            _stop_on_signals(cancel, console),
+            stop_on_signals(cancel, console),
         ):
             try:
                 outcome = run_sync(engine, client, trigger="cli", cancel=cancel, progress=progress)
             finally:
                 if progress:
                     progress.stop()
-    _print_summary(outcome, console)
+    print_summary(outcome, console)
     db = settings.database_url
     console.print("\nLook at the results:", style="bold")
     if db.startswith("sqlite:///"):
