@@ -90,35 +90,43 @@ def register(db_url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
+def launch_server(
+    db_url: str, api_url: str, log_dir: Path, *, host: str = "127.0.0.1", **env: str | None
+) -> ServerProcess:
+    """Start `ic3sync serve` on a free port, with the admin token unless IC3_ADMIN_TOKEN=""
+    is passed; a None value removes that variable from the environment."""
+    port = free_port()
+    env.setdefault("IC3_ADMIN_TOKEN", ADMIN_TOKEN)
+    full_env = base_env(db_url, api_url)
+    for name, value in env.items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
+    log_path = log_dir / f"serve-{port}.log"
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(
+            ic3sync_cmd("serve", "--host", host, "--port", str(port)),
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return ServerProcess(proc, f"http://127.0.0.1:{port}", log_path, env["IC3_ADMIN_TOKEN"])
+
+
 @pytest.fixture
 def start_server(
     db_url: str, api_simulator: str, tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """`start_server(**env)` starts `ic3sync serve` on the test's database and the simulator,
-    with the admin token unless IC3_ADMIN_TOKEN="" is passed; every one is stopped at teardown."""
+    """`start_server(**env)` starts `ic3sync serve` on the test's database and the simulator
+    and waits until it answers; every one is stopped at teardown."""
     started: list[ServerProcess] = []
 
-    def start(*, wait: bool = True, host: str = "127.0.0.1", **env: str | None) -> ServerProcess:
-        port = free_port()
-        env.setdefault("IC3_ADMIN_TOKEN", ADMIN_TOKEN)
-        full_env = base_env(db_url, api_simulator, **env)
-        for name, value in env.items():
-            if value is None:
-                full_env.pop(name, None)
-        log_path = tmp_path / f"serve-{port}.log"
-        with log_path.open("w") as out:
-            proc = subprocess.Popen(
-                ic3sync_cmd("serve", "--host", host, "--port", str(port)),
-                env=full_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        token = env["IC3_ADMIN_TOKEN"]
-        server = ServerProcess(proc, f"http://127.0.0.1:{port}", log_path, token)
+    def start(**env: str | None) -> ServerProcess:
+        server = launch_server(db_url, api_simulator, tmp_path, **env)
         started.append(server)
-        if wait:
-            wait_ready(server)
+        wait_ready(server)
         return server
 
     yield start

@@ -1,0 +1,61 @@
+"""Schemathesis against /openapi.json of a live `ic3sync serve` on each backend: generated
+requests to every operation get no 5xx and no answer that breaks the documented schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from ic3sync.db.engine import make_engine
+from ic3sync.db.migrate import upgrade
+from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
+from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server, wait_ready
+from tests.helpers import seed_assets
+
+# Enough to reach every parameter's edges; bounded so the module stays within a minute.
+EXAMPLES_PER_OPERATION = 20
+REGISTER = ["Delhi Cantt Naraina_BP_01", "Plant 01_PUMP_01", "Plant/02 #PUMP?02", BROKEN]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_server(
+    request: pytest.FixtureRequest, api_simulator: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    tmp: Path = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
+    url = f"sqlite:///{tmp / 'ic3sync.db'}" if request.param == "sqlite" else create_pg_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    seed_assets(engine, REGISTER)
+    engine.dispose()
+    server = launch_server(url, api_simulator, tmp)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        server.stop()
+        if request.param == "postgresql":
+            drop_pg_database(url)
+
+
+def test_the_service_keeps_to_its_openapi_schema(live_server: ServerProcess) -> None:
+    api = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
+    operations = [result.ok() for result in api.get_all_operations()]
+    assert len(operations) == 9
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=headers)
+
+        check()
