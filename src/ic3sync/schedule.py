@@ -25,7 +25,7 @@ def parse_timezone(name: str) -> ZoneInfo:
 
 
 def check_cron(expression: str) -> str:
-    """The expression, or ConfigError. Five fields; a sixth is seconds (`*/10 * * * * *`)."""
+    """The expression, or ConfigError. Five fields; a sixth is seconds (`* * * * * */10`)."""
     expression = expression.strip()
     if not croniter.is_valid(expression):
         raise ConfigError(

@@ -17,7 +17,7 @@ from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server
 from tests.helpers import seed_assets
 
 # Enough to reach every parameter's edges; bounded so the module stays within a minute.
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 40
 REGISTER = ["Delhi Cantt Naraina_BP_01", "Plant 01_PUMP_01", "Plant/02 #PUMP?02", BROKEN]
 
 

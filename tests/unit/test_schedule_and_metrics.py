@@ -1,0 +1,65 @@
+"""The schedule's reading of IC3_SYNC_CRON and IC3_TIMEZONE, and the bounded failure labels of
+the metrics: pure functions, no process."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ic3sync.errors import ConfigError
+from ic3sync.metrics import SyncMetrics, failure_reason
+from ic3sync.schedule import Scheduler
+from ic3sync.sync import AssetOutcome
+
+
+def _never() -> None:
+    raise AssertionError("not ticked in these tests")
+
+
+def test_a_nightly_cron_fires_at_2_am_in_the_configured_zone():
+    scheduler = Scheduler("0 2 * * *", "Asia/Kolkata", _never)
+    now = datetime(2026, 3, 1, 23, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    assert scheduler.next_time(now) == datetime(2026, 3, 2, 2, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+
+
+def test_a_sixth_cron_field_counts_seconds():
+    scheduler = Scheduler("* * * * * */10", "UTC", _never)
+    now = datetime(2026, 3, 1, 12, 0, 3, tzinfo=ZoneInfo("UTC"))
+    assert scheduler.next_time(now) == datetime(2026, 3, 1, 12, 0, 10, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    ("cron", "zone", "named"),
+    [("every night", "UTC", "IC3_SYNC_CRON"), ("0 2 * * *", "Mars/Olympus", "IC3_TIMEZONE")],
+)
+def test_a_bad_cron_or_zone_is_a_config_error_naming_the_variable(cron, zone, named):
+    with pytest.raises(ConfigError, match=named):
+        Scheduler(cron, zone, _never)
+
+
+@pytest.mark.parametrize(
+    ("error", "http_status", "label"),
+    [
+        ("HTTP 404 Not Found: Asset not found", 404, "http_404"),
+        ("HTTP 503 Service Unavailable after 4 attempts", 503, "http_503"),
+        ("no answer within 15 s (ReadTimeout) after 4 attempts", None, "timeout"),
+        ("connection error (ConnectError): refused after 4 attempts", None, "connection"),
+        ("Innomaint answered for serialnumber 'X', not 'Y'", 200, "serial_mismatch"),
+        ("database rejected the asset's rows: value too long", None, "database"),
+    ],
+)
+def test_failure_reasons_are_short_bounded_labels(error, http_status, label):
+    outcome = AssetOutcome("A-1", "failed", error=error, http_status=http_status)
+    assert failure_reason(outcome) == label
+
+
+def test_metrics_count_outcomes_by_status_and_reason():
+    metrics = SyncMetrics()
+    metrics.asset_done(AssetOutcome("A-1", "success", http_ms=20.0))
+    metrics.asset_done(AssetOutcome("A-2", "failed", error="HTTP 404 Not Found", http_status=404))
+    text = metrics.render().decode()
+    assert 'ic3sync_assets_total{reason="",status="success"} 1.0' in text
+    assert 'ic3sync_assets_total{reason="http_404",status="failed"} 1.0' in text
+    assert "ic3sync_innomaint_request_seconds_count 1.0" in text
