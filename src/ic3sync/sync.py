@@ -4,6 +4,7 @@ one transaction, log it, and finish with a summary. One asset at a time (contrac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from ic3sync import enrich as mapping
+from ic3sync.db import engine as engine_module
 from ic3sync.db import repository as repo
 from ic3sync.db.lock import RunLock
 from ic3sync.db.repository import AssetRef, AssetSelection
@@ -36,6 +38,12 @@ MAX_RESULT_ERRORS = 100
 # How often the run row's counters are refreshed for watchers (the CLI of another shell,
 # the admin service). Every asset would cost one more statement per asset for nothing.
 HEARTBEAT_S = 1.0
+# How long a run waits for a database that went away (a restart, a failover, a network cut)
+# before it gives up and ends `aborted`. Long enough for a PostgreSQL restart or failover.
+DB_RETRY_S = 30.0
+# Connection losses one asset may suffer before it is logged failed and the run moves on: an
+# asset whose rows crash the backend every time must not hold the run up for ever.
+LOSSES_PER_ASSET = 3
 
 
 class Fetcher(Protocol):
@@ -101,11 +109,16 @@ class _Run:
         client: Fetcher,
         cancel: threading.Event,
         progress: ProgressListener | None,
+        lock: RunLock | None = None,
+        db_retry_s: float = DB_RETRY_S,
     ) -> None:
         self.engine = engine
         self.client = client
         self.cancel = cancel
         self.progress = progress
+        self.lock = lock
+        self.db_retry_s = db_retry_s
+        self.database_gone = False
         self.result = SyncResult(run_id=0)
         self.last_heartbeat = 0.0
 
@@ -172,7 +185,7 @@ class _Run:
                     repo.update_run(conn, self.result.run_id, **beat)
         except sa.exc.SQLAlchemyError as exc:
             if _connection_lost(exc):
-                raise DatabaseError(f"database connection lost: {_db_reason(exc)}") from None
+                raise  # the loop reconnects and finds out whether this asset committed
             outcome.status = "failed"
             outcome.error = f"database rejected the asset's rows: {_db_reason(exc)}"
             outcome.duration_ms = _ms_since(started)
@@ -196,6 +209,76 @@ class _Run:
         with conn.begin():
             repo.insert_logs(conn, [self.log_row(asset, outcome, _now())])
 
+    def sync_asset_through_outages(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+        """sync_asset, riding out a lost database connection: reconnect, then keep the asset's
+        outcome if it committed before the loss, else sync it again. DatabaseError when the
+        database stays away or a SQLite file stays locked."""
+        losses = 0
+        while True:
+            try:
+                return self.sync_asset(conn, asset)
+            except sa.exc.DBAPIError as exc:
+                if not _connection_lost(exc):
+                    raise
+                if _sqlite_locked(exc):
+                    raise DatabaseError(_locked_message(exc)) from None
+                losses += 1
+                reason = _db_reason(exc)
+            self.reconnect(conn, reason)
+            logged = repo.logged_outcome(conn, self.result.run_id, asset.cmms_asset_id)
+            conn.rollback()
+            if logged is not None:
+                # The commit reached the database; only its answer was lost.
+                return AssetOutcome(asset.cmms_asset_id, **logged)
+            if losses >= LOSSES_PER_ASSET:
+                outcome = AssetOutcome(
+                    asset.cmms_asset_id,
+                    "failed",
+                    f"database connection lost {losses} times while writing this asset: {reason}",
+                )
+                self.write_log(conn, asset, outcome)
+                return outcome
+
+    def reconnect(self, conn: sa.Connection, reason: str) -> None:
+        """Wait up to db_retry_s for the database to answer again on `conn`, and for this run
+        to hold the run lock again. DatabaseError when it does not."""
+        run_id = self.result.run_id
+        log.warning(
+            "run %s: database connection lost (%s); reconnecting for up to %g s",
+            run_id,
+            reason,
+            self.db_retry_s,
+            extra={"run_id": run_id},
+        )
+        deadline = time.monotonic() + self.db_retry_s
+        delay = 0.2
+        while True:
+            # The pool may hand back the dead connection's siblings: drop this one for sure,
+            # pre-ping weeds out the others.
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.invalidate()
+            try:
+                conn.rollback()
+                conn.execute(sa.text("SELECT 1"))
+                conn.rollback()
+                if self.lock is not None and not self.lock.ensure():
+                    raise DatabaseError(
+                        "the run lock was lost while the database was away and another run "
+                        "has taken it; this run stops so that two runs never write at once"
+                    )
+                log.warning("run %s: database back, run goes on", run_id, extra={"run_id": run_id})
+                return
+            except sa.exc.DBAPIError as exc:
+                reason = _db_reason(exc)
+            if time.monotonic() + delay > deadline:
+                self.database_gone = True
+                raise DatabaseError(
+                    f"database unreachable for {self.db_retry_s:g} s, run aborted: {reason}"
+                )
+            if self.cancel.wait(delay):
+                raise Cancelled("stopped while waiting for the database")
+            delay = min(delay * 2, 5.0)
+
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
@@ -204,6 +287,18 @@ def _ms_since(started: float) -> int:
 def _connection_lost(exc: sa.exc.SQLAlchemyError) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError)
+    )
+
+
+def _sqlite_locked(exc: sa.exc.SQLAlchemyError) -> bool:
+    return exc.__class__ is sa.exc.OperationalError and "database is locked" in str(exc.orig)
+
+
+def _locked_message(exc: sa.exc.SQLAlchemyError) -> str:
+    waited = engine_module.SQLITE_BUSY_TIMEOUT_MS / 1000
+    return (
+        f"the SQLite database file stayed locked by another program for {waited:g} s "
+        f"({_db_reason(exc)}); close whatever holds it and run the sync again"
     )
 
 
@@ -224,15 +319,17 @@ def run_sync(
     progress: ProgressListener | None = None,
     on_run_created: Callable[[int], None] | None = None,
     on_outcome: Callable[[AssetOutcome], None] | None = None,
+    db_retry_s: float = DB_RETRY_S,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
-    for a single-asset run of an unknown id, DatabaseError when the database is unreachable.
-    Everything else about the run, including its failures, is in the returned SyncResult."""
+    for a single-asset run of an unknown id, DatabaseError when the database is unreachable at
+    the start. Everything else about the run, including its failures and a database that went
+    away for longer than `db_retry_s` mid-run, is in the returned SyncResult."""
     sel = selection or AssetSelection()
     cancel = cancel or threading.Event()
-    state = _Run(engine, client, cancel, progress)
     t0 = time.monotonic()
     lock = RunLock(engine)
+    state = _Run(engine, client, cancel, progress, lock, db_retry_s)
     try:
         if not lock.acquire():
             with engine.connect() as conn:
@@ -268,6 +365,8 @@ def run_sync(
             state.result.duration_ms = _ms_since(t0)
             _finish(conn, state, assets)
     except sa.exc.OperationalError as exc:
+        if _sqlite_locked(exc):
+            raise DatabaseError(_locked_message(exc)) from None
         raise DatabaseError(f"database unreachable: {_db_reason(exc)}") from None
     finally:
         lock.release()
@@ -288,7 +387,7 @@ def _loop(
         if state.progress:
             state.progress.asset_started(index, asset)
         try:
-            outcome = state.sync_asset(conn, asset)
+            outcome = state.sync_asset_through_outages(conn, asset)
         except Cancelled:
             result.status = "cancelled"
             return
@@ -300,8 +399,10 @@ def _loop(
                 http_status=exc.http_status,
                 attempts=exc.attempts,
             )
-            state.write_log(conn, asset, outcome)
-            state.count(outcome)
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                # If this fails too, _finish logs the asset as skipped with the same reason.
+                state.write_log(conn, asset, outcome)
+                state.count(outcome)
             result.status = "aborted"
             result.error = exc.reason
             return
@@ -325,35 +426,48 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
         "cancelled": "run cancelled before this asset",
         "aborted": f"run aborted before this asset: {result.error}",
     }.get(result.status)
-    now = _now()
-    try:
-        with conn.begin():
-            if reason and done < len(assets):
-                rest = assets[done:]
-                rows = [
-                    state.log_row(a, AssetOutcome(a.cmms_asset_id, "skipped", reason), now)
-                    for a in rest
-                ]
-                repo.insert_logs(conn, rows)
-                result.skipped += len(rest)
-            repo.update_run(
-                conn,
-                result.run_id,
-                status=result.status,
-                success=result.success,
-                failed=result.failed,
-                skipped=result.skipped,
-                current_asset=None,
-                finished_at=now,
-                heartbeat_at=now,
-                duration_ms=result.duration_ms,
-                error=result.error,
-            )
-    except sa.exc.SQLAlchemyError as exc:
-        # The database went away for good: the next run marks this one interrupted.
-        result.status = "aborted"
-        result.error = result.error or f"database unreachable: {_db_reason(exc)}"
-        log.error("could not record the end of run %s: %s", result.run_id, _db_reason(exc))
+    rest = assets[done:] if reason else []
+    # A run that already waited db_retry_s in vain does not wait a second time here.
+    may_reconnect = not state.database_gone
+    while True:
+        now = _now()
+        try:
+            with conn.begin():
+                if rest:
+                    rows = [
+                        state.log_row(a, AssetOutcome(a.cmms_asset_id, "skipped", reason), now)
+                        for a in rest
+                    ]
+                    repo.insert_logs(conn, rows)
+                repo.update_run(
+                    conn,
+                    result.run_id,
+                    status=result.status,
+                    success=result.success,
+                    failed=result.failed,
+                    skipped=result.skipped + len(rest),
+                    current_asset=None,
+                    finished_at=now,
+                    heartbeat_at=now,
+                    duration_ms=result.duration_ms,
+                    error=result.error,
+                )
+            result.skipped += len(rest)
+            break
+        except sa.exc.SQLAlchemyError as exc:
+            if may_reconnect and _connection_lost(exc) and not _sqlite_locked(exc):
+                may_reconnect = False
+                try:
+                    state.reconnect(conn, _db_reason(exc))
+                    continue
+                except (DatabaseError, Cancelled):
+                    pass
+            # The database went away for good: the next run marks this one interrupted.
+            result.status = "aborted"
+            result.error = result.error or f"database unreachable: {_db_reason(exc)}"
+            result.skipped += len(rest)
+            log.error("could not record the end of run %s: %s", result.run_id, _db_reason(exc))
+            break
     log.info(
         "run %s %s: %d ok, %d failed, %d skipped in %d ms",
         result.run_id,

@@ -8,6 +8,7 @@ by the next one to take the lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -59,6 +60,29 @@ class RunLock:
         self._fd = fd
         self.held = True
         return True
+
+    def ensure(self) -> bool:
+        """After the database went away: True if this holder still has the lock or took it back.
+
+        A PostgreSQL session lock dies with its connection, so a run that rode out an outage
+        must take it again, and must stop if another run took it meanwhile.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return self.held  # a file lock or a thread lock does not depend on the database
+        if self._conn is None:
+            # Lost, and taking it back failed last time (the database was still away).
+            return self.acquire()
+        try:
+            self._conn.execute(sa.text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except sa.exc.DBAPIError:
+            pass
+        with contextlib.suppress(sa.exc.DBAPIError):
+            self._conn.close()
+        self._conn = None
+        self.held = False
+        return self.acquire()
 
     def release(self) -> None:
         if self._conn is not None:

@@ -250,6 +250,21 @@ def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.execute(sa.insert(sync_log), list(rows))
 
 
+def logged_outcome(conn: sa.Connection, run_id: int, cmms_asset_id: str) -> dict[str, Any] | None:
+    """The outcome this run logged for an asset, if any: after a lost connection it tells
+    whether the asset's transaction committed before the loss."""
+    row = conn.execute(
+        sa.select(
+            sync_log.c.status,
+            sync_log.c.error_message.label("error"),
+            sync_log.c.http_status,
+            sync_log.c.attempts,
+            sync_log.c.duration_ms,
+        ).where(sync_log.c.run_id == run_id, sync_log.c.cmms_asset_id == cmms_asset_id)
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
 def find_asset(conn: sa.Connection, cmms_asset_id: str) -> AssetRef | None:
     row = conn.execute(
         sa.select(

@@ -1,0 +1,144 @@
+"""Fixtures of the fault suite, and the ledger of its figures.
+
+Every fault test records what it injected and what it found in the session's ledger. With
+IC3_FAULTS_REPORT set (`make faults`), the ledger is printed as a table at the end of the session
+and written to that path as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.db.engine import make_engine
+from ic3sync.db.migrate import upgrade
+from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
+from tests.faults.proxy import TcpProxy
+
+REPORT_ENV = "IC3_FAULTS_REPORT"
+FIGURES = ("recovered", "logged", "duplicates", "half_written", "leaks", "tracebacks")
+
+
+@dataclass
+class Family:
+    injected: Counter[str] = field(default_factory=Counter)
+    recovered: int = 0
+    logged: int = 0
+    duplicates: int = 0
+    half_written: int = 0
+    leaks: int = 0
+    tracebacks: int = 0
+    tests: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "injected": dict(sorted(self.injected.items())),
+            "injected_total": sum(self.injected.values()),
+            **{name: getattr(self, name) for name in FIGURES},
+            "tests": self.tests,
+        }
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.families: dict[str, Family] = {}
+
+    def family(self, name: str) -> Family:
+        return self.families.setdefault(name, Family())
+
+    def record(
+        self, name: str, *, injected: dict[str, int] | None = None, **figures: int
+    ) -> Family:
+        fam = self.family(name)
+        fam.injected.update(injected or {})
+        for key, value in figures.items():
+            setattr(fam, key, getattr(fam, key) + value)
+        return fam
+
+
+_LEDGER = Ledger()
+_STARTED = time.monotonic()
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    return _LEDGER
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, dropped afterwards."""
+    url = create_pg_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    port = sa.make_url(PG_ADMIN_URL).port or 5432
+    with TcpProxy(port) as p:
+        yield p
+
+
+def through(url: str, proxy: TcpProxy) -> str:
+    """The same database URL, reached through the proxy."""
+    return sa.make_url(url).set(port=proxy.port).render_as_string(hide_password=False)
+
+
+def table(ledger: Ledger) -> str:
+    header = ["family", "injected", "recovered", "logged", "dupes", "half-wr", "leaks", "tracebk"]
+    lines = [header]
+    for name, fam in ledger.families.items():
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(fam.injected.items()))
+        lines.append(
+            [name, f"{sum(fam.injected.values())} ({kinds})"]
+            + [str(getattr(fam, f)) for f in FIGURES]
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in lines
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not os.environ.get(REPORT_ENV) or not _LEDGER.families:
+        return
+    terminalreporter.section("fault suite figures")
+    terminalreporter.write_line(table(_LEDGER))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = os.environ.get(REPORT_ENV)
+    if not path or not _LEDGER.families:
+        return
+    totals = {f: sum(getattr(fam, f) for fam in _LEDGER.families.values()) for f in FIGURES}
+    report = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "passed": exitstatus == 0,
+        "duration_s": round(time.monotonic() - _STARTED, 1),
+        "python": platform.python_version(),
+        "families": {name: fam.as_dict() for name, fam in _LEDGER.families.items()},
+        "totals": {
+            "injected": sum(sum(f.injected.values()) for f in _LEDGER.families.values()),
+            **totals,
+        },
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")

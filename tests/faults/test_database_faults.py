@@ -1,0 +1,255 @@
+"""The database going away under a run: a killed backend, a network cut of a few seconds, a
+database that never comes back, and a locked SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.db import engine as engine_module
+from ic3sync.db.engine import make_engine
+from ic3sync.db.lock import RunLock
+from ic3sync.db.migrate import upgrade
+from ic3sync.db.repository import AssetSelection
+from ic3sync.sync import SyncResult, run_sync
+from ic3sync.vendor.simulator import Simulator, SimulatorConfig
+from tests.faults.checks import count_mismatches, duplicates, half_written, leaks
+from tests.faults.conftest import through
+from tests.helpers import TOKEN, client_for, seed_assets, table_rows
+
+IDS = [f"DB fault_{n:03d}" for n in range(30)]
+
+
+@pytest.fixture
+def slow_simulator() -> Iterator[Simulator]:
+    # 40 ms an answer: a run of 30 assets lasts over a second, long enough to hit mid-run.
+    with Simulator(SimulatorConfig(token=TOKEN, latency_ms=40)) as sim:
+        yield sim
+
+
+def _run_with(
+    engine: sa.Engine, sim: Simulator, fault: Callable[[], None], **kw: object
+) -> SyncResult:
+    """Run the sync while `fault` fires from another thread once a few assets are done."""
+    done = threading.Event()
+
+    def after_some(outcome: object) -> None:
+        if len(seen) == 5:
+            done.set()
+        seen.append(outcome)
+
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: (done.wait(30), fault()))
+    worker.start()
+    try:
+        with client_for(sim.url) as client:
+            return run_sync(engine, client, trigger="cli", on_outcome=after_some, **kw)  # type: ignore[arg-type]
+    finally:
+        done.set()
+        worker.join()
+
+
+def _verify(url: str, result: SyncResult) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        dupes = duplicates(engine)
+        half = half_written(engine)
+        counts = count_mismatches(engine, result.run_id, result)
+        leaked = leaks(engine, [str(result.as_dict())])
+    finally:
+        engine.dispose()
+    assert dupes == [] and half == [] and counts == [] and leaked == []
+    return {"duplicates": len(dupes), "half_written": len(half), "leaks": len(leaked)}
+
+
+def _terminate_backends(url: str) -> int:
+    """Kill every backend connected to the run's database, as an operator or OOM killer might."""
+    name = sa.make_url(url).database
+    admin = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :d AND pid <> pg_backend_pid()"
+                    ),
+                    {"d": name},
+                ).all()
+            )
+    finally:
+        admin.dispose()
+
+
+def test_a_terminated_backend_is_replaced_and_the_run_completes(pg_url, slow_simulator, ledger):
+    direct = make_engine(pg_url)
+    seed_assets(direct, IDS)
+    killed: list[int] = []
+    engine = make_engine(pg_url)
+    try:
+        result = _run_with(
+            engine, slow_simulator, lambda: killed.append(_terminate_backends(pg_url))
+        )
+    finally:
+        engine.dispose()
+
+    assert killed and killed[0] >= 1
+    assert (result.status, result.success, result.failed) == ("completed", len(IDS), 0), result
+    assert table_rows(direct, "cmms_sync_run")[0]["status"] == "completed"
+    direct.dispose()
+    figures = _verify(pg_url, result)
+    ledger.record("database", injected={"backend terminated": 1}, recovered=1, **figures)
+
+
+def test_a_network_cut_of_a_few_seconds_is_ridden_out(pg_url, proxy, slow_simulator, ledger):
+    direct = make_engine(pg_url)
+    seed_assets(direct, IDS)
+    direct.dispose()
+
+    def cut_for_three_seconds() -> None:
+        proxy.cut()
+        time.sleep(3)
+        proxy.restore()
+
+    engine = make_engine(through(pg_url, proxy))
+    try:
+        result = _run_with(engine, slow_simulator, cut_for_three_seconds)
+    finally:
+        engine.dispose()
+
+    assert proxy.cuts >= 1
+    assert (result.status, result.success, result.failed) == ("completed", len(IDS), 0), result
+    figures = _verify(pg_url, result)
+    ledger.record("database", injected={"network cut 3 s": 1}, recovered=1, **figures)
+
+
+def test_a_database_that_stays_down_aborts_the_run_with_a_clear_message(
+    pg_url, proxy, slow_simulator, ledger
+):
+    direct = make_engine(pg_url)
+    seed_assets(direct, IDS)
+    direct.dispose()
+    engine = make_engine(through(pg_url, proxy))
+    try:
+        started = time.monotonic()
+        result = _run_with(engine, slow_simulator, proxy.cut, db_retry_s=3)
+        took = time.monotonic() - started
+    finally:
+        engine.dispose()
+
+    assert result.status == "aborted", result
+    assert result.error and "database" in result.error and "Traceback" not in result.error
+    assert took < 30
+    proxy.restore()
+    # The run could not record its own end; the next start finds it dead and says so.
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT status FROM cmms_sync_run")).scalar_one()
+    engine.dispose()
+    assert run in ("running", "aborted")
+    figures = _verify_no_half_written(pg_url)
+    ledger.record("database", injected={"database down for good": 1}, logged=1, **figures)
+
+
+def _verify_no_half_written(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        dupes, half = duplicates(engine), half_written(engine)
+    finally:
+        engine.dispose()
+    assert dupes == [] and half == []
+    return {"duplicates": 0, "half_written": 0}
+
+
+def test_a_run_that_lost_its_lock_to_another_during_an_outage_stops(
+    pg_url, proxy, slow_simulator, ledger
+):
+    direct = make_engine(pg_url)
+    seed_assets(direct, IDS)
+    taken: list[bool] = []
+    rival = RunLock(direct)
+
+    def cut_and_take_the_lock() -> None:
+        proxy.cut()
+        # The run's lock died with its connection; a second run starting now gets it.
+        deadline = time.monotonic() + 5
+        while not (got := rival.acquire()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        taken.append(got)
+        proxy.restore()
+
+    engine = make_engine(through(pg_url, proxy))
+    try:
+        result = _run_with(engine, slow_simulator, cut_and_take_the_lock)
+    finally:
+        rival.release()
+        engine.dispose()
+        direct.dispose()
+
+    assert taken == [True]
+    assert result.status == "aborted" and "run lock" in (result.error or ""), result
+    figures = _verify(pg_url, result)
+    ledger.record("database", injected={"run lock lost in an outage": 1}, logged=1, **figures)
+
+
+def _hold_sqlite_write_lock(path: Path, seconds: float, started: threading.Event) -> None:
+    # A second program writing to the file: BEGIN IMMEDIATE takes the write lock until commit.
+    other = sqlite3.connect(path, timeout=30)
+    other.execute("BEGIN IMMEDIATE")
+    started.set()
+    time.sleep(seconds)
+    other.rollback()
+    other.close()
+
+
+@pytest.mark.parametrize("held_s", [1.0])
+def test_a_briefly_locked_sqlite_file_is_waited_for(tmp_path, slow_simulator, ledger, held_s):
+    url = f"sqlite:///{tmp_path / 'ic3sync.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    seed_assets(engine, IDS)
+    locked = threading.Event()
+    holder = threading.Thread(
+        target=_hold_sqlite_write_lock, args=(tmp_path / "ic3sync.db", held_s, locked)
+    )
+    try:
+        result = _run_with(engine, slow_simulator, lambda: (holder.start(), locked.wait(5)))
+    finally:
+        holder.join()
+        engine.dispose()
+    assert (result.status, result.success) == ("completed", len(IDS)), result
+    figures = _verify(url, result)
+    ledger.record("database", injected={"sqlite file locked 1 s": 1}, recovered=1, **figures)
+
+
+def test_a_sqlite_file_that_stays_locked_aborts_the_run_naming_the_lock(
+    tmp_path, slow_simulator, ledger, monkeypatch
+):
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 500)
+    url = f"sqlite:///{tmp_path / 'ic3sync.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    seed_assets(engine, IDS)
+    locked = threading.Event()
+    holder = threading.Thread(
+        target=_hold_sqlite_write_lock, args=(tmp_path / "ic3sync.db", 3.0, locked)
+    )
+    try:
+        result = _run_with(engine, slow_simulator, lambda: (holder.start(), locked.wait(5)))
+    finally:
+        holder.join()
+    assert result.status == "aborted", result
+    assert "locked" in (result.error or "") and "0.5 s" in (result.error or ""), result
+    # The lock is gone now: the next run marks the dead one and syncs what is left.
+    with client_for(slow_simulator.url) as client:
+        rerun = run_sync(engine, client, trigger="cli", selection=AssetSelection(only_failed=True))
+    engine.dispose()
+    assert rerun.status == "completed"
+    figures = _verify_no_half_written(url)
+    ledger.record("database", injected={"sqlite file locked for good": 1}, logged=1, **figures)
