@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (  # noqa: E402
+from harness import (
     IC3SYNC,
     ROOT,
     TOKEN,
@@ -46,12 +46,11 @@ from harness import (  # noqa: E402
     write_csv,
     write_xlsx,
 )
-from seed_loop import run_seed_loop  # noqa: E402
-
-from ic3sync.db.engine import make_engine  # noqa: E402
-from ic3sync.importer import import_assets  # noqa: E402
-from ic3sync.sync import run_sync  # noqa: E402
-from ic3sync.vendor.client import InnomaintClient  # noqa: E402
+from ic3sync.db.engine import make_engine
+from ic3sync.importer import import_assets
+from ic3sync.sync import run_sync
+from ic3sync.vendor.client import InnomaintClient
+from seed_loop import run_seed_loop
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 FLOOR_CASES = ((200, 50), (50, 50), (20, 80))  # (R, L) in ms
@@ -285,9 +284,7 @@ def scenario_scale(sizes: Sizes, work: Path, targets: Targets) -> dict[str, Any]
     big = sizes.scale[1]
     targets.check(f"peak RSS {big} / {sizes.scale[0]}", out["rss_ratio"], "<=", 1.2, "x")
     targets.check(f"peak RSS at {big}", large["peak_rss_mb"], "<", 200, " MB")
-    targets.check(
-        f"ms/asset {big} / {sizes.scale[0]}", out["ms_per_asset_ratio"], "<=", 1.15, "x"
-    )
+    targets.check(f"ms/asset {big} / {sizes.scale[0]}", out["ms_per_asset_ratio"], "<=", 1.15, "x")
     for n in sizes.scale:
         targets.check(f"xlsx import rows/s at {n}", out[str(n)]["import_rows_per_s"], ">=", 10_000)
     return out
@@ -463,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         f"PostgreSQL {results['machine']['postgresql']}; bench took {results['bench_s']} s"
     )
     args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    print(f"wrote {shown}")
     if targets.missed:
         print("\nTARGETS MISSED:", file=sys.stderr)
         for line in targets.missed:

@@ -175,9 +175,12 @@ class _Run:
             outcome.error = "stored as NULL: " + "; ".join(rows.problems)
         try:
             with conn.begin():
-                repo.write_asset(conn, asset.asset_id, rows, now)
-                outcome.duration_ms = _ms_since(started)
-                repo.insert_logs(conn, [self.log_row(asset, outcome, now)])
+                # The asset's rows and its log row reach PostgreSQL in one round trip; the
+                # COMMIT is the second.
+                with repo.pipeline(conn):
+                    repo.write_asset(conn, asset.asset_id, rows, now)
+                    outcome.duration_ms = _ms_since(started)
+                    repo.insert_logs(conn, [self.log_row(asset, outcome, now)])
                 beat = self.heartbeat_values(asset.cmms_asset_id)
                 if beat is not None:
                     # Counted as if this asset had committed, which it does with this row.

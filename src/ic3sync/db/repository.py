@@ -4,7 +4,9 @@ connection: the caller owns the transaction, so one asset's writes commit or rol
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from ic3sync.db.schema import (
     building,
     department,
     floor,
+    metadata,
     sync_log,
     sync_run,
     workorder_summary,
@@ -44,50 +47,165 @@ class AssetSelection:
     cmms_asset_id: str | None = None
 
 
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+# --- the per-asset write path ------------------------------------------------------------
+# A run writes the same few statement shapes for thousands of assets. Building and compiling
+# them through SQLAlchemy for every asset cost several times the database's own work (see
+# docs/performance.md), so each shape is compiled once and run on the DBAPI cursor of the
+# caller's transaction; inside `pipeline()` PostgreSQL gets an asset's statements in one round
+# trip instead of one each.
+
+_CompiledKey = tuple[str, str, str, tuple[str, ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """One statement shape, ready for the driver: its SQL and how to lay out its parameters."""
+
+    sql: str
+    positional: bool
+    # (bind name, key of the row dict, the dialect's bind processor if the type has one)
+    binds: tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+
+    def parameters(self, row: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = [
+            row[key] if process is None or row[key] is None else process(row[key])
+            for _, key, process in self.binds
+        ]
+        if self.positional:
+            return values
+        return {name: value for (name, _, _), value in zip(self.binds, values, strict=True)}
+
+
+def _bind(column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    # Not the bare column name: SQLAlchemy reserves those for its own VALUES/SET parameters.
+    return sa.bindparam("p_" + column.key, type_=column.type)
+
+
+def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = []
+    for name in names or ():
+        param = compiled.binds[name]
+        process = param.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, name.removeprefix("p_"), process))
+    return _Compiled(compiled.string, compiled.positional, tuple(binds))
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: sa.Dialect, table_name: str, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> _Compiled:
+    table = metadata.tables[table_name]
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values({c: _bind(table.c[c]) for c in columns})
+    update = {c: stmt.excluded[c] for c in columns if c not in keys and c != "created_at"}
+    return _compile(dialect, stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+
+@functools.lru_cache(maxsize=256)
+def _master_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> _Compiled:
+    t = asset_master
+    stmt = (
+        sa.update(t)
+        .where(t.c.asset_id == sa.bindparam("p_asset_id", type_=t.c.asset_id.type))
+        .values(
+            {t.c[c]: _bind(t.c[c]) for c in columns}
+            | {t.c.sync_version: t.c.sync_version + sa.literal_column("1")}
+        )
+    )
+    return _compile(dialect, stmt)
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_statement(dialect: sa.Dialect, table_name: str, columns: tuple[str, ...]) -> _Compiled:
+    table = metadata.tables[table_name]
+    return _compile(dialect, sa.insert(table).values({c: _bind(table.c[c]) for c in columns}))
+
+
+def _execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run `statement` once per row on the connection's DBAPI cursor, inside its transaction.
+
+    Driver errors leave as SQLAlchemy's DBAPIError subclasses, as Connection.execute raises them,
+    so callers handle one family of errors whichever path wrote.
+    """
+    fairy = conn.connection
+    params = [statement.parameters(row) for row in rows]
+    cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with _driver_errors(conn, fairy, statement.sql, params):
+            if len(params) == 1:
+                cursor.execute(statement.sql, params[0])
+            else:
+                cursor.executemany(statement.sql, params)
+    finally:
+        cursor.close()
+
+
+@contextlib.contextmanager
+def _driver_errors(conn: sa.Connection, fairy: Any, sql: str | None, params: Any) -> Iterator[None]:
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
+        if lost:
+            # What Connection.execute does on a disconnect: this connection is done for.
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            sql, params, exc, dbapi_error, connection_invalidated=lost
+        ) from exc
+
+
+@contextlib.contextmanager
+def pipeline(conn: sa.Connection) -> Iterator[None]:
+    """Send the statements of the write path run inside as one batch: PostgreSQL gets them in
+    one round trip (psycopg pipeline mode) and reports the first error on leaving. SQLite runs in
+    process and has no round trips to save. Only this module's writes may run inside."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    fairy = conn.connection
+    with _driver_errors(conn, fairy, None, None), fairy.driver_connection.pipeline():  # type: ignore[union-attr]
+        yield
 
 
 def _upsert(
     conn: sa.Connection,
     table: sa.Table,
-    keys: Sequence[str],
+    keys: tuple[str, ...],
     values: Mapping[str, Any],
     touch: Mapping[str, Any],
 ) -> None:
     """INSERT, or on a key conflict UPDATE only the columns present in `values`.
 
     A column absent from `values` keeps what is stored (contract rule 4); `touch` is written
-    on both paths (timestamps).
+    on both paths (timestamps), except created_at, which only an INSERT sets.
     """
-    stmt = _insert(conn, table).values({**values, **touch})
-    update = {k: stmt.excluded[k] for k in values if k not in keys}
-    update.update({k: stmt.excluded[k] for k in touch if k != "created_at"})
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+    row = {**values, **touch}
+    _execute(conn, _upsert_statement(conn.dialect, table.name, keys, tuple(row)), [row])
+
+
+_DIMENSION_KEYS = {
+    t.name: tuple(t.primary_key.columns.keys()) for t in (building, floor, department)
+}
 
 
 def upsert_dimension(
     conn: sa.Connection, table: sa.Table, row: Mapping[str, Any] | None, now: datetime
 ) -> None:
     if row:
-        key = table.primary_key.columns.keys()
-        _upsert(conn, table, key, row, {"created_at": now, "updated_at": now})
+        _upsert(
+            conn, table, _DIMENSION_KEYS[table.name], row, {"created_at": now, "updated_at": now}
+        )
 
 
 def update_master(
     conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
 ) -> None:
-    conn.execute(
-        sa.update(asset_master)
-        .where(asset_master.c.asset_id == asset_id)
-        .values(
-            **values,
-            last_synced_at=now,
-            sync_version=asset_master.c.sync_version + 1,
-            updated_at=now,
-        )
-    )
+    row = {**values, "last_synced_at": now, "updated_at": now}
+    statement = _master_statement(conn.dialect, tuple(row))
+    _execute(conn, statement, [{**row, "asset_id": asset_id}])
 
 
 def upsert_performance(
@@ -246,8 +364,9 @@ def mark_dead_runs_interrupted(conn: sa.Connection, now: datetime) -> list[int]:
 
 
 def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log rows, all with the same keys (one asset's, or the skipped rest of a run)."""
     if rows:
-        conn.execute(sa.insert(sync_log), list(rows))
+        _execute(conn, _insert_statement(conn.dialect, sync_log.name, tuple(rows[0])), rows)
 
 
 def logged_outcome(conn: sa.Connection, run_id: int, cmms_asset_id: str) -> dict[str, Any] | None:
