@@ -40,13 +40,14 @@ class Family:
     leaks: int = 0
     tracebacks: int = 0
     tests: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "injected": dict(sorted(self.injected.items())),
             "injected_total": sum(self.injected.values()),
             **{name: getattr(self, name) for name in FIGURES},
-            "tests": self.tests,
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 
@@ -64,7 +65,12 @@ class Ledger:
         fam.injected.update(injected or {})
         for key, value in figures.items():
             setattr(fam, key, getattr(fam, key) + value)
+        fam.tests += 1
         return fam
+
+    def note(self, name: str, **values: Any) -> None:
+        """Measurements beside the counts (gaps, timings), shown in the JSON report."""
+        self.family(name).notes.update(values)
 
 
 _LEDGER = Ledger()
