@@ -67,6 +67,12 @@ def parse_response(body: bytes | str, *, http_status: int | None = None) -> Asse
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise VendorRejected("response is not JSON", http_status=http_status) from None
+    except RecursionError:
+        # A body of thousands of nested brackets: Python's parser gives up on the depth, and
+        # the asset must fail with a reason, not take the run down.
+        raise VendorRejected(
+            "response is JSON nested too deeply to read", http_status=http_status
+        ) from None
     if not isinstance(payload, dict):
         raise VendorRejected("response is not a JSON object", http_status=http_status)
     if payload.get("status") is not True:
