@@ -324,10 +324,17 @@ def _run_view(row: sa.RowMapping, live: _LiveRun | None = None) -> RunView:
 
 
 def list_runs(
-    conn: sa.Connection, *, status: RunStatus | None = None, limit: int = 20, offset: int = 0
+    conn: sa.Connection,
+    *,
+    status: RunStatus | None = None,
+    trigger: Trigger | None = None,
+    limit: int = 20,
+    offset: int = 0,
 ) -> RunPage:
     """Runs, newest first."""
     where = [sync_run.c.status == status] if status else []
+    if trigger:
+        where.append(sync_run.c.trigger == trigger)
     total = conn.execute(sa.select(sa.func.count()).select_from(sync_run).where(*where)).scalar()
     rows = conn.execute(
         sa.select(sync_run)
@@ -359,10 +366,12 @@ def run_log(
     *,
     status: LogStatus | None = None,
     cmms_asset_id: str | None = None,
+    search: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> LogPage:
-    """A run's per-asset rows in the order they were written."""
+    """A run's per-asset rows in the order they were written; `search` keeps the rows whose
+    asset id contains it, ignoring case."""
     exists = conn.execute(sa.select(sync_run.c.run_id).where(sync_run.c.run_id == run_id)).first()
     if exists is None:
         raise RunNotFound(run_id)
@@ -371,6 +380,9 @@ def run_log(
         where.append(sync_log.c.status == status)
     if cmms_asset_id is not None:
         where.append(sync_log.c.cmms_asset_id == cmms_asset_id)
+    if search:
+        # autoescape: an id with % or _ is searched for as written.
+        where.append(sync_log.c.cmms_asset_id.icontains(search, autoescape=True))
     total = conn.execute(sa.select(sa.func.count()).select_from(sync_log).where(*where)).scalar()
     rows = conn.execute(
         sa.select(sync_log).where(*where).order_by(sync_log.c.log_id).limit(limit).offset(offset)
@@ -420,6 +432,77 @@ def asset_detail(conn: sa.Connection, cmms_asset_id: str, *, log_limit: int = 10
         workorders=[p for w in workorders if (p := _plain(w)) is not None],
         recent_log=[LogRow(**_plain(r)) for r in logs],  # type: ignore[arg-type]
     )
+
+
+class FailureGroup(BaseModel):
+    """Failed log rows of a run that share an HTTP status and a message."""
+
+    http_status: int | None
+    error_message: str | None
+    count: int
+
+
+def failure_groups(conn: sa.Connection, run_id: int) -> list[FailureGroup]:
+    """A run's failures grouped by (http_status, error_message), most frequent first."""
+    n = sa.func.count().label("n")
+    rows = conn.execute(
+        sa.select(sync_log.c.http_status, sync_log.c.error_message, n)
+        .where(sync_log.c.run_id == run_id, sync_log.c.status == "failed")
+        .group_by(sync_log.c.http_status, sync_log.c.error_message)
+        .order_by(n.desc(), sync_log.c.error_message)
+    )
+    return [FailureGroup(http_status=h, error_message=m, count=c) for h, m, c in rows]
+
+
+class RegisterHealth(BaseModel):
+    """The register by each asset's latest decided outcome (success or failure)."""
+
+    total: int
+    never_synced: int
+    last_ok: int
+    last_failed: int
+    oldest_synced_at: datetime | None = None
+
+
+def register_health(conn: sa.Connection) -> RegisterHealth:
+    failed = sa.case((repo.latest_outcome_failed(), 1), else_=0)
+    # A success stamps last_synced_at in the asset's transaction, so a stamp whose asset did
+    # not fail since is a success.
+    ok = sa.case((asset_master.c.last_synced_at.is_not(None), 1), else_=0)
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(failed), 0),
+            sa.func.coalesce(sa.func.sum(ok * (1 - failed)), 0),
+            sa.func.min(asset_master.c.last_synced_at),
+        ).select_from(asset_master)
+    ).one()
+    total, last_failed, last_ok, oldest = row
+    return RegisterHealth(
+        total=total,
+        never_synced=total - last_failed - last_ok,
+        last_ok=last_ok,
+        last_failed=last_failed,
+        oldest_synced_at=_utc(oldest),
+    )
+
+
+class CustomerCount(BaseModel):
+    customer_id: int
+    customer_name: str | None = None
+    assets: int
+
+
+def register_customers(conn: sa.Connection) -> list[CustomerCount]:
+    """The customers of the register with their asset counts, for a run's customer filter."""
+    n = sa.func.count().label("n")
+    rows = conn.execute(
+        sa.select(asset_master.c.customer_id, sa.func.max(asset_master.c.customer_name), n)
+        .where(asset_master.c.customer_id.is_not(None))
+        .group_by(asset_master.c.customer_id)
+        .order_by(asset_master.c.customer_id)
+    )
+    return [CustomerCount(customer_id=c, customer_name=name, assets=k) for c, name, k in rows]
 
 
 # --- runs in the background ---------------------------------------------------------------
@@ -683,6 +766,18 @@ class RunManager:
     def asset_detail(self, cmms_asset_id: str, **kw: Any) -> AssetDetail:
         with self._conn() as conn:
             return asset_detail(conn, cmms_asset_id, **kw)
+
+    def failure_groups(self, run_id: int) -> list[FailureGroup]:
+        with self._conn() as conn:
+            return failure_groups(conn, run_id)
+
+    def register_health(self) -> RegisterHealth:
+        with self._conn() as conn:
+            return register_health(conn)
+
+    def register_customers(self) -> list[CustomerCount]:
+        with self._conn() as conn:
+            return register_customers(conn)
 
     def scheduled_tick(self) -> None:
         """A schedule tick: start a full run unless one is going, which skips this tick."""
