@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ic3sync import __version__
-from ic3sync.api import errors
+from ic3sync.api import dashboard, errors
 from ic3sync.api.routes import admin, ops
 from ic3sync.config import Settings
 from ic3sync.db.engine import make_engine
@@ -80,5 +80,6 @@ def create_app(
     app.state.manager = manager
     app.include_router(admin)
     app.include_router(ops)
+    dashboard.install(app, settings)
     errors.install(app)
     return app

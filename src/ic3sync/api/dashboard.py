@@ -1,0 +1,643 @@
+"""The operations dashboard at `/`: server-rendered pages over the service layer, a session
+login when IC3_ADMIN_TOKEN is set, and every state change as a same-origin POST."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from ic3sync import __version__
+from ic3sync.api import present
+from ic3sync.api.deps import AppSettings, Manager
+from ic3sync.config import Settings
+from ic3sync.db.repository import AssetSelection
+from ic3sync.errors import AssetNotFound, ConfigError, Ic3SyncError, RunInProgress
+from ic3sync.schedule import Scheduler, parse_timezone
+from ic3sync.service import (
+    AssetSyncFailed,
+    LogStatus,
+    RunManager,
+    RunNotCancellable,
+    RunNotFound,
+    RunStatus,
+    RunView,
+    Trigger,
+)
+
+log = logging.getLogger("ic3sync.dashboard")
+
+SESSION_COOKIE = "ic3sync_session"
+# A login lasts a working day; the cookie is stateless, so this is also how long a copied
+# cookie stays good after a logout.
+SESSION_MAX_AGE_S = 12 * 3600
+RUNS_PER_PAGE = 25
+LOG_PER_PAGE = 100
+CHART_RUNS = 30
+# Polling of the live parts of a page, in ms: quick while a run goes, slow to notice a run
+# started elsewhere (the CLI, the schedule, another server).
+LIVE_RUNNING_MS = 1000
+LIVE_IDLE_MS = 5000
+
+# Pages may load only what the app serves; inline scripts never run, even if escaping failed.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+RUN_STATUSES: tuple[RunStatus, ...] = (
+    "running",
+    "completed",
+    "aborted",
+    "cancelled",
+    "interrupted",
+)
+TRIGGERS: tuple[Trigger, ...] = ("cli", "api", "schedule")
+LOG_STATUSES: tuple[LogStatus, ...] = ("success", "failed", "skipped")
+
+
+# --- session and request checks -------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """No valid session while IC3_ADMIN_TOKEN is set."""
+
+
+class Refused(Exception):
+    """A request the dashboard will not serve (foreign Origin, foreign Host)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def session_secret(settings: Settings) -> str:
+    """Derived from the admin token, so sessions survive a restart and end when the token
+    changes; without a token (loopback only) a per-process secret serves the flash messages."""
+    if settings.admin_token is None:
+        return secrets.token_hex(32)
+    key = settings.admin_token.get_secret_value().encode()
+    return hmac.new(key, b"ic3sync dashboard session", hashlib.sha256).hexdigest()
+
+
+def _loopback_host(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(request: Request, settings: AppSettings) -> None:
+    """Without a token the service listens on loopback only; a page that reaches it under
+    another host name is a DNS-rebinding attack from the operator's own browser."""
+    if settings.admin_token is None and not _loopback_host(request.headers.get("host", "")):
+        raise Refused(
+            403, "without IC3_ADMIN_TOKEN the dashboard answers only at localhost or 127.0.0.1"
+        )
+
+
+def require_session(request: Request, settings: AppSettings) -> None:
+    check_host(request, settings)
+    if settings.admin_token is not None and request.session.get("auth") is not True:
+        raise LoginRequired()
+
+
+def _origin_of(value: str) -> str | None:
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_origin(request: Request) -> None:
+    """Every state change must come from a page of this dashboard: the Origin header (or,
+    from a browser that omits it, the Referer) must be this server's own origin."""
+    own = f"{request.url.scheme}://{request.url.netloc}".lower()
+    sent = request.headers.get("origin")
+    origin = _origin_of(sent) if sent and sent != "null" else None
+    if origin is None and (referer := request.headers.get("referer")):
+        origin = _origin_of(referer)
+    if origin != own:
+        log.warning("refused a %s %s from origin %r", request.method, request.url.path, sent)
+        raise Refused(403, "this form was not sent from a page of this dashboard; reload it")
+
+
+LoggedIn = Depends(require_session)
+SameOrigin = [Depends(check_origin), Depends(require_session)]
+
+
+def flash(request: Request, level: str, text: str, link: str | None = None) -> None:
+    """A message for the next page shown, kept in the signed session cookie."""
+    messages = list(request.session.get("flash", []))
+    messages.append({"level": level, "text": text, "link": link})
+    request.session["flash"] = messages[-5:]
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def quote_id(cmms_asset_id: str) -> str:
+    # Ids contain spaces and may contain '/', '#' or '?': every character but letters,
+    # digits and -._~ is encoded.
+    return quote(cmms_asset_id, safe="")
+
+
+def asset_url(cmms_asset_id: str) -> str:
+    return "/assets/" + quote_id(cmms_asset_id)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ic3sync.api", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        duration=present.duration,
+        clock=present.clock,
+        number=present.number,
+        asset_url=asset_url,
+        quote_id=quote_id,
+    )
+    return env
+
+
+_env = _environment()
+
+
+def _query(request: Request, **changes: Any) -> str:
+    """This page's query string with some parameters changed (None drops one)."""
+    params = dict(request.query_params)
+    params.update({k: v for k, v in changes.items() if v is not None})
+    for key in [k for k, v in changes.items() if v is None]:
+        params.pop(key, None)
+    params = {k: v for k, v in params.items() if v not in ("", None)}
+    return "?" + urlencode(params) if params else ""
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    zone = parse_timezone(settings.timezone)
+
+    def when(value: datetime | None) -> str:
+        return present.local_time(value, zone)
+
+    # A live refresh must not eat the messages meant for the next page the operator opens.
+    show_flashes = not _live(request) and "flash" in request.session
+    flashes = request.session.pop("flash") if show_flashes else []
+    html = _env.get_template(template).render(
+        request=request,
+        path=request.url.path,
+        zone=zone.key,
+        when=when,
+        query=lambda **kw: _query(request, **kw),
+        version=__version__,
+        login_required=settings.admin_token is not None,
+        logged_in=request.session.get("auth") is True,
+        flashes=flashes,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _live(request: Request) -> bool:
+    """A refresh of a page's live part by dashboard.js, which wants the fragment only."""
+    return request.headers.get("x-live") == "1"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: "//host" or "https://host" would make the login an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# --- errors as pages -----------------------------------------------------------------------
+
+
+class _PageRoute(APIRoute):
+    """Errors of a dashboard route become pages (or a 401 for a live refresh), never the JSON
+    the admin API answers with."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                if _live(request):
+                    return HTMLResponse("login required", status_code=401, headers=SECURITY_HEADERS)
+                # After the login, back to the page asked for (a form's page for a POST).
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                if request.method != "GET":
+                    target = urlsplit(request.headers.get("referer", "/")).path or "/"
+                return _see_other("/login?" + urlencode({"next": target}))
+            except RequestValidationError:
+                return _error(request, 404, "Not found", "there is no such page")
+            except Refused as exc:
+                return _error(request, exc.status, "Refused", str(exc))
+            except (RunNotFound, AssetNotFound) as exc:
+                return _error(request, 404, "Not found", str(exc))
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+                first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                log.error("database error on %s: %s", request.url.path, first[0] if first else "")
+                return _error(
+                    request,
+                    503,
+                    "Database unavailable",
+                    "the database does not answer; see the "
+                    "service log, and try again when it is back",
+                )
+            except Ic3SyncError as exc:
+                return _error(request, 503, "Not available", str(exc))
+
+        return page
+
+
+def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    if _live(request):
+        return HTMLResponse(message, status_code=status, headers=SECURITY_HEADERS)
+    return render(request, "error.html", {"title": title, "message": message}, status=status)
+
+
+router = APIRouter(route_class=_PageRoute, include_in_schema=False)
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, settings: AppSettings, next: str | None = None) -> Response:
+    check_host(request, settings)
+    if settings.admin_token is None or request.session.get("auth") is True:
+        return _see_other(_safe_next(next))
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login", dependencies=[Depends(check_origin)])
+def login(
+    request: Request,
+    settings: AppSettings,
+    token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    check_host(request, settings)
+    target = _safe_next(next)
+    expected = settings.admin_token
+    if expected is None:
+        return _see_other(target)
+    if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
+        log.warning("dashboard login refused: wrong admin token from %s", _client(request))
+        context = {"next": target, "error": "That is not the admin token (IC3_ADMIN_TOKEN)."}
+        return render(request, "login.html", context, status=401)
+    # A fresh session: nothing from before the login carries over.
+    request.session.clear()
+    request.session["auth"] = True
+    log.info("dashboard login from %s", _client(request))
+    return _see_other(target)
+
+
+@router.post("/logout", dependencies=[Depends(check_origin)])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return _see_other("/login" if request.app.state.settings.admin_token else "/")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- overview -----------------------------------------------------------------------------
+
+
+def next_scheduled(settings: Settings) -> datetime | None:
+    if not settings.sync_cron:
+        return None
+    try:
+        return Scheduler(settings.sync_cron, settings.timezone, lambda: None).next_time()
+    except ConfigError:
+        return None
+
+
+def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
+    runs = manager.list_runs(limit=CHART_RUNS).items
+    running = next((r for r in runs if r.status == "running"), None)
+    finished = next((r for r in runs if r.status != "running"), None)
+    return {
+        "running": running,
+        "cancellable": running is not None and _cancellable(manager, running),
+        "finished": finished,
+        "health": manager.register_health(),
+        "chart": present.runs_chart(runs),
+        "next_run": next_scheduled(settings),
+        "cron": settings.sync_cron,
+        "live_ms": LIVE_RUNNING_MS if running else LIVE_IDLE_MS,
+    }
+
+
+@router.get("/", dependencies=[LoggedIn])
+def overview(request: Request, manager: Manager, settings: AppSettings) -> Response:
+    context = _overview(manager, settings)
+    if _live(request):
+        return render(request, "_overview_live.html", context)
+    return render(request, "overview.html", _with_form(manager, context))
+
+
+def _with_form(
+    manager: RunManager, context: dict[str, Any], form: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        **context,
+        "customers": manager.register_customers(),
+        "form": form or {"customer_id": "", "batch": "", "offset": "0", "only_failed": ""},
+        "start_error": None,
+    }
+
+
+# --- starting, cancelling, re-running --------------------------------------------------------
+
+
+def _int_field(value: str, name: str, *, minimum: int = 0) -> int | None:
+    value = value.strip().replace(",", "")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}")
+    return int(value)
+
+
+def _start_error(exc: Ic3SyncError) -> tuple[int, dict[str, Any]]:
+    """The status and message of a refused start, in words and with a link where one helps."""
+    if isinstance(exc, RunInProgress):
+        link = f"/runs/{exc.run_id}" if exc.run_id is not None else None
+        which = f"run {exc.run_id}" if exc.run_id is not None else "another run"
+        text = (
+            f"A sync is already running ({which}). Only one runs at a time: "
+            "watch it or cancel it, then start this one."
+        )
+        return 409, {"text": text, "link": link, "link_text": f"Go to {which}"}
+    if isinstance(exc, AssetNotFound):
+        return 404, {"text": str(exc), "link": None, "link_text": None}
+    return 503, {"text": f"The sync was not started: {exc}", "link": None, "link_text": None}
+
+
+@router.post("/runs", dependencies=SameOrigin)
+def start_run(
+    request: Request,
+    manager: Manager,
+    settings: AppSettings,
+    customer_id: Annotated[str, Form()] = "",
+    batch: Annotated[str, Form()] = "",
+    offset: Annotated[str, Form()] = "",
+    only_failed: Annotated[str, Form()] = "",
+) -> Response:
+    form = {
+        "customer_id": customer_id,
+        "batch": batch,
+        "offset": offset,
+        "only_failed": only_failed,
+    }
+    try:
+        selection = AssetSelection(
+            batch=_int_field(batch, "Batch", minimum=1),
+            offset=_int_field(offset, "Offset") or 0,
+            customer_id=_int_field(customer_id, "Customer"),
+            only_failed=bool(only_failed),
+        )
+    except ValueError as exc:
+        error = {"text": str(exc), "link": None, "link_text": None}
+        return _refused_start(request, manager, settings, form, 400, error)
+    try:
+        handle = manager.start(selection, trigger="api")
+    except Ic3SyncError as exc:
+        status, error = _start_error(exc)
+        return _refused_start(request, manager, settings, form, status, error)
+    log.info("dashboard started run %s", handle.run_id, extra={"run_id": handle.run_id})
+    return _see_other(f"/runs/{handle.run_id}")
+
+
+def _refused_start(
+    request: Request,
+    manager: RunManager,
+    settings: Settings,
+    form: dict[str, str],
+    status: int,
+    error: dict[str, Any],
+) -> HTMLResponse:
+    # The page again, not a redirect: the form keeps what was typed and the status tells why.
+    context = _with_form(manager, _overview(manager, settings), form)
+    context["start_error"] = error
+    return render(request, "overview.html", context, status=status)
+
+
+@router.post("/runs/{run_id}/cancel", dependencies=SameOrigin)
+def cancel_run(request: Request, manager: Manager, run_id: int) -> Response:
+    try:
+        run = manager.cancel(run_id)
+    except RunNotCancellable as exc:
+        flash(request, "error", str(exc))
+    else:
+        if run.status == "running":
+            flash(request, "info", f"Run {run_id} is stopping after the asset in flight.")
+        else:
+            flash(request, "ok", f"Run {run_id} is {run.status}.")
+    return _see_other(f"/runs/{run_id}")
+
+
+@router.post("/runs/{run_id}/rerun-failed", dependencies=SameOrigin)
+def rerun_failed(request: Request, manager: Manager, run_id: int) -> Response:
+    run = manager.get_run(run_id)
+    # The register's failed assets within the run's customer: a batch or offset would count
+    # over the failed ones only, so they are not carried over.
+    selection = AssetSelection(customer_id=run.filters.customer_id, only_failed=True)
+    try:
+        handle = manager.start(selection, trigger="api")
+    except Ic3SyncError as exc:
+        _, error = _start_error(exc)
+        flash(request, "error", error["text"], error["link"])
+        return _see_other(f"/runs/{run_id}")
+    return _see_other(f"/runs/{handle.run_id}")
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+@router.get("/runs", dependencies=[LoggedIn])
+def runs_page(
+    request: Request,
+    manager: Manager,
+    status: Annotated[str, Query()] = "",
+    trigger: Annotated[str, Query()] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    # Unknown values from a hand-edited URL mean "any", not an error page.
+    run_status = status if status in RUN_STATUSES else None
+    run_trigger = trigger if trigger in TRIGGERS else None
+
+    def fetch(n: int) -> Any:
+        return manager.list_runs(
+            status=run_status,  # type: ignore[arg-type]
+            trigger=run_trigger,  # type: ignore[arg-type]
+            limit=RUNS_PER_PAGE,
+            offset=(n - 1) * RUNS_PER_PAGE,
+        )
+
+    result = fetch(page)
+    pages = present.pager(page, RUNS_PER_PAGE, result.total)
+    if pages.page != page:
+        result = fetch(pages.page)
+    context = {
+        "runs": result.items,
+        "pager": pages,
+        "status": run_status or "",
+        "trigger": run_trigger or "",
+        "statuses": RUN_STATUSES,
+        "triggers": TRIGGERS,
+    }
+    return render(request, "runs.html", context)
+
+
+@router.get("/runs/{run_id}", dependencies=[LoggedIn])
+def run_page(
+    request: Request,
+    manager: Manager,
+    run_id: int,
+    status: Annotated[str, Query()] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    run = manager.get_run(run_id)
+    log_status = status if status in LOG_STATUSES else None
+    search = q.strip() or None
+
+    def fetch(n: int) -> Any:
+        return manager.run_log(
+            run_id,
+            status=log_status,
+            search=search,
+            limit=LOG_PER_PAGE,
+            offset=(n - 1) * LOG_PER_PAGE,
+        )
+
+    rows = fetch(page)
+    pages = present.pager(page, LOG_PER_PAGE, rows.total)
+    if pages.page != page:
+        rows = fetch(pages.page)
+    context = {
+        "run": run,
+        "reasons": present.group_reasons(manager.failure_groups(run_id)),
+        "rows": rows.items,
+        "pager": pages,
+        "status": log_status or "",
+        "q": search or "",
+        "live_ms": LIVE_RUNNING_MS,
+        "cancellable": _cancellable(manager, run),
+    }
+    if _live(request):
+        return render(request, "_run_live.html", context)
+    return render(request, "run.html", context)
+
+
+def _cancellable(manager: RunManager, run: RunView) -> bool:
+    # A run of another process (the CLI) is stopped there; the button would only say so.
+    return run.status == "running" and manager.running_run_id() == run.run_id
+
+
+# --- assets -----------------------------------------------------------------------------
+
+
+@router.get("/assets", dependencies=[LoggedIn])
+def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
+    asset_id = id.strip()
+    return _see_other(asset_url(asset_id) if asset_id else "/")
+
+
+def _clean_id(raw: str) -> str:
+    asset_id = raw.strip()
+    # Control characters cannot be in the register, and PostgreSQL refuses a NUL in a query.
+    if not asset_id or any(ord(c) < 32 or ord(c) == 127 for c in asset_id):
+        raise AssetNotFound(raw)
+    return asset_id
+
+
+@router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])
+def asset_page(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
+    detail = manager.asset_detail(_clean_id(cmms_asset_id), log_limit=20)
+    return render(request, "asset.html", {"d": detail, "a": detail.asset})
+
+
+@router.post("/sync/{cmms_asset_id:path}", dependencies=SameOrigin)
+def sync_asset(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
+    asset_id = _clean_id(cmms_asset_id)
+    try:
+        run_id, outcome = manager.sync_asset(asset_id, trigger="api")
+    except AssetSyncFailed as exc:
+        who = "Innomaint answered" if exc.vendor else "The sync stopped"
+        flash(request, "error", f"Not synced. {who}: {exc.reason}", f"/runs/{exc.run_id}")
+    except AssetNotFound:
+        raise
+    except Ic3SyncError as exc:
+        _, error = _start_error(exc)
+        flash(request, "error", error["text"], error["link"])
+    else:
+        text = f"Synced now (run {run_id}): traceability id {outcome.traceability_id}."
+        if outcome.error:
+            text += f" Note: {outcome.error}"
+        flash(request, "ok", text, f"/runs/{run_id}")
+    return _see_other(asset_url(asset_id))
+
+
+# --- mounting -----------------------------------------------------------------------------
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Mount the dashboard, its static files and the session cookie on the admin app."""
+    static = resources.files("ic3sync.api") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.include_router(router)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="strict",
+    )

@@ -1,0 +1,219 @@
+"""Pure presentation helpers of the dashboard: durations and times for people, failure reasons
+grouped by kind, and the geometry of the runs chart. No I/O, so they are unit-tested alone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ic3sync.service import FailureGroup, RunView
+
+
+def duration(ms: float | None) -> str:
+    """'14 min 48 s', '2 h 5 min', '4.2 s'; an em dash when unknown."""
+    if ms is None:
+        return "—"
+    seconds = ms / 1000.0
+    if seconds < 10:
+        # Short runs of a handful of assets: a tenth of a second still tells them apart.
+        text = f"{seconds:.1f}".rstrip("0").rstrip(".")
+        return f"{text} s"
+    total = round(seconds)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return _join((days, "d"), (hours, "h"))
+    if hours:
+        return _join((hours, "h"), (minutes, "min"))
+    if minutes:
+        return _join((minutes, "min"), (secs, "s"))
+    return f"{secs} s"
+
+
+def _join(big: tuple[int, str], small: tuple[int, str]) -> str:
+    return f"{big[0]} {big[1]}" + (f" {small[0]} {small[1]}" if small[0] else "")
+
+
+def clock(seconds: int | None) -> str:
+    """An exact stored duration such as MTTR: '8526 h 6 min 43 s' (hours are not folded into
+    days, as the vendor's own "8526:06:43" does not)."""
+    if seconds is None:
+        return "—"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours:,} h"] if hours else []
+    if minutes or hours:
+        parts.append(f"{minutes} min")
+    parts.append(f"{secs} s")
+    return " ".join(parts)
+
+
+def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+    """'2026-11-23 16:50:01 IST' in the dashboard's zone (IC3_TIMEZONE)."""
+    if value is None:
+        return "—"
+    local = value.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or zone.key)
+
+
+def number(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+# --- failure reasons ------------------------------------------------------------------------
+
+# Messages the sync and the vendor client write, from the most to the least specific.
+_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^API answered for serialnumber"), "serial mismatch"),
+    (re.compile(r'"status": false'), "status false"),
+    (re.compile(r"^no answer within"), "timeout"),
+    (re.compile(r"^connection error"), "connection error"),
+    (re.compile(r"^unreadable answer|not JSON|non-JSON", re.IGNORECASE), "unreadable answer"),
+    (re.compile(r"^Innomaint rejected the API token"), "token rejected"),
+    (re.compile(r"^database"), "database"),
+    (re.compile(r"^run aborted"), "run aborted"),
+)
+
+
+def reason_kind(http_status: int | None, message: str | None) -> str:
+    """The kind of a failure, for grouping: 'HTTP 404', 'status false', 'serial mismatch'."""
+    text = message or ""
+    for pattern, kind in _KINDS:
+        if pattern.search(text):
+            return kind
+    if http_status is not None and http_status != 200:
+        return f"HTTP {http_status}"
+    head = re.match(r"HTTP (\d{3})", text)
+    if head:
+        return f"HTTP {head.group(1)}"
+    # Unknown text: its part before the first colon, so ids and details do not split groups.
+    return text.split(":", 1)[0].strip()[:60] or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonGroup:
+    kind: str
+    count: int
+    example: str | None
+
+
+def group_reasons(groups: Iterable[FailureGroup]) -> list[ReasonGroup]:
+    """Fold (status, message) groups into kinds, most frequent first, each with its most
+    frequent message as an example."""
+    counts: dict[str, int] = {}
+    examples: dict[str, tuple[int, str | None]] = {}
+    for g in groups:
+        kind = reason_kind(g.http_status, g.error_message)
+        counts[kind] = counts.get(kind, 0) + g.count
+        if kind not in examples or g.count > examples[kind][0]:
+            examples[kind] = (g.count, g.error_message)
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [ReasonGroup(kind, n, examples[kind][1]) for kind, n in ordered]
+
+
+# --- the chart of the last runs -------------------------------------------------------------
+
+CHART_W = 640
+CHART_H = 180
+PLOT_TOP = 12
+PLOT_BOTTOM = 150
+PLOT_LEFT = 36
+PLOT_RIGHT = 604
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    run_id: int
+    x: float
+    width: float
+    success_y: float
+    success_h: float
+    failed_y: float
+    failed_h: float
+    skipped_y: float
+    skipped_h: float
+    duration_y: float | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    bars: list[Bar]
+    max_count: int
+    max_duration: str
+    line: str  # SVG points of the duration line
+
+    width: int = CHART_W
+    height: int = CHART_H
+    top: int = PLOT_TOP
+    bottom: int = PLOT_BOTTOM
+    left: int = PLOT_LEFT
+    right: int = PLOT_RIGHT
+
+
+def runs_chart(runs: Sequence[RunView]) -> Chart | None:
+    """Stacked success/failed/skipped bars per run, oldest on the left, and each finished
+    run's duration as a line on its own scale. None without runs."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda r: r.run_id)
+    max_count = max(max(r.success + r.failed + r.skipped for r in ordered), 1)
+    durations = [r.duration_ms for r in ordered if r.duration_ms is not None]
+    max_ms = max(durations) if durations else 0
+    plot_h = PLOT_BOTTOM - PLOT_TOP
+    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(ordered), 1)
+    width = max(min(slot * 0.7, 40.0), 2.0)
+    bars: list[Bar] = []
+    points: list[str] = []
+    for i, r in enumerate(ordered):
+        x = PLOT_LEFT + i * slot + (slot - width) / 2
+        y = float(PLOT_BOTTOM)
+        stacked = []
+        for count in (r.success, r.failed, r.skipped):
+            h = plot_h * count / max_count
+            y -= h
+            stacked.append((round(y, 1), round(h, 1)))
+        dy = None
+        if r.duration_ms is not None and max_ms:
+            dy = round(PLOT_BOTTOM - plot_h * r.duration_ms / max_ms, 1)
+            points.append(f"{x + width / 2:.1f},{dy}")
+        label = (
+            f"Run {r.run_id} ({r.status}, {r.trigger}): {r.success:,} synced, "
+            f"{r.failed:,} failed, {r.skipped:,} skipped; {duration(r.duration_ms)}"
+        )
+        (sy, sh), (fy, fh), (ky, kh) = stacked
+        bars.append(Bar(r.run_id, round(x, 1), round(width, 1), sy, sh, fy, fh, ky, kh, dy, label))
+    return Chart(
+        bars=bars, max_count=max_count, max_duration=duration(max_ms), line=" ".join(points)
+    )
+
+
+# --- pagination -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    page: int
+    pages: int
+    total: int
+    first: int  # 1-based number of the first row shown
+    last: int
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def pager(page: int, per_page: int, total: int) -> Pager:
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    first = (page - 1) * per_page + 1 if total else 0
+    return Pager(page, pages, total, first, min(page * per_page, total))

@@ -1,0 +1,70 @@
+"""What the dashboard's browser tests share besides fixtures: the register they seed, the
+simulator's faults, and the steps every test takes (logging in)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import ServerProcess
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# The register of every test: ids with spaces, three that fail for good (one of each kind the
+# failure summary groups), one whose id is markup, and slow ones to hold a run open.
+FAST = [f"Plant {i:02d}_PUMP_{i:02d}" for i in range(1, 21)]
+NOT_FOUND = "Site Z_BROKEN_01"
+STATUS_FALSE = "Site Y_NOFLAG_01"
+MISMATCH = "Site X_OTHER_01"
+SCRIPT = "<script>alert(1)</script>"
+SLOW = [f"Slow Line {i:02d}" for i in range(1, 9)]
+REGISTER = [*FAST[:6], NOT_FOUND, *FAST[6:12], STATUS_FALSE, *FAST[12:], MISMATCH, SCRIPT]
+FAULTS: dict[str, object] = {
+    NOT_FOUND: "not_found",
+    STATUS_FALSE: "status_false",
+    MISMATCH: "other_serial",
+    **{sid: {"kind": "slow", "ms": 400} for sid in SLOW},
+}
+# Enough per-asset time that a run of the register spans several refreshes of the page.
+LATENCY_MS = 60
+TIMEZONE = "Asia/Kolkata"
+
+
+def chromium_path() -> str:
+    """IC3_TEST_CHROMIUM, or Debian's chromium on the PATH."""
+    return os.environ.get("IC3_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@dataclass
+class Dashboard:
+    server: ServerProcess
+    engine: sa.Engine
+    token: str | None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def run_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar_one()
+
+
+def log_in(page: Page, dash: Dashboard, path: str = "/") -> None:
+    page.goto(dash.url + path)
+    page.get_by_label("Admin token").fill(dash.token or "")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
