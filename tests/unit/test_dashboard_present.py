@@ -1,0 +1,148 @@
+"""The dashboard's presentation helpers: durations and times for people, failure kinds, the
+chart's geometry and pagination."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ic3sync.api import present
+from ic3sync.api.dashboard import _loopback_host, _origin_of, _safe_next, asset_url
+from ic3sync.service import FailureGroup, RunFilters, RunView
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (420, "0.4 s"),
+        (4_000, "4 s"),
+        (9_949, "9.9 s"),
+        (42_400, "42 s"),
+        (888_000, "14 min 48 s"),
+        (900_000, "15 min"),
+        (7_500_000, "2 h 5 min"),
+        (7_200_000, "2 h"),
+        (3 * 86_400_000 + 4 * 3_600_000, "3 d 4 h"),
+    ],
+)
+def test_durations_read_like_people_say_them(ms: int | None, text: str) -> None:
+    assert present.duration(ms) == text
+
+
+def test_a_stored_duration_keeps_its_hours_past_a_day() -> None:
+    assert present.clock(30_694_003) == "8,526 h 6 min 43 s"
+    assert present.clock(0) == "0 s"
+    assert present.clock(None) == "—"
+
+
+def test_times_are_shown_in_the_configured_zone() -> None:
+    at = datetime(2026, 11, 23, 11, 20, 1, tzinfo=UTC)
+    assert present.local_time(at, ZoneInfo("Asia/Kolkata")) == "2026-11-23 16:50:01 IST"
+    assert present.local_time(at, ZoneInfo("UTC")) == "2026-11-23 11:20:01 UTC"
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "kind"),
+    [
+        (404, "HTTP 404 Not Found: asset not found", "HTTP 404"),
+        (400, "HTTP 400 Bad Request", "HTTP 400"),
+        (200, 'API answered "status": false: No asset found', "status false"),
+        (200, "API answered for serialnumber 'B', not 'A'", "serial mismatch"),
+        (503, "HTTP 503 Service Unavailable after 4 attempts", "HTTP 503"),
+        (None, "no answer within 15 s (ReadTimeout) after 4 attempts", "timeout"),
+        (None, "connection error (ConnectError): refused", "connection error"),
+        (200, "unreadable answer (JSONDecodeError): Expecting value", "unreadable answer"),
+        (None, "database rejected the asset's rows: value too long", "database"),
+        (None, None, "unknown"),
+    ],
+)
+def test_failures_are_grouped_by_kind(status: int | None, message: str | None, kind: str) -> None:
+    assert present.reason_kind(status, message) == kind
+
+
+def test_groups_of_one_kind_add_up_most_frequent_first() -> None:
+    groups = [
+        FailureGroup(http_status=200, error_message="API answered for serialnumber 'x'", count=1),
+        FailureGroup(http_status=404, error_message="HTTP 404 Not Found: gone", count=7),
+        FailureGroup(http_status=404, error_message="HTTP 404 Not Found: asset not found", count=5),
+        FailureGroup(http_status=200, error_message='API answered "status": false', count=3),
+    ]
+    folded = present.group_reasons(groups)
+    assert [(g.kind, g.count) for g in folded] == [
+        ("HTTP 404", 12),
+        ("status false", 3),
+        ("serial mismatch", 1),
+    ]
+    assert folded[0].example == "HTTP 404 Not Found: gone"
+
+
+def _run(run_id: int, success: int, failed: int, skipped: int, ms: int | None) -> RunView:
+    return RunView(
+        run_id=run_id,
+        trigger="api",
+        status="completed" if ms is not None else "running",
+        filters=RunFilters(),
+        total=success + failed + skipped,
+        success=success,
+        failed=failed,
+        skipped=skipped,
+        done=success + failed + skipped,
+        progress_pct=100.0,
+        started_at=datetime(2026, 11, 23, tzinfo=UTC),
+        duration_ms=ms,
+    )
+
+
+def test_the_chart_stacks_counts_on_one_scale_oldest_first() -> None:
+    chart = present.runs_chart([_run(3, 5, 5, 0, None), _run(2, 18, 2, 0, 60_000)])
+    assert chart is not None
+    assert [b.run_id for b in chart.bars] == [2, 3]
+    full = chart.bottom - chart.top
+    newer, older = chart.bars[1], chart.bars[0]
+    assert older.success_h + older.failed_h == pytest.approx(full)
+    assert newer.success_h == pytest.approx(full / 4)
+    assert newer.failed_y + newer.failed_h == pytest.approx(newer.success_y)
+    # The running run has no duration yet: one point on the line, at the top of its scale.
+    assert older.duration_y == chart.top and newer.duration_y is None
+    assert chart.line.count(",") == 1
+    assert chart.max_duration == "1 min"
+    assert "18 synced, 2 failed" in older.label
+    assert present.runs_chart([]) is None
+
+
+def test_pages_are_clamped_to_what_exists() -> None:
+    p = present.pager(3, 25, 60)
+    assert (p.page, p.pages, p.first, p.last, p.previous, p.next) == (3, 3, 51, 60, 2, None)
+    assert present.pager(9, 25, 60).page == 3
+    empty = present.pager(1, 25, 0)
+    assert (empty.pages, empty.first, empty.last, empty.next) == (1, 0, 0, None)
+
+
+def test_asset_links_encode_every_character_an_id_may_hold() -> None:
+    assert asset_url("Delhi Cantt Naraina_BP_01") == "/assets/Delhi%20Cantt%20Naraina_BP_01"
+    assert asset_url("a/b?c#d") == "/assets/a%2Fb%3Fc%23d"
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/runs/3?status=failed", "/runs/3?status=failed"),
+        (None, "/"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ],
+)
+def test_the_login_returns_only_to_a_page_of_this_site(target: str | None, safe: str) -> None:
+    assert _safe_next(target) == safe
+
+
+def test_origins_and_loopback_names() -> None:
+    assert _origin_of("http://127.0.0.1:9090/runs") == "http://127.0.0.1:9090"
+    assert _origin_of("null") is None
+    assert all(_loopback_host(h) for h in ("localhost:9090", "127.0.0.1", "[::1]:9090"))
+    assert not any(_loopback_host(h) for h in ("evil.example:9090", "10.0.0.5", ""))
