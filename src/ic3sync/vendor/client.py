@@ -40,6 +40,32 @@ AUTH_STATUSES = frozenset({401, 403})
 _MESSAGE_KEYS = ("message", "msg", "error", "detail", "error_description")
 
 OnRetry = Callable[[str, VendorTransient, float], None]
+# The loggers of the HTTP stack. A filter on a logger sees only its own records, so each one
+# is named: at DEBUG, httpcore logs response headers, where a proxy may echo the token back.
+HTTP_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites a record of the HTTP stack with the token replaced, before any handler sees it."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._secret in message:
+            record.msg = redact(message, self._secret)
+            record.args = None
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +156,9 @@ class InnomaintClient:
         self._lock = threading.Lock()
         self._last_start: float | None = None
         self._random = random.Random()
+        self._log_filter = _RedactingFilter(secret)
+        for name in HTTP_LOGGERS:
+            logging.getLogger(name).addFilter(self._log_filter)
         # The token lives in the client's default headers, whose repr httpx masks, so no local
         # variable of a failing frame holds it in a traceback that shows locals.
         self._http = httpx.Client(
@@ -184,6 +213,8 @@ class InnomaintClient:
 
     def close(self) -> None:
         self._http.close()
+        for name in HTTP_LOGGERS:
+            logging.getLogger(name).removeFilter(self._log_filter)
 
     def redact(self, text: str) -> str:
         return redact(text, self._token.get_secret_value())
