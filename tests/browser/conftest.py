@@ -66,7 +66,7 @@ class Watch:
             self.problems.append(f"console: {msg.text}")
 
     def response(self, response: Response) -> None:
-        if response.request.resource_type not in ("document", "fetch") and not response.ok:
+        if response.request.resource_type not in ("document", "fetch") and response.status >= 400:
             self.problems.append(f"{response.status} for {response.url}")
 
     def dialog(self, dialog: Dialog) -> None:

@@ -129,21 +129,23 @@ def test_a_second_start_is_refused_with_409_and_the_running_one_is_cancelled(
     serve_dashboard: Serve, page: Page, shots: Path
 ) -> None:
     dash = serve_dashboard(extra_ids=tuple(SLOW))
-    # History for the chart and the last-finished card: the register but the slow assets.
-    first = dash.server.http.post(f"{PREFIX}/sync", params={"batch": len(REGISTER)})
-    assert first.status_code == 200, first.text
+    # History for the chart and the last-finished card, none of it with the slow assets.
+    for params in ({"batch": len(REGISTER)}, {"only_failed": "true"}, {"batch": 10}):
+        done = dash.server.http.post(f"{PREFIX}/sync", params=params)
+        assert done.status_code == 200, done.text
     log_in(page, dash)
 
     page.get_by_label("Offset").fill(str(len(REGISTER)))
     page.get_by_role("button", name="Start the sync").click()
-    page.wait_for_url(re.compile(r"/runs/2$"))
+    page.wait_for_url(re.compile(r"/runs/4$"))
 
     page.goto(dash.url + "/")
     live = page.locator("#current-run")
     expect(live.locator("progress.run-progress")).to_be_visible()
-    expect(live).to_contain_text("Run 2")
-    expect(page.locator("#last-run")).to_contain_text("Run 1")
-    expect(page.locator("#runs-chart svg a.bar")).to_have_count(2)
+    expect(live).to_contain_text("Run 4")
+    expect(page.locator("#last-run")).to_contain_text("Run 3")
+    expect(page.locator("#runs-chart svg a.bar")).to_have_count(4)
+    expect(page.locator("#runs-chart svg a.bar.running")).to_have_count(1)
     # The live part refreshes in place; wait for a current asset and one refresh, then shoot.
     expect(live.locator(".current-asset")).to_contain_text("Slow Line")
     expect(page.locator("html")).to_have_attribute("data-live-updated", re.compile(r"^\d+$"))
@@ -153,14 +155,14 @@ def test_a_second_start_is_refused_with_409_and_the_running_one_is_cancelled(
         page.get_by_role("button", name="Start the sync").click()
     assert answer.value.status == 409
     alert = page.locator("#start-error")
-    expect(alert).to_contain_text("A sync is already running (run 2)")
+    expect(alert).to_contain_text("A sync is already running (run 4)")
     assert "detail" not in page.content()
-    assert dash.run_count() == 2
-    alert.get_by_role("link", name="Go to run 2").click()
-    page.wait_for_url(re.compile(r"/runs/2$"))
+    assert dash.run_count() == 4
+    alert.get_by_role("link", name="Go to run 4").click()
+    page.wait_for_url(re.compile(r"/runs/4$"))
 
     page.get_by_role("button", name="Cancel this run").click()
-    expect(page.locator(".flash")).to_have_text("Run 2 is cancelled.")
+    expect(page.locator(".flash")).to_have_text("Run 4 is cancelled.")
     summary = page.locator("#run-summary")
     expect(summary.locator(".badge").first).to_have_text("cancelled")
     assert 0 < count(page, "#run-summary", "Skipped") < len(SLOW)

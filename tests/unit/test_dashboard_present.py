@@ -146,3 +146,11 @@ def test_origins_and_loopback_names() -> None:
     assert _origin_of("null") is None
     assert all(_loopback_host(h) for h in ("localhost:9090", "127.0.0.1", "[::1]:9090"))
     assert not any(_loopback_host(h) for h in ("evil.example:9090", "10.0.0.5", ""))
+
+
+def test_stored_numerics_read_as_written_by_people() -> None:
+    assert present.decimal("100.0000", "%") == "100 %"
+    assert present.decimal("97.2500", "%") == "97.25 %"
+    assert present.decimal(None, "%") == "—"
+    assert present.money("13470.5") == "13,470.50"
+    assert present.money("n/a") == "n/a"

@@ -184,6 +184,8 @@ def _environment() -> jinja2.Environment:
         duration=present.duration,
         clock=present.clock,
         number=present.number,
+        decimal=present.decimal,
+        money=present.money,
         asset_url=asset_url,
         quote_id=quote_id,
     )

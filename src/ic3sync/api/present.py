@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from ic3sync.service import FailureGroup, RunView
@@ -64,6 +65,30 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def decimal(value: str | Decimal | None, unit: str = "") -> str:
+    """A stored numeric as people write it: '13,470.54', '100 %' (not '100.0000')."""
+    if value is None or value == "":
+        return "—"
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        return str(value)
+    text = f"{d:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {unit}" if unit else text
+
+
+def money(value: str | Decimal | None) -> str:
+    """Costs keep their two decimals: '13,470.50'."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{Decimal(value):,.2f}"
+    except InvalidOperation:
+        return str(value)
+
+
 # --- failure reasons ------------------------------------------------------------------------
 
 # Messages the sync and the vendor client write, from the most to the least specific.
@@ -117,12 +142,12 @@ def group_reasons(groups: Iterable[FailureGroup]) -> list[ReasonGroup]:
 
 # --- the chart of the last runs -------------------------------------------------------------
 
-CHART_W = 640
-CHART_H = 180
-PLOT_TOP = 12
-PLOT_BOTTOM = 150
-PLOT_LEFT = 36
-PLOT_RIGHT = 604
+CHART_W = 960
+CHART_H = 200
+PLOT_TOP = 24
+PLOT_BOTTOM = 168
+PLOT_LEFT = 44
+PLOT_RIGHT = 920
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +163,7 @@ class Bar:
     skipped_h: float
     duration_y: float | None
     label: str
+    running: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,21 +181,24 @@ class Chart:
     right: int = PLOT_RIGHT
 
 
-def runs_chart(runs: Sequence[RunView]) -> Chart | None:
-    """Stacked success/failed/skipped bars per run, oldest on the left, and each finished
-    run's duration as a line on its own scale. None without runs."""
+def runs_chart(runs: Sequence[RunView], slots: int = 30) -> Chart | None:
+    """Stacked success/failed/skipped bars per run, newest at the right edge, and each
+    finished run's duration as a line on its own scale. None without runs."""
     if not runs:
         return None
-    ordered = sorted(runs, key=lambda r: r.run_id)
+    # A fixed number of slots, filled from the right: bars keep their width and place as
+    # runs accumulate, like a time axis.
+    ordered = sorted(runs, key=lambda r: r.run_id)[-slots:]
+    first_slot = slots - len(ordered)
     max_count = max(max(r.success + r.failed + r.skipped for r in ordered), 1)
     durations = [r.duration_ms for r in ordered if r.duration_ms is not None]
     max_ms = max(durations) if durations else 0
     plot_h = PLOT_BOTTOM - PLOT_TOP
-    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(ordered), 1)
-    width = max(min(slot * 0.7, 40.0), 2.0)
+    slot = (PLOT_RIGHT - PLOT_LEFT) / slots
+    width = max(slot * 0.7, 2.0)
     bars: list[Bar] = []
     points: list[str] = []
-    for i, r in enumerate(ordered):
+    for i, r in enumerate(ordered, start=first_slot):
         x = PLOT_LEFT + i * slot + (slot - width) / 2
         y = float(PLOT_BOTTOM)
         stacked = []
@@ -186,7 +215,22 @@ def runs_chart(runs: Sequence[RunView]) -> Chart | None:
             f"{r.failed:,} failed, {r.skipped:,} skipped; {duration(r.duration_ms)}"
         )
         (sy, sh), (fy, fh), (ky, kh) = stacked
-        bars.append(Bar(r.run_id, round(x, 1), round(width, 1), sy, sh, fy, fh, ky, kh, dy, label))
+        bars.append(
+            Bar(
+                run_id=r.run_id,
+                x=round(x, 1),
+                width=round(width, 1),
+                success_y=sy,
+                success_h=sh,
+                failed_y=fy,
+                failed_h=fh,
+                skipped_y=ky,
+                skipped_h=kh,
+                duration_y=dy,
+                label=label,
+                running=r.status == "running",
+            )
+        )
     return Chart(
         bars=bars, max_count=max_count, max_duration=duration(max_ms), line=" ".join(points)
     )
