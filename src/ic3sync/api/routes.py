@@ -38,7 +38,8 @@ INT64_MAX = 2**63 - 1
 admin = APIRouter(
     prefix=PREFIX,
     dependencies=[Depends(require_admin)],
-    responses=error_responses(401),
+    # Any admin route answers 503 while the database is unreachable.
+    responses=error_responses(401, 503),
 )
 ops = APIRouter(tags=["operations"])
 
@@ -74,7 +75,7 @@ def _clean_id(raw: str) -> str:
             "model": RunStarted,
             "description": "with wait=false: the run started; watch it at the Location header",
         },
-        **error_responses(409, 503),
+        **error_responses(409),
     },
 )
 def sync_batch(
@@ -116,7 +117,7 @@ def sync_batch(
     responses={
         404: {"model": ErrorBody, "description": "the asset is not in ic3_asset_master"},
         502: {"model": AssetSyncError, "description": "the Innomaint API failed for this asset"},
-        **error_responses(409, 503),
+        **error_responses(409),
     },
 )
 def sync_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
