@@ -40,5 +40,10 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# The whole fault suite (several minutes): prints the table of figures and writes it to
+# faults/results.json. `make test` runs only its quick part.
+faults: $(STAMP)
+	IC3_FAULTS_REPORT=faults/results.json $(BIN)/python -m pytest -q -m "" tests/faults
+
 clean:
 	rm -rf $(VENV) ic3sync.db .pytest_cache

@@ -27,6 +27,9 @@ from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
 from tests.faults.proxy import TcpProxy
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
+# Process-heavy tests run on PostgreSQL (production) in `make test`, on SQLite as well in
+# `make faults`. Used as `@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)`.
+BACKENDS = ["postgresql", pytest.param("sqlite", marks=pytest.mark.faults_full)]
 FIGURES = ("recovered", "logged", "duplicates", "half_written", "leaks", "tracebacks")
 
 

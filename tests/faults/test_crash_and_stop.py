@@ -19,13 +19,14 @@ from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import upgrade
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
+from tests.faults.conftest import BACKENDS
 from tests.helpers import seed_assets, table_rows
 from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
 
 IDS = [f"Crash test_{n:04d}" for n in range(150)]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ic3sync.db'}"
@@ -163,7 +164,7 @@ def test_kill_9_at_random_moments_leaves_no_half_written_asset(
     ("sig", "stops"),
     [
         (signal.SIGTERM, 1),
-        (signal.SIGINT, 1),
+        pytest.param(signal.SIGINT, 1, marks=pytest.mark.faults_full),
         pytest.param(signal.SIGTERM, 10, marks=pytest.mark.faults_full),
         pytest.param(signal.SIGINT, 10, marks=pytest.mark.faults_full),
     ],

@@ -208,8 +208,8 @@ def _hold_sqlite_write_lock(path: Path, seconds: float, started: threading.Event
     other.close()
 
 
-@pytest.mark.parametrize("held_s", [1.0])
-def test_a_briefly_locked_sqlite_file_is_waited_for(tmp_path, slow_simulator, ledger, held_s):
+def test_a_briefly_locked_sqlite_file_is_waited_for(tmp_path, slow_simulator, ledger):
+    held_s = 1.0
     url = f"sqlite:///{tmp_path / 'ic3sync.db'}"
     engine = make_engine(url)
     upgrade(engine)

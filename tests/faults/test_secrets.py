@@ -18,6 +18,7 @@ from ic3sync.errors import Ic3SyncError
 from ic3sync.sync import AssetOutcome, run_sync
 from ic3sync.vendor.simulator import asset_payload
 from tests.faults.checks import leaks, tracebacks
+from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, client_for, seed_assets
 from tests.procs import base_env, run_cli, simulator_process
 
@@ -130,6 +131,7 @@ def test_a_vendor_echoing_the_token_leaks_it_nowhere(engine, echo_vendor, debug_
     )
 
 
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_processes_never_print_the_token_and_database_urls_are_redacted(db_url, tmp_path, ledger):
     faults = {"Sec_401": "unauthorized", "Sec_404": "not_found", "Sec_HTML": "non_json"}
     env = base_env(db_url)
