@@ -293,3 +293,20 @@ def test_without_a_token_the_dashboard_opens_only_under_a_loopback_name(
         rebound = local.get("/", headers={"Host": f"evil.example:{dash.url.rsplit(':', 1)[1]}"})
         assert rebound.status_code == 403
         assert "Start the sync" not in rebound.text
+
+        # What a person can type or edit answers a page that says what is wrong, never a 500.
+        same = {"Origin": dash.url}
+        for form in ({"batch": "²"}, {"offset": "99999999999"}, {"batch": "0"}):
+            refused = local.post("/runs", headers=same, data=form)
+            assert refused.status_code == 400, form
+            assert "must be a whole number" in refused.text
+        assert dash.run_count() == 0
+        for path in ("/runs/4242", "/runs/99999999999999999999", "/assets/%00", "/runs/x"):
+            missing = local.get(path)
+            assert missing.status_code == 404, path
+            assert missing.headers["content-type"].startswith("text/html")
+        assert local.post("/runs/4242/cancel", headers=same).status_code == 404
+        started = local.post("/runs", headers=same, data={"batch": "2"})
+        assert started.status_code == 303
+        log = local.get(started.headers["location"], params={"q": "\x00Plant"})
+        assert log.status_code == 200

@@ -26,6 +26,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from ic3sync import __version__
 from ic3sync.api import present
 from ic3sync.api.deps import AppSettings, Manager
+from ic3sync.api.routes import INT32_MAX, INT64_MAX, RunId
+from ic3sync.api.routes import _clean_id as clean_asset_id
 from ic3sync.config import Settings
 from ic3sync.db.repository import AssetSelection
 from ic3sync.errors import AssetNotFound, ConfigError, Ic3SyncError, RunInProgress
@@ -398,12 +400,14 @@ def _with_form(
 # --- starting, cancelling, re-running --------------------------------------------------------
 
 
-def _int_field(value: str, name: str, *, minimum: int = 0) -> int | None:
+def _int_field(value: str, name: str, *, minimum: int = 0, maximum: int = INT32_MAX) -> int | None:
+    """A whole number typed in a form; ValueError says which field and why."""
     value = value.strip().replace(",", "")
     if not value:
         return None
-    if not value.isdigit() or int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number of at least {minimum}")
+    # isascii: isdigit() alone admits '²' and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()) or not minimum <= int(value) <= maximum:
+        raise ValueError(f"{name} must be a whole number from {minimum:,} to {maximum:,}")
     return int(value)
 
 
@@ -442,7 +446,7 @@ def start_run(
         selection = AssetSelection(
             batch=_int_field(batch, "Batch", minimum=1),
             offset=_int_field(offset, "Offset") or 0,
-            customer_id=_int_field(customer_id, "Customer"),
+            customer_id=_int_field(customer_id, "Customer", maximum=INT64_MAX),
             only_failed=bool(only_failed),
         )
     except ValueError as exc:
@@ -472,7 +476,7 @@ def _refused_start(
 
 
 @router.post("/runs/{run_id}/cancel", dependencies=SameOrigin)
-def cancel_run(request: Request, manager: Manager, run_id: int) -> Response:
+def cancel_run(request: Request, manager: Manager, run_id: RunId) -> Response:
     try:
         run = manager.cancel(run_id)
     except RunNotCancellable as exc:
@@ -486,7 +490,7 @@ def cancel_run(request: Request, manager: Manager, run_id: int) -> Response:
 
 
 @router.post("/runs/{run_id}/rerun-failed", dependencies=SameOrigin)
-def rerun_failed(request: Request, manager: Manager, run_id: int) -> Response:
+def rerun_failed(request: Request, manager: Manager, run_id: RunId) -> Response:
     run = manager.get_run(run_id)
     # The register's failed assets within the run's customer: a batch or offset would count
     # over the failed ones only, so they are not carried over.
@@ -542,14 +546,15 @@ def runs_page(
 def run_page(
     request: Request,
     manager: Manager,
-    run_id: int,
+    run_id: RunId,
     status: Annotated[str, Query()] = "",
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     run = manager.get_run(run_id)
     log_status = status if status in LOG_STATUSES else None
-    search = q.strip() or None
+    # No asset id holds a control character, and PostgreSQL refuses a NUL in a query.
+    search = "".join(c for c in q if ord(c) >= 32 and ord(c) != 127).strip() or None
 
     def fetch(n: int) -> Any:
         return manager.run_log(
@@ -593,23 +598,15 @@ def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
     return _see_other(asset_url(asset_id) if asset_id else "/")
 
 
-def _clean_id(raw: str) -> str:
-    asset_id = raw.strip()
-    # Control characters cannot be in the register, and PostgreSQL refuses a NUL in a query.
-    if not asset_id or any(ord(c) < 32 or ord(c) == 127 for c in asset_id):
-        raise AssetNotFound(raw)
-    return asset_id
-
-
 @router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])
 def asset_page(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
-    detail = manager.asset_detail(_clean_id(cmms_asset_id), log_limit=20)
+    detail = manager.asset_detail(clean_asset_id(cmms_asset_id), log_limit=20)
     return render(request, "asset.html", {"d": detail, "a": detail.asset})
 
 
 @router.post("/sync/{cmms_asset_id:path}", dependencies=SameOrigin)
 def sync_asset(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
-    asset_id = _clean_id(cmms_asset_id)
+    asset_id = clean_asset_id(cmms_asset_id)
     try:
         run_id, outcome = manager.sync_asset(asset_id, trigger="api")
     except AssetSyncFailed as exc:
