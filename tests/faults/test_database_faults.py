@@ -3,7 +3,9 @@ database that never comes back, and a locked SQLite file."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +21,14 @@ from ic3sync.db.migrate import upgrade
 from ic3sync.db.repository import AssetSelection
 from ic3sync.sync import SyncResult, run_sync
 from ic3sync.vendor.simulator import Simulator, SimulatorConfig
-from tests.faults.checks import count_mismatches, duplicates, half_written, leaks
+from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import through
+from tests.faults.proxy import TcpProxy
 from tests.helpers import TOKEN, client_for, seed_assets, table_rows
+from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
 
 IDS = [f"DB fault_{n:03d}" for n in range(30)]
+RESULT_FIELDS = ("run_id", "total", "success", "failed", "skipped", "errors", "duration_ms")
 
 
 @pytest.fixture
@@ -107,26 +112,26 @@ def test_a_terminated_backend_is_replaced_and_the_run_completes(pg_url, slow_sim
     ledger.record("database", injected={"backend terminated": 1}, recovered=1, **figures)
 
 
-def test_a_network_cut_of_a_few_seconds_is_ridden_out(pg_url, proxy, slow_simulator, ledger):
+def test_a_network_cut_of_two_seconds_is_ridden_out(pg_url, proxy, slow_simulator, ledger):
     direct = make_engine(pg_url)
     seed_assets(direct, IDS)
     direct.dispose()
 
-    def cut_for_three_seconds() -> None:
+    def cut_for_two_seconds() -> None:
         proxy.cut()
-        time.sleep(3)
+        time.sleep(2)
         proxy.restore()
 
     engine = make_engine(through(pg_url, proxy))
     try:
-        result = _run_with(engine, slow_simulator, cut_for_three_seconds)
+        result = _run_with(engine, slow_simulator, cut_for_two_seconds)
     finally:
         engine.dispose()
 
     assert proxy.cuts >= 1
     assert (result.status, result.success, result.failed) == ("completed", len(IDS), 0), result
     figures = _verify(pg_url, result)
-    ledger.record("database", injected={"network cut 3 s": 1}, recovered=1, **figures)
+    ledger.record("database", injected={"network cut 2 s": 1}, recovered=1, **figures)
 
 
 def test_a_database_that_stays_down_aborts_the_run_with_a_clear_message(
@@ -253,3 +258,82 @@ def test_a_sqlite_file_that_stays_locked_aborts_the_run_naming_the_lock(
     assert rerun.status == "completed"
     figures = _verify_no_half_written(url)
     ledger.record("database", injected={"sqlite file locked for good": 1}, logged=1, **figures)
+
+
+def _cli_run_through(proxy: TcpProxy, pg_url: str, tmp_path: Path, down_s: float) -> tuple:
+    """`ic3sync sync --json` through the proxy; the database is cut for `down_s` seconds
+    (for good when it is infinite) once a few assets are logged."""
+    env = base_env(through(pg_url, proxy))
+    watcher = make_engine(pg_url)
+    with simulator_process(tmp_path, latency_ms=40) as api:
+        env["INNOMAINT_API_URL"] = api
+        proc = subprocess.Popen(
+            ic3sync_cmd("sync", "--json"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with watcher.connect() as conn:
+                if conn.execute(sa.text("SELECT COUNT(*) FROM cmms_sync_log")).scalar_one() >= 5:
+                    break
+            time.sleep(0.02)
+        proxy.cut()
+        if down_s != float("inf"):
+            time.sleep(down_s)
+            proxy.restore()
+        out, errs = proc.communicate(timeout=120)
+        proxy.restore()
+        # The next start, on a database that answers again.
+        rerun = run_cli("sync", "--json", env=env)
+    watcher.dispose()
+    return proc.returncode, out, errs, rerun
+
+
+@pytest.mark.faults_full
+def test_the_cli_rides_out_a_cut_of_two_seconds(pg_url, proxy, tmp_path, ledger):
+    seed = make_engine(pg_url)
+    seed_assets(seed, IDS)
+    seed.dispose()
+    code, out, errs, rerun = _cli_run_through(proxy, pg_url, tmp_path, 2.0)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert code == 0, errs
+    assert (result["status"], result["success"]) == ("completed", len(IDS))
+    assert "database connection lost" in errs and "database back" in errs
+    assert tracebacks([out, errs, rerun.stdout, rerun.stderr]) == []
+    figures = _verify(pg_url, SyncResult(**{k: result[k] for k in RESULT_FIELDS}))
+    ledger.record("database", injected={"network cut 2 s (CLI)": 1}, recovered=1, **figures)
+
+
+@pytest.mark.faults_full
+def test_the_cli_aborts_with_a_clear_message_when_the_database_stays_down(
+    pg_url, proxy, tmp_path, ledger
+):
+    seed = make_engine(pg_url)
+    seed_assets(seed, IDS)
+    seed.dispose()
+    code, out, errs, rerun = _cli_run_through(proxy, pg_url, tmp_path, float("inf"))
+    result = json.loads(out.strip().splitlines()[-1])
+    assert code == 1, errs
+    assert result["status"] == "aborted"
+    assert "database unreachable for 30 s" in result["error"], result
+    assert "database unreachable for 30 s" in errs
+    outputs = [out, errs, rerun.stdout, rerun.stderr]
+    assert tracebacks(outputs) == []
+    assert rerun.returncode == 0, rerun.stderr
+    assert "interrupted" in rerun.stderr  # the next start names the dead run
+    engine = make_engine(pg_url)
+    runs = table_rows(engine, "cmms_sync_run", "run_id")
+    engine.dispose()
+    assert [r["status"] for r in runs] == ["interrupted", "completed"]
+    figures = _verify_no_half_written(pg_url)
+    ledger.record(
+        "database",
+        injected={"database down for good (CLI)": 1},
+        logged=1,
+        tracebacks=len(tracebacks(outputs)),
+        **figures,
+    )
