@@ -44,6 +44,10 @@ DB_RETRY_S = 30.0
 # Connection losses one asset may suffer before it is logged failed and the run moves on: an
 # asset whose rows crash the backend every time must not hold the run up for ever.
 LOSSES_PER_ASSET = 3
+# How often a run makes sure it still holds its PostgreSQL lock. The lock's connection sits idle
+# for the whole run, and an idle connection is what an idle_session_timeout, a firewall or an
+# operator's pg_terminate_backend ends first; with it the lock would go, unnoticed.
+LOCK_CHECK_S = 5.0
 
 
 class Fetcher(Protocol):
@@ -119,6 +123,7 @@ class _Run:
         self.lock = lock
         self.db_retry_s = db_retry_s
         self.database_gone = False
+        self.lock_checked = time.monotonic()
         self.result = SyncResult(run_id=0)
         self.last_heartbeat = 0.0
 
@@ -242,6 +247,18 @@ class _Run:
                 self.write_log(conn, asset, outcome)
                 return outcome
 
+    def check_lock(self) -> None:
+        """At most every LOCK_CHECK_S: DatabaseError if the run lock was lost to another run."""
+        if self.lock is None or time.monotonic() - self.lock_checked < LOCK_CHECK_S:
+            return
+        self.lock_checked = time.monotonic()
+        try:
+            held = self.lock.ensure()
+        except sa.exc.DBAPIError:
+            return  # the database is away: the asset's own writes notice and reconnect
+        if not held:
+            raise DatabaseError(_LOCK_LOST)
+
     def reconnect(self, conn: sa.Connection, reason: str) -> None:
         """Wait up to db_retry_s for the database to answer again on `conn`, and for this run
         to hold the run lock again. DatabaseError when it does not."""
@@ -265,10 +282,7 @@ class _Run:
                 conn.execute(sa.text("SELECT 1"))
                 conn.rollback()
                 if self.lock is not None and not self.lock.ensure():
-                    raise DatabaseError(
-                        "the run lock was lost while the database was away and another run "
-                        "has taken it; this run stops so that two runs never write at once"
-                    )
+                    raise DatabaseError(_LOCK_LOST)
                 log.warning("run %s: database back, run goes on", run_id, extra={"run_id": run_id})
                 return
             except sa.exc.DBAPIError as exc:
@@ -281,6 +295,12 @@ class _Run:
             if self.cancel.wait(delay):
                 raise Cancelled("stopped while waiting for the database")
             delay = min(delay * 2, 5.0)
+
+
+_LOCK_LOST = (
+    "the run lock was lost with its database connection and another run has taken it; "
+    "this run stops so that two runs never write at once"
+)
 
 
 def _ms_since(started: float) -> int:
@@ -390,6 +410,7 @@ def _loop(
         if state.progress:
             state.progress.asset_started(index, asset)
         try:
+            state.check_lock()
             outcome = state.sync_asset_through_outages(conn, asset)
         except Cancelled:
             result.status = "cancelled"

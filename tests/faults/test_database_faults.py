@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ic3sync import sync as sync_module
 from ic3sync.db import engine as engine_module
 from ic3sync.db.engine import make_engine
-from ic3sync.db.lock import RunLock
+from ic3sync.db.lock import ADVISORY_KEY, RunLock
 from ic3sync.db.migrate import upgrade
 from ic3sync.db.repository import AssetSelection
 from ic3sync.sync import SyncResult, run_sync
@@ -337,3 +338,53 @@ def test_the_cli_aborts_with_a_clear_message_when_the_database_stays_down(
         tracebacks=len(tracebacks(outputs)),
         **figures,
     )
+
+
+def _terminate_lock_holder(url: str) -> int:
+    """Kill only the backend holding the run's advisory lock: the idle connection that an
+    idle_session_timeout or a firewall would end first."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND objid = :k AND granted"
+                    ),
+                    {"k": ADVISORY_KEY},
+                ).all()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_run_whose_idle_lock_connection_is_killed_stops_if_another_run_takes_the_lock(
+    pg_url, slow_simulator, ledger, monkeypatch
+):
+    monkeypatch.setattr(sync_module, "LOCK_CHECK_S", 0.1)
+    direct = make_engine(pg_url)
+    seed_assets(direct, IDS)
+    rival = RunLock(direct)
+    taken: list[tuple[int, bool]] = []
+
+    def kill_lock_and_take_it() -> None:
+        killed = _terminate_lock_holder(pg_url)
+        deadline = time.monotonic() + 5
+        while not (got := rival.acquire()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        taken.append((killed, got))
+
+    engine = make_engine(pg_url)
+    try:
+        result = _run_with(engine, slow_simulator, kill_lock_and_take_it)
+    finally:
+        rival.release()
+        engine.dispose()
+        direct.dispose()
+
+    assert taken == [(1, True)]
+    assert result.status == "aborted" and "run lock" in (result.error or ""), result
+    assert result.success < len(IDS)
+    figures = _verify(pg_url, result)
+    ledger.record("database", injected={"idle lock connection terminated": 1}, logged=1, **figures)
