@@ -349,8 +349,10 @@ def _terminate_lock_holder(url: str) -> int:
             return len(
                 conn.execute(
                     sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                        "WHERE locktype = 'advisory' AND objid = :k AND granted"
+                        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                        "JOIN pg_database d ON d.oid = l.database "
+                        "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted "
+                        "AND d.datname = current_database()"
                     ),
                     {"k": ADVISORY_KEY},
                 ).all()

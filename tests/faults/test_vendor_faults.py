@@ -184,8 +184,9 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
     assert mark_gap_ms >= RATE_MS, mark_gap_ms
 
     injected = Counter(stats["faults"])
+    family = f"vendor faults ({size} assets, {sa.make_url(any_url).get_backend_name()})"
     ledger.record(
-        f"vendor faults ({size} assets)",
+        family,
         injected=dict(injected),
         recovered=len(transient) - len(not_recovered),
         logged=len(permanent) - len(unlogged),
@@ -194,7 +195,7 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
         leaks=len(leaked),
     )
     ledger.note(
-        f"vendor faults ({size} assets)",
+        family,
         rate_ms=RATE_MS,
         requests=stats["requests"],
         max_in_flight=max(stats["max_in_flight"], sent.max_in_flight),
