@@ -167,8 +167,11 @@ class _Run:
             raise
         except VendorError as exc:
             outcome.error = exc.reason
-            outcome.http_status = exc.http_status
-            outcome.attempts = exc.attempts
+            if outcome.attempts == 0:
+                # A fetch error carries its own status; a mismatch found in a fetched answer
+                # keeps the fetch's status (200) and attempts.
+                outcome.http_status = exc.http_status
+                outcome.attempts = exc.attempts
             outcome.duration_ms = _ms_since(started)
             self.write_log(conn, asset, outcome)
             return outcome

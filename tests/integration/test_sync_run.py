@@ -176,6 +176,8 @@ def test_an_answer_for_another_serialnumber_fails_and_writes_nothing(engine, sim
     assert master(engine, IDS[0]) == before
     for name in ("ic3_asset_performance", "ic3_workorder_summary", "ic3_building"):
         assert table_rows(engine, name) == []
+    log = table_rows(engine, "cmms_sync_log")[0]
+    assert (log["status"], log["http_status"], log["attempts"]) == ("failed", 200, 1)
 
 
 @pytest.mark.parametrize("simulator", [{IDS[0]: "empty_fields"}], indirect=True)
