@@ -170,9 +170,26 @@ def cli_sync(db_url: str, sim: SimulatorProcess, rate_ms: int) -> dict[str, Any]
         threading.Thread(target=lambda: out.append(proc.stdout.read())),  # type: ignore[union-attr]
         threading.Thread(target=lambda: err.append(proc.stderr.read())),  # type: ignore[union-attr]
     ]
+    # ru_maxrss would also count the pages the child shared with this (large) process before
+    # exec; VmHWM is reset at exec, so polling it measures ic3sync alone.
+    hwm_kb = [0]
+    done = threading.Event()
+
+    def watch() -> None:
+        status_file = Path(f"/proc/{proc.pid}/status")
+        while not done.wait(0.1):
+            try:
+                for line in status_file.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        hwm_kb[0] = max(hwm_kb[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+
+    readers.append(threading.Thread(target=watch))
     for t in readers:
         t.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _usage = os.wait4(proc.pid, 0)
+    done.set()
     wall = time.perf_counter() - started
     for t in readers:
         t.join()
@@ -187,7 +204,7 @@ def cli_sync(db_url: str, sim: SimulatorProcess, rate_ms: int) -> dict[str, Any]
         "run_ms": result["duration_ms"],
         "assets_per_s": round(n * 1000 / result["duration_ms"], 1),
         "ms_per_asset": round(result["duration_ms"] / n, 3),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        "peak_rss_mb": round(hwm_kb[0] / 1024, 1),
     }
 
 
