@@ -10,6 +10,7 @@ Where the sketch writes to `ic3_sync_log` (a view here) it writes the same row t
 from __future__ import annotations
 
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,7 +288,11 @@ def run_seed_loop(
         ).fetchone()[0]  # type: ignore[index]
         result.total = len(ids)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        with httpx.Client(timeout=15.0, headers=headers) as client:
+        # Go's net/http sets TCP_NODELAY on every connection, as our client does.
+        transport = httpx.HTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        with httpx.Client(timeout=15.0, headers=headers, transport=transport) as client:
             for i, cmms_id in enumerate(ids):
                 if i > 0:
                     time.sleep(rate_ms / 1000.0)

@@ -2,6 +2,7 @@
 
 `cut()` drops every open connection (both ends see a reset) and refuses new ones until
 `restore()`; the real server is never touched, so other tests sharing it carry on.
+`delay_s` holds every chunk that long in each direction: a database across a network.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import select
 import socket
 import struct
 import threading
+import time
 from types import TracebackType
 from typing import Self
 
 
 class TcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", *, delay_s: float = 0.0
+    ) -> None:
         self.target = (target_host, target_port)
+        self.delay_s = delay_s
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -84,6 +89,8 @@ class TcpProxy:
                 continue
             try:
                 server = socket.create_connection(self.target, timeout=5)
+                for sock in (client, server):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 _reset(client)
                 continue
@@ -103,6 +110,8 @@ class TcpProxy:
                     data = sock.recv(65536)
                     if not data:
                         return
+                    if self.delay_s:
+                        time.sleep(self.delay_s)
                     peers[sock].sendall(data)
         except (OSError, ValueError):
             return
