@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import select
 import socket
 import struct
@@ -97,7 +98,48 @@ class TcpProxy:
             with self._lock:
                 self._pairs.append((client, server))
                 self.connections += 1
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            if self.delay_s:
+                for src, dst in ((client, server), (server, client)):
+                    lane: queue.Queue[tuple[float, bytes]] = queue.Queue()
+                    threading.Thread(target=self._read, args=(src, lane), daemon=True).start()
+                    threading.Thread(
+                        target=self._deliver, args=(lane, dst, (client, server)), daemon=True
+                    ).start()
+            else:
+                threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _read(self, src: socket.socket, lane: queue.Queue[tuple[float, bytes]]) -> None:
+        # Each chunk is stamped when it arrives and delivered delay_s later, so chunks sent
+        # together stay together: latency, as on a wire, not a delay per chunk in series.
+        try:
+            while data := src.recv(65536):
+                lane.put((time.monotonic() + self.delay_s, data))
+        except OSError:
+            pass
+        lane.put((0.0, b""))
+
+    def _deliver(
+        self,
+        lane: queue.Queue[tuple[float, bytes]],
+        dst: socket.socket,
+        pair: tuple[socket.socket, socket.socket],
+    ) -> None:
+        try:
+            while True:
+                due, data = lane.get()
+                if not data:
+                    return
+                if (wait := due - time.monotonic()) > 0:
+                    time.sleep(wait)
+                dst.sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in pair:
+                _reset(sock)
+            with self._lock:
+                if pair in self._pairs:
+                    self._pairs.remove(pair)
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
@@ -110,8 +152,6 @@ class TcpProxy:
                     data = sock.recv(65536)
                     if not data:
                         return
-                    if self.delay_s:
-                        time.sleep(self.delay_s)
                     peers[sock].sendall(data)
         except (OSError, ValueError):
             return
