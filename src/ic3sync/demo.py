@@ -78,8 +78,8 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
             markup=False,
         )
     console.print(
-        "  .venv/bin/ic3sync serve            # the admin service and dashboard on :9090\n"
-        "  .venv/bin/ic3sync sync --only-failed  # re-run what failed (needs INNOMAINT_API_TOKEN)",
+        "  .venv/bin/ic3sync serve               # the admin service and dashboard on :9090\n"
+        "  .venv/bin/ic3sync sync --only-failed  # re-run what failed, with INNOMAINT_API_TOKEN",
         highlight=False,
         markup=False,
     )
