@@ -60,6 +60,18 @@ def run_cli(
     )
 
 
+def start_cli(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """`ic3sync ARGS` in the background, its output captured as text."""
+    return subprocess.Popen(
+        ic3sync_cmd(*args),
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

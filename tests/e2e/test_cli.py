@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from tests.helpers import TOKEN, all_text, table_rows
-from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
+from tests.procs import base_env, run_cli, simulator_process, start_cli
 
 FAULTS = {
     "Site A_NOTFOUND_01": "not_found",
@@ -179,13 +178,7 @@ def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, 
     env = migrate_and_import(db_url, tmp_path, ids)
     with simulator_process(tmp_path, latency_ms=50) as api:
         env["INNOMAINT_API_URL"] = api
-        proc = subprocess.Popen(
-            ic3sync_cmd("sync", "--json"),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_cli("sync", "--json", env=env)
         time.sleep(1.2)
         proc.send_signal(sig)
         out, errs = proc.communicate(timeout=30)
@@ -211,9 +204,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     env = migrate_and_import(db_url, tmp_path, ids)
     with simulator_process(tmp_path, latency_ms=40) as api:
         env["INNOMAINT_API_URL"] = api
-        proc = subprocess.Popen(
-            ic3sync_cmd("sync"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        proc = start_cli("sync", env=env)
         time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -7,51 +7,29 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import upgrade
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import seed_assets, table_rows
-from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
+from tests.procs import base_env, run_cli, simulator_process, start_cli
 
 IDS = [f"Crash test_{n:04d}" for n in range(150)]
 
 
-@pytest.fixture(params=BACKENDS)
-def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ic3sync.db'}"
-    else:
-        url = create_pg_database()
-    engine = make_engine(url)
+@pytest.fixture
+def register_url(db_url: str) -> str:
+    """db_url, migrated and holding IDS."""
+    engine = make_engine(db_url)
     upgrade(engine)
     seed_assets(engine, IDS)
     engine.dispose()
-    try:
-        yield url
-    finally:
-        if request.param == "postgresql":
-            drop_pg_database(url)
-
-
-def _start(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ic3sync_cmd("sync", "--json"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    return db_url
 
 
 def _run_started(engine: sa.Engine, runs_before: int) -> bool:
@@ -85,7 +63,7 @@ def _kill_cycles(url: str, env: dict[str, str], kills: int, rng: random.Random) 
     try:
         while sum(landed.values()) < kills:
             runs_before = len(table_rows(engine, "cmms_sync_run"))
-            proc = _start(env)
+            proc = start_cli("sync", "--json", env=env)
             deadline = time.monotonic() + 30
             while not _run_started(engine, runs_before) and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -118,6 +96,7 @@ def _kill_cycles(url: str, env: dict[str, str], kills: int, rng: random.Random) 
     return {"half_written": half, "duplicates": dupes, **landed}
 
 
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 @pytest.mark.parametrize("kills", [2, pytest.param(24, marks=pytest.mark.faults_full)])
 def test_kill_9_at_random_moments_leaves_no_half_written_asset(
     register_url, tmp_path, kills, ledger
@@ -160,6 +139,7 @@ def test_kill_9_at_random_moments_leaves_no_half_written_asset(
     )
 
 
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 @pytest.mark.parametrize(
     ("sig", "stops"),
     [
@@ -182,7 +162,7 @@ def test_a_stop_signal_at_a_random_moment_cancels_with_the_right_counts(
         try:
             while landed < stops:
                 runs_before = len(table_rows(engine, "cmms_sync_run"))
-                proc = _start(env)
+                proc = start_cli("sync", "--json", env=env)
                 while not _run_started(engine, runs_before) and proc.poll() is None:
                     time.sleep(0.01)
                 time.sleep(rng.uniform(0.0, 1.5))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from tests.faults.checks import count_mismatches, duplicates, half_written, leak
 from tests.faults.conftest import through
 from tests.faults.proxy import TcpProxy
 from tests.helpers import TOKEN, client_for, seed_assets, table_rows
-from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
+from tests.procs import base_env, run_cli, simulator_process, start_cli
 
 IDS = [f"DB fault_{n:03d}" for n in range(30)]
 RESULT_FIELDS = ("run_id", "total", "success", "failed", "skipped", "errors", "duration_ms")
@@ -268,14 +267,7 @@ def _cli_run_through(proxy: TcpProxy, pg_url: str, tmp_path: Path, down_s: float
     watcher = make_engine(pg_url)
     with simulator_process(tmp_path, latency_ms=40) as api:
         env["INNOMAINT_API_URL"] = api
-        proc = subprocess.Popen(
-            ic3sync_cmd("sync", "--json"),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = start_cli("sync", "--json", env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with watcher.connect() as conn:

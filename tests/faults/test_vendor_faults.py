@@ -20,7 +20,6 @@ from ic3sync.db.migrate import upgrade
 from ic3sync.sync import run_sync
 from ic3sync.vendor.client import InnomaintClient
 from ic3sync.vendor.simulator import TRANSIENT_KINDS, SimulatorConfig
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, seed_assets, table_rows
@@ -98,28 +97,17 @@ def plan_faults(ids: list[str]) -> SimulatorConfig:
     return SimulatorConfig(token=TOKEN, faults=explicit, fault_rate=0.25, seed=SEED)
 
 
-@pytest.fixture(params=BACKENDS)
-def any_url(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ic3sync.db'}"
-        return
-    url = create_pg_database()
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 @pytest.mark.parametrize("size", [120, pytest.param(1000, marks=pytest.mark.faults_full)])
 def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
-    any_url, size, ledger, tmp_path
+    db_url, size, ledger, tmp_path
 ):
     ids = [f"Scale {n:04d}_ASSET" for n in range(size)]
     config = plan_faults(ids)
     plan = {cid: config.fault_for(cid) for cid in ids}
     for kind, share in TARGETS.items():
         assert sum(1 for f in plan.values() if f and f["kind"] == kind) >= share * size, kind
-    engine = make_engine(any_url)
+    engine = make_engine(db_url)
     upgrade(engine)
     seed_assets(engine, ids)
     sent = _Clocked()
@@ -184,7 +172,7 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
     assert mark_gap_ms >= RATE_MS, mark_gap_ms
 
     injected = Counter(stats["faults"])
-    family = f"vendor faults ({size} assets, {sa.make_url(any_url).get_backend_name()})"
+    family = f"vendor faults ({size} assets, {sa.make_url(db_url).get_backend_name()})"
     ledger.record(
         family,
         injected=dict(injected),
