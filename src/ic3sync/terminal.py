@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ic3sync.db.repository import AssetRef
+from ic3sync.humanize import duration
 from ic3sync.sync import AssetOutcome, SyncResult
 
 
@@ -99,7 +100,7 @@ def print_summary(result: SyncResult, console: Console) -> None:
         f"[green]{result.success}[/]",
         f"[red]{result.failed}[/]" if result.failed else "0",
         str(result.skipped),
-        format_duration(result.duration_ms),
+        duration(result.duration_ms),
     )
     console.print(table)
     if result.error:
@@ -119,11 +120,3 @@ def print_summary(result: SyncResult, console: Console) -> None:
                 "AND status = 'failed'",
                 highlight=False,
             )
-
-
-def format_duration(ms: int) -> str:
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes} min {secs} s"
