@@ -527,10 +527,7 @@ def runs_page(
             offset=(n - 1) * RUNS_PER_PAGE,
         )
 
-    result = fetch(page)
-    pages = present.pager(page, RUNS_PER_PAGE, result.total)
-    if pages.page != page:
-        result = fetch(pages.page)
+    result, pages = _page_of(fetch, page, RUNS_PER_PAGE)
     context = {
         "runs": result.items,
         "pager": pages,
@@ -540,6 +537,15 @@ def runs_page(
         "triggers": TRIGGERS,
     }
     return render(request, "runs.html", context)
+
+
+def _page_of(fetch: Callable[[int], Any], page: int, per_page: int) -> tuple[Any, Any]:
+    """One page of a listing and its pager; a page past the end shows the last one."""
+    result = fetch(page)
+    pages = present.pager(page, per_page, result.total)
+    if pages.page != page:
+        result = fetch(pages.page)
+    return result, pages
 
 
 @router.get("/runs/{run_id}", dependencies=[LoggedIn])
@@ -565,10 +571,7 @@ def run_page(
             offset=(n - 1) * LOG_PER_PAGE,
         )
 
-    rows = fetch(page)
-    pages = present.pager(page, LOG_PER_PAGE, rows.total)
-    if pages.page != page:
-        rows = fetch(pages.page)
+    rows, pages = _page_of(fetch, page, LOG_PER_PAGE)
     context = {
         "run": run,
         "reasons": present.group_reasons(manager.failure_groups(run_id)),
