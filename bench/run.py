@@ -50,8 +50,8 @@ from harness import (
 )
 from ic3sync.db.engine import make_engine
 from ic3sync.importer import import_assets
+from ic3sync.innomaint.client import InnomaintClient
 from ic3sync.sync import run_sync
-from ic3sync.vendor.client import InnomaintClient
 from seed_loop import run_seed_loop
 from tests.faults.proxy import TcpProxy
 

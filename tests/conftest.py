@@ -18,12 +18,9 @@ from ic3sync.db.migrate import upgrade
 PG_ADMIN_URL = os.environ.get(
     "IC3_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# The customer's real answer for one asset, kept inside the repository.
 FIXTURE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "fixtures"
-    / "innomaint"
-    / "asset_detail_Delhi_Cantt_Naraina_BP_01.json"
+    Path(__file__).resolve().parent / "fixtures" / "asset_detail_Delhi_Cantt_Naraina_BP_01.json"
 )
 
 BACKENDS = ["sqlite", "postgresql"]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from ic3sync.db.schema import asset_master, metadata
-from ic3sync.vendor.client import InnomaintClient
+from ic3sync.innomaint.client import InnomaintClient
 
 TOKEN = "sim-token-0123456789-abcdefghij-KLMNOPQRST"
 

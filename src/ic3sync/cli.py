@@ -18,21 +18,18 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from ic3sync.config import Settings, get_settings
+from ic3sync import bootstrap
 from ic3sync.db import migrate as migrations
-from ic3sync.db.engine import make_engine, redact_url
-from ic3sync.db.repository import AssetSelection
+from ic3sync.db.engine import redact_url
 from ic3sync.errors import (
     AssetNotFound,
     ConfigError,
-    DatabaseError,
     Ic3SyncError,
     ImportFileError,
 )
-from ic3sync.logs import setup_logging
-from ic3sync.sync import SyncResult, run_sync, sync_one
+from ic3sync.model import AssetSelection, SyncResult
+from ic3sync.sync import run_sync, sync_one
 from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
-from ic3sync.vendor.client import InnomaintClient
 
 EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
 
@@ -48,7 +45,9 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # soft_wrap: a long path must not be broken across lines at the console's width (80 when
+    # stderr is not a terminal); scripts and people search the message as written.
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -63,43 +62,16 @@ def _errors() -> Iterator[None]:
         _fail(f"database unreachable: {escape(str(exc.orig or exc).splitlines()[0])}")
 
 
-def _settings() -> Settings:
-    settings = get_settings()
-    setup_logging(settings.log_format, logging.WARNING)
-    return settings
-
-
-def _engine(settings: Settings, *, require_schema: bool = True) -> sa.Engine:
-    engine = make_engine(settings.database_url)
-    if require_schema:
-        try:
-            current = migrations.current_revision(engine)
-        except sa.exc.OperationalError as exc:
-            raise DatabaseError(
-                f"cannot reach the database {redact_url(settings.database_url)}: "
-                f"{str(exc.orig or exc).splitlines()[0]}"
-            ) from None
-        if current != migrations.head_revision():
-            raise DatabaseError(
-                f"the database {redact_url(settings.database_url)} is at schema revision "
-                f"{current or 'none'}, not {migrations.head_revision()}: run `ic3sync migrate`"
-            )
-    return engine
-
-
 @app.command()
 def migrate() -> None:
     """Create or upgrade the schema to the newest version. Safe to run twice."""
     with _errors():
-        settings = _settings()
-        engine = _engine(settings, require_schema=False)
+        settings = bootstrap.load_settings()
+        engine = bootstrap.open_engine(settings, schema="skip")
         try:
             before, after = migrations.upgrade(engine)
         except sa.exc.OperationalError as exc:
-            raise DatabaseError(
-                f"cannot reach the database {redact_url(settings.database_url)}: "
-                f"{str(exc.orig or exc).splitlines()[0]}"
-            ) from None
+            raise bootstrap.unreachable(settings.database_url, exc) from None
         where = redact_url(settings.database_url)
         if before == after:
             out.print(f"schema already at revision {after} ({where})", highlight=False)
@@ -115,9 +87,9 @@ def import_assets_cmd(
     from ic3sync.importer import import_assets
 
     with _errors():
-        settings = _settings()
+        settings = bootstrap.load_settings()
         try:
-            result = import_assets(_engine(settings), path)
+            result = import_assets(bootstrap.open_engine(settings), path)
         except ImportFileError as exc:
             _fail(f"{escape(str(exc))}\nnothing was written")
         out.print(
@@ -135,17 +107,16 @@ def _exit_code(result: SyncResult) -> int:
     return EXIT_SOME_FAILED if result.failed else EXIT_OK
 
 
-def _run_cli_sync(settings: Settings, selection: AssetSelection, as_json: bool) -> int:
-    engine = _engine(settings)
+def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: bool) -> int:
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
     with (
-        InnomaintClient.from_settings(settings, cancel=cancel) as client,
+        wiring.clients(cancel=cancel) as client,
         stop_on_signals(cancel, err),
     ):
         try:
             result = run_sync(
-                engine,
+                wiring.engine,
                 client,
                 trigger="cli",
                 selection=selection,
@@ -177,12 +148,12 @@ def sync(
 ) -> None:
     """One sequential run over the register (or a batch of it)."""
     with _errors():
-        settings = _settings()
+        settings = bootstrap.load_settings()
         settings.require_api_token()
         selection = AssetSelection(
             batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
         )
-        code = _run_cli_sync(settings, selection, as_json)
+        code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
     raise typer.Exit(code)
 
 
@@ -195,12 +166,12 @@ def sync_one_cmd(
 ) -> None:
     """Sync one asset now."""
     with _errors():
-        settings = _settings()
+        settings = bootstrap.load_settings()
         settings.require_api_token()
-        engine = _engine(settings)
-        with InnomaintClient.from_settings(settings) as client:
+        wiring = bootstrap.bootstrap(settings)
+        with wiring.clients(cancel=threading.Event()) as client:
             try:
-                result, outcome = sync_one(engine, client, cmms_asset_id, trigger="cli")
+                result, outcome = sync_one(wiring.engine, client, cmms_asset_id, trigger="cli")
             except AssetNotFound as exc:
                 _fail(escape(str(exc)))
         ok = outcome is not None and outcome.status == "success"
@@ -235,9 +206,7 @@ def serve(
     from ic3sync.api.server import run_server
 
     with _errors():
-        settings = get_settings()
-        setup_logging(settings.log_format, logging.INFO)
-        run_server(settings, host=host, port=port)
+        run_server(bootstrap.load_settings(logging.INFO), host=host, port=port)
 
 
 @app.command()
@@ -258,11 +227,10 @@ def simulator(
     latency_ms: Annotated[float, typer.Option(min=0, help="added to every answer")] = 0.0,
 ) -> None:
     """A local stand-in for the Innomaint API, for demos, tests and benchmarks."""
-    from ic3sync.vendor.simulator import SimulatorConfig, load_faults, serve_forever
+    from ic3sync.innomaint.simulator import SimulatorConfig, load_faults, serve_forever
 
     with _errors():
-        settings = get_settings()
-        setup_logging(settings.log_format, logging.INFO)
+        settings = bootstrap.load_settings(logging.INFO)
         secret = token or (settings.api_token.get_secret_value() if settings.api_token else None)
         if not secret:
             raise ConfigError(
@@ -286,8 +254,7 @@ def demo(
     from ic3sync.demo import run_demo
 
     with _errors():
-        settings = get_settings()
-        setup_logging(settings.log_format, logging.WARNING)
+        settings = bootstrap.load_settings()
         raise typer.Exit(
             run_demo(settings, rate_ms=rate_ms, console=out, token=secrets.token_urlsafe(24))
         )

@@ -8,14 +8,14 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
+from ic3sync import bootstrap
 from ic3sync.config import Settings
 from ic3sync.db import migrate as migrations
-from ic3sync.db.engine import make_engine, redact_url
+from ic3sync.db.engine import redact_url
 from ic3sync.importer import import_assets
+from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, load_faults
 from ic3sync.sync import run_sync
 from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
-from ic3sync.vendor.client import InnomaintClient
-from ic3sync.vendor.simulator import Simulator, SimulatorConfig, load_faults
 
 DEMO_LATENCY_MS = 5.0
 
@@ -30,7 +30,7 @@ def examples_dir() -> Path:
 def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) -> int:
     examples = examples_dir()
     where = redact_url(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = bootstrap.open_engine(settings, schema="skip")
     console.rule("[bold]ic3sync demo")
     _, after = migrations.upgrade(engine)
     console.print(f"1. schema at revision {after} in {where}", highlight=False)
@@ -54,12 +54,8 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         )
         cancel = threading.Event()
         progress = RichProgress(console) if console.is_terminal else None
-        with (
-            InnomaintClient.from_settings(
-                demo_settings, cancel=cancel, backoff_base_s=0.2
-            ) as client,
-            stop_on_signals(cancel, console),
-        ):
+        clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
+        with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
                 outcome = run_sync(engine, client, trigger="cli", cancel=cancel, progress=progress)
             finally:

@@ -7,6 +7,10 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
     ├── ImportFileError        an asset register file or one of its rows is not acceptable
     ├── AssetNotFound          the asset is not in ic3_asset_master
     ├── RunInProgress          another sync run holds the lock
+    ├── RunNotFound            no run has this run_id
+    ├── RunNotCancellable      the run is over, or runs in another process
+    ├── ServiceStopping        the service is shutting down and starts no run
+    ├── AssetSyncFailed        a single-asset sync ran, but the asset did not succeed
     ├── Cancelled              the run was asked to stop (Ctrl-C, SIGTERM, a cancel request)
     └── VendorError            one asset could not be fetched from Innomaint
         ├── VendorAuthError    401/403: the token is wrong; the whole run stops
@@ -49,6 +53,36 @@ class RunInProgress(Ic3SyncError):
         self.run_id = run_id
         which = f"run {run_id}" if run_id is not None else "another run"
         super().__init__(f"a sync is already running ({which}); wait for it or cancel it")
+
+
+class RunNotFound(Ic3SyncError):
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} does not exist")
+
+
+class RunNotCancellable(Ic3SyncError):
+    """The run is over, or it belongs to another process that this one cannot signal."""
+
+    def __init__(self, run_id: int, message: str) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class ServiceStopping(Ic3SyncError):
+    def __init__(self) -> None:
+        super().__init__("the service is shutting down; no new run is started")
+
+
+class AssetSyncFailed(Ic3SyncError):
+    """A single-asset sync ran but the asset failed (the vendor's reason) or the run stopped."""
+
+    def __init__(self, cmms_asset_id: str, run_id: int, reason: str, *, vendor: bool) -> None:
+        self.cmms_asset_id = cmms_asset_id
+        self.run_id = run_id
+        self.reason = reason
+        self.vendor = vendor
+        super().__init__(f"{cmms_asset_id}: {reason}")
 
 
 class Cancelled(Ic3SyncError):

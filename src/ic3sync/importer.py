@@ -1,5 +1,5 @@
-"""Reads the asset register (an .xlsx or .csv sheet) and upserts it into ic3_asset_master in
-one transaction: a bad file or row raises ImportFileError and writes nothing."""
+"""Reads the asset register (an .xlsx or .csv sheet), checks every row, and has db/register.py
+upsert it in one transaction: a bad file or row raises ImportFileError and writes nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from ic3sync.db.schema import asset_master
+from ic3sync.db.register import upsert_register
 from ic3sync.errors import DatabaseError, ImportFileError
 
 
@@ -72,7 +72,6 @@ _EXCEL_ERRORS = frozenset(
 _WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?", re.ASCII)
 # A float at or beyond 2**53 has lost digits: Excel keeps only about 15.
 _EXACT_FLOAT_LIMIT = 2.0**53
-_CHUNK = 5_000
 _SUPPORTED = (".xlsx", ".csv")
 
 
@@ -382,29 +381,6 @@ def read_register(path: Path) -> list[RegisterRow]:
     return _read(path).rows
 
 
-def _chunks(items: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _update_statement() -> sa.Update:
-    # COALESCE keeps the stored value where the sheet is empty: the sync may have filled it.
-    table = asset_master
-    return (
-        sa.update(table)
-        .where(table.c.asset_id == sa.bindparam("b_asset_id"))
-        .values(
-            {
-                table.c[name]: sa.func.coalesce(
-                    sa.bindparam(f"b_{name}", type_=table.c[name].type), table.c[name]
-                )
-                for name in VALUE_FIELDS
-            }
-            | {table.c.updated_at: sa.bindparam("b_updated_at")}
-        )
-    )
-
-
 def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
     """Upsert the register at `path` into ic3_asset_master on cmms_asset_id, in one transaction.
 
@@ -412,49 +388,17 @@ def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
     cell leaves it alone. Raises ImportFileError (nothing written) for a bad file or row.
     """
     register = _read(path)
-    now = datetime.now(UTC)
-    table = asset_master
-    inserts: list[dict[str, object]] = []
-    updates: list[dict[str, object]] = []
-    unchanged = 0
+    rows = [
+        (r.cmms_asset_id, {name: getattr(r, name) for name in VALUE_FIELDS}) for r in register.rows
+    ]
     try:
         with engine.begin() as conn:
-            stored = {
-                r.cmms_asset_id: r
-                for r in conn.execute(
-                    sa.select(table.c.asset_id, table.c.cmms_asset_id, *table.c[VALUE_FIELDS])
-                )
-            }
-            for row in register.rows:
-                values = {name: getattr(row, name) for name in VALUE_FIELDS}
-                old = stored.get(row.cmms_asset_id)
-                if old is None:
-                    inserts.append(
-                        {
-                            ID_FIELD: row.cmms_asset_id,
-                            **values,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
-                elif any(v is not None and v != getattr(old, k) for k, v in values.items()):
-                    updates.append(
-                        {"b_asset_id": old.asset_id, "b_updated_at": now}
-                        | {f"b_{k}": v for k, v in values.items()}
-                    )
-                else:
-                    unchanged += 1
-            for chunk in _chunks(inserts):
-                conn.execute(table.insert(), chunk)
-            if updates:
-                statement = _update_statement()
-                for chunk in _chunks(updates):
-                    conn.execute(statement, chunk)
+            counts = upsert_register(conn, rows, VALUE_FIELDS, datetime.now(UTC))
     except sa.exc.DBAPIError as exc:
         raise DatabaseError(f"the import of {path} was not written: {exc.orig}") from exc
     return ImportResult(
         rows=len(register.rows) + register.blank_rows,
-        inserted=len(inserts),
-        updated=len(updates),
-        skipped=unchanged + register.blank_rows,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        skipped=counts.unchanged + register.blank_rows,
     )

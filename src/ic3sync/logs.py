@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
@@ -9,6 +10,30 @@ from datetime import UTC, datetime
 
 # Attributes a log call may pass through `extra=` and that belong in every format.
 CONTEXT_FIELDS = ("run_id", "cmms_asset_id")
+
+# The run and asset a thread is working on, for the lines it writes without naming them.
+current_run_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("run_id", default=None)
+current_asset: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "cmms_asset_id", default=None
+)
+
+
+class LogContextFilter(logging.Filter):
+    """Adds the run and asset a thread is working on to records that do not name them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "run_id", None) is None:
+            record.run_id = current_run_id.get()
+        if getattr(record, "cmms_asset_id", None) is None:
+            record.cmms_asset_id = current_asset.get()
+        return True
+
+
+def install_log_context() -> None:
+    """Attach the filter to the root handlers that setup_logging installed."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, LogContextFilter) for f in handler.filters):
+            handler.addFilter(LogContextFilter())
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ic3sync.errors import VendorTransient
-from ic3sync.sync import AssetOutcome, SyncResult
+from ic3sync.model import AssetOutcome, SyncResult
 
 __all__ = ["CONTENT_TYPE", "SyncMetrics", "failure_reason"]
 

@@ -11,17 +11,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from ic3sync import enrich as mapping
+from ic3sync import mapping
 from ic3sync.db import engine as engine_module
-from ic3sync.db import repository as repo
+from ic3sync.db import queries, writes
+from ic3sync.db import runs as run_rows
 from ic3sync.db.lock import RunLock
-from ic3sync.db.repository import AssetRef, AssetSelection
 from ic3sync.errors import (
     AssetNotFound,
     Cancelled,
@@ -30,11 +29,11 @@ from ic3sync.errors import (
     VendorAuthError,
     VendorError,
 )
-from ic3sync.vendor.client import Fetched
+from ic3sync.innomaint.client import Fetched
+from ic3sync.model import MAX_RESULT_ERRORS, AssetOutcome, AssetRef, AssetSelection, SyncResult
 
 log = logging.getLogger("ic3sync.sync")
 
-MAX_RESULT_ERRORS = 100
 # How often the run row's counters are refreshed for watchers (the CLI of another shell,
 # the admin service). Every asset would cost one more statement per asset for nothing.
 HEARTBEAT_S = 1.0
@@ -54,50 +53,10 @@ class Fetcher(Protocol):
     def fetch(self, serialnumber: str) -> Fetched: ...
 
 
-@dataclass(slots=True)
-class AssetOutcome:
-    cmms_asset_id: str
-    status: str  # success, failed, skipped
-    error: str | None = None
-    http_status: int | None = None
-    attempts: int = 0
-    duration_ms: int = 0
-    traceability_id: int | None = None
-    http_ms: float = 0.0
-
-
 class ProgressListener(Protocol):
     def started(self, run_id: int, total: int) -> None: ...
     def asset_started(self, index: int, asset: AssetRef) -> None: ...
     def asset_done(self, index: int, outcome: AssetOutcome) -> None: ...
-
-
-@dataclass(slots=True)
-class SyncResult:
-    run_id: int
-    total: int = 0
-    success: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-    duration_ms: int = 0
-    status: str = "running"
-    error: str | None = None
-    http_ms: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The contract's SyncResult, plus the run's final status and fatal error if any."""
-        return {
-            "run_id": self.run_id,
-            "total": self.total,
-            "success": self.success,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "errors": self.errors[:MAX_RESULT_ERRORS],
-            "duration_ms": self.duration_ms,
-            "status": self.status,
-            "error": self.error,
-        }
 
 
 def _now() -> datetime:
@@ -162,7 +121,7 @@ class _Run:
             outcome.http_status = fetched.http_status
             outcome.attempts = fetched.attempts
             outcome.http_ms = fetched.http_ms
-            rows = mapping.enrich(asset.cmms_asset_id, fetched.response)
+            rows = mapping.rows_from_response(asset.cmms_asset_id, fetched.response)
         except VendorAuthError:
             raise
         except VendorError as exc:
@@ -185,15 +144,15 @@ class _Run:
             with conn.begin():
                 # The asset's rows and its log row reach PostgreSQL in one round trip; the
                 # COMMIT is the second.
-                with repo.pipeline(conn):
-                    repo.write_asset(conn, asset.asset_id, rows, now)
+                with writes.pipeline(conn):
+                    writes.write_asset(conn, asset.asset_id, rows, now)
                     outcome.duration_ms = _ms_since(started)
-                    repo.insert_logs(conn, [self.log_row(asset, outcome, now)])
+                    writes.insert_logs(conn, [self.log_row(asset, outcome, now)])
                 beat = self.heartbeat_values(asset.cmms_asset_id)
                 if beat is not None:
                     # Counted as if this asset had committed, which it does with this row.
                     beat["success"] += 1
-                    repo.update_run(conn, self.result.run_id, **beat)
+                    run_rows.update_run(conn, self.result.run_id, **beat)
         except sa.exc.SQLAlchemyError as exc:
             if _connection_lost(exc):
                 raise  # the loop reconnects and finds out whether this asset committed
@@ -218,7 +177,7 @@ class _Run:
 
     def write_log(self, conn: sa.Connection, asset: AssetRef, outcome: AssetOutcome) -> None:
         with conn.begin():
-            repo.insert_logs(conn, [self.log_row(asset, outcome, _now())])
+            writes.insert_logs(conn, [self.log_row(asset, outcome, _now())])
 
     def sync_asset_through_outages(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
         """sync_asset, riding out a lost database connection: reconnect, then keep the asset's
@@ -236,7 +195,7 @@ class _Run:
                 losses += 1
                 reason = _db_reason(exc)
             self.reconnect(conn, reason)
-            logged = repo.logged_outcome(conn, self.result.run_id, asset.cmms_asset_id)
+            logged = run_rows.logged_outcome(conn, self.result.run_id, asset.cmms_asset_id)
             conn.rollback()
             if logged is not None:
                 # The commit reached the database; only its answer was lost.
@@ -359,19 +318,19 @@ def run_sync(
     try:
         if not lock.acquire():
             with engine.connect() as conn:
-                raise RunInProgress(repo.running_run_id(conn))
+                raise RunInProgress(run_rows.running_run_id(conn))
         with engine.connect() as conn:
             with conn.begin():
-                dead = repo.mark_dead_runs_interrupted(conn, _now())
+                dead = run_rows.mark_dead_runs_interrupted(conn, _now())
                 if dead:
                     log.warning("marked run(s) %s interrupted: their process had died", dead)
                 if (
                     sel.cmms_asset_id is not None
-                    and repo.find_asset(conn, sel.cmms_asset_id) is None
+                    and queries.find_asset(conn, sel.cmms_asset_id) is None
                 ):
                     raise AssetNotFound(sel.cmms_asset_id)
-                assets = repo.select_assets(conn, sel)
-                run_id = repo.create_run(
+                assets = queries.select_assets(conn, sel)
+                run_id = run_rows.create_run(
                     conn,
                     trigger=trigger,
                     sel=sel,
@@ -379,7 +338,7 @@ def run_sync(
                     host=socket.gethostname(),
                     pid=os.getpid(),
                 )
-                repo.update_run(conn, run_id, total=len(assets))
+                run_rows.update_run(conn, run_id, total=len(assets))
             state.result.run_id = run_id
             state.result.total = len(assets)
             if on_run_created:
@@ -465,8 +424,8 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
                         state.log_row(a, AssetOutcome(a.cmms_asset_id, "skipped", reason), now)
                         for a in rest
                     ]
-                    repo.insert_logs(conn, rows)
-                repo.update_run(
+                    writes.insert_logs(conn, rows)
+                run_rows.update_run(
                     conn,
                     result.run_id,
                     status=result.status,
@@ -528,4 +487,4 @@ def recover_dead_runs(engine: sa.Engine) -> list[int]:
         if not held:
             return []
         with engine.begin() as conn:
-            return repo.mark_dead_runs_interrupted(conn, _now())
+            return run_rows.mark_dead_runs_interrupted(conn, _now())

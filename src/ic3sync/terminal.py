@@ -20,9 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ic3sync.db.repository import AssetRef
-from ic3sync.humanize import duration
-from ic3sync.sync import AssetOutcome, SyncResult
+from ic3sync.durations import duration
+from ic3sync.model import AssetOutcome, AssetRef, SyncResult
 
 
 def escape(text: str) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 from playwright.sync_api import Page, expect
 
-from ic3sync.api import present
+from ic3sync.durations import duration
 from tests.browser.support import (
     FAST,
     MISMATCH,
@@ -192,7 +192,7 @@ def test_asset_pages_take_ids_with_spaces_sync_now_and_show_markup_as_text(
         parts = re.fullmatch(r"(\d+):(\d\d):(\d\d)", cells[0])
         if parts:
             h, m, sec = (int(x) for x in parts.groups())
-            assert cells[1] == present.clock(h * 3600 + m * 60 + sec), cells
+            assert cells[1] == duration(h * 3600 + m * 60 + sec, unit="s", exact=True), cells
             shown += 1
     assert shown >= 1
     expect(page.locator("#asset-log tbody tr")).to_have_count(1)

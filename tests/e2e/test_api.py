@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from ic3sync.vendor.simulator import asset_payload
+from ic3sync.innomaint.simulator import asset_payload
 from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, PREFIX, asset_ids
 from tests.helpers import TOKEN, master, seed_assets, table_rows
 from tests.procs import base_env, ic3sync_cmd, run_cli

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from ic3sync.errors import ConfigError, VendorAuthError, VendorRejected, VendorTransient
-from ic3sync.vendor.client import InnomaintClient
-from ic3sync.vendor.simulator import (
+from ic3sync.innomaint.client import InnomaintClient
+from ic3sync.innomaint.simulator import (
     BUILDING_COUNT,
     ENDPOINT_PATH,
     RANDOM_MIX,
@@ -37,8 +37,7 @@ ASSET = "Plant 07_PUMP_03"
 FIXTURE_ID = "Delhi Cantt Naraina_BP_01"
 FIXTURE = json.loads(
     (
-        Path(__file__).resolve().parents[3]
-        / "shared/fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
+        Path(__file__).resolve().parents[1] / "fixtures/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
     ).read_text()
 )
 # The server stamps a request when it arrives, the client just before it sends: the first request
@@ -477,7 +476,7 @@ def test_stop_returns_promptly_with_an_idle_keep_alive_connection_open(
 
 def test_serve_forever_prints_its_url_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     script = (
-        "from ic3sync.vendor.simulator import SimulatorConfig, serve_forever\n"
+        "from ic3sync.innomaint.simulator import SimulatorConfig, serve_forever\n"
         f"serve_forever(SimulatorConfig(token={TOKEN!r}), '127.0.0.1', 0)\n"
     )
     proc = subprocess.Popen(

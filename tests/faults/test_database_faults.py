@@ -18,9 +18,9 @@ from ic3sync.db import engine as engine_module
 from ic3sync.db.engine import make_engine
 from ic3sync.db.lock import ADVISORY_KEY, RunLock
 from ic3sync.db.migrate import upgrade
-from ic3sync.db.repository import AssetSelection
-from ic3sync.sync import SyncResult, run_sync
-from ic3sync.vendor.simulator import Simulator, SimulatorConfig
+from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
+from ic3sync.model import AssetSelection, SyncResult
+from ic3sync.sync import run_sync
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import through
 from tests.faults.proxy import TcpProxy

@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ic3sync.db.repository import AssetSelection
 from ic3sync.db.schema import asset_master
 from ic3sync.errors import ImportFileError
 from ic3sync.importer import import_assets
+from ic3sync.innomaint.simulator import asset_payload
+from ic3sync.model import AssetSelection
 from ic3sync.sync import run_sync
-from ic3sync.vendor.simulator import asset_payload
 from tests.faults.checks import duplicates, half_written
 from tests.helpers import client_for, seed_assets
 

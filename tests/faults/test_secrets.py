@@ -15,8 +15,9 @@ import pytest
 
 from ic3sync.db.engine import make_engine, redact_url
 from ic3sync.errors import Ic3SyncError
-from ic3sync.sync import AssetOutcome, run_sync
-from ic3sync.vendor.simulator import asset_payload
+from ic3sync.innomaint.simulator import asset_payload
+from ic3sync.model import AssetOutcome
+from ic3sync.sync import run_sync
 from tests.faults.checks import leaks, tracebacks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, client_for, seed_assets

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import upgrade
+from ic3sync.innomaint.client import InnomaintClient
+from ic3sync.innomaint.simulator import TRANSIENT_KINDS, SimulatorConfig
 from ic3sync.sync import run_sync
-from ic3sync.vendor.client import InnomaintClient
-from ic3sync.vendor.simulator import TRANSIENT_KINDS, SimulatorConfig
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, seed_assets, table_rows

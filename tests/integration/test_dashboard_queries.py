@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.service import (
+from ic3sync.db.queries import (
     failure_groups,
     list_runs,
     register_customers,
     register_health,
     run_log,
 )
+from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.sync import run_sync
-from ic3sync.vendor.simulator import Simulator, SimulatorConfig
 from tests.helpers import TOKEN, client_for, seed_assets
 
 IDS = ["Plant 01_PUMP_01", "Plant 02_PUMP_02", "Site 10%_A_01", "Site 1_A_01", "Gone_01"]

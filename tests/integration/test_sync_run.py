@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.lock import RunLock
-from ic3sync.db.repository import AssetSelection
 from ic3sync.db.schema import sync_run
 from ic3sync.errors import AssetNotFound, RunInProgress
+from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, asset_payload
+from ic3sync.model import AssetSelection
 from ic3sync.sync import recover_dead_runs, run_sync, sync_one
-from ic3sync.vendor.simulator import Simulator, SimulatorConfig, asset_payload
 from tests.helpers import TOKEN, all_text, client_for, master, seed_assets, table_rows
 
 IDS = [f"Plant {n:02d}_PUMP_{n:02d}" for n in range(1, 9)]

@@ -24,14 +24,13 @@ from ic3sync.errors import (
     VendorRejected,
     VendorTransient,
 )
-from ic3sync.vendor.client import InnomaintClient, parse_retry_after, redact
+from ic3sync.innomaint.client import InnomaintClient, parse_retry_after, redact
 
 TOKEN = "tok-3f9c1a7e55d04b2a8c6e"
 URL = "https://innomaint.test/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"
 ASSET = "Delhi Cantt Naraina_BP_01"
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
+    Path(__file__).resolve().parents[1] / "fixtures/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
 ).read_bytes()
 
 Step = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -313,10 +312,10 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_maximum() -> None:
 def test_retries_are_logged_as_warnings_with_the_serialnumber_and_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="ic3sync.vendor")
+    caplog.set_level(logging.WARNING, logger="ic3sync.innomaint")
     with client_for(Vendor(httpx.Response(504), ok())) as client:
         client.fetch(ASSET)
-    [record] = [r for r in caplog.records if r.name == "ic3sync.vendor"]
+    [record] = [r for r in caplog.records if r.name == "ic3sync.innomaint"]
     assert record.levelno == logging.WARNING
     assert ASSET in record.getMessage()
     assert "HTTP 504 Gateway Timeout" in record.getMessage()
@@ -446,7 +445,7 @@ LEAKY_ANSWERS: dict[str, Step] = {
 def test_the_token_appears_in_no_error_and_no_log_line(
     answer: Step, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for name in (None, "httpx", "httpcore", "ic3sync.vendor"):
+    for name in (None, "httpx", "httpcore", "ic3sync.innomaint"):
         caplog.set_level(logging.DEBUG, logger=name)
     vendor = Vendor(answer)
     with client_for(vendor, max_retries=1) as client:
@@ -462,7 +461,7 @@ def test_the_token_appears_in_no_error_and_no_log_line(
             *(r.getMessage() for r in caplog.records),
         ]
     if isinstance(caught.value, VendorTransient):  # the retry warning quoted the vendor's text
-        assert any(r.name == "ic3sync.vendor" for r in caplog.records)
+        assert any(r.name == "ic3sync.innomaint" for r in caplog.records)
     assert all(TOKEN not in text for text in shown)
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from ic3sync.errors import ConfigError
 from ic3sync.metrics import SyncMetrics, failure_reason
+from ic3sync.model import AssetOutcome
 from ic3sync.schedule import Scheduler
-from ic3sync.sync import AssetOutcome
 
 
 def _never() -> None:

@@ -14,11 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from ic3sync import __version__
 from ic3sync.api import dashboard, errors
 from ic3sync.api.routes import admin, ops
-from ic3sync.config import Settings
-from ic3sync.db.engine import make_engine
+from ic3sync.bootstrap import Wiring
 from ic3sync.errors import Ic3SyncError
+from ic3sync.logs import install_log_context
+from ic3sync.runs import RunManager
 from ic3sync.schedule import Scheduler
-from ic3sync.service import RunManager, install_log_context
 from ic3sync.sync import recover_dead_runs
 
 log = logging.getLogger("ic3sync.api")
@@ -35,15 +35,10 @@ request needs `Authorization: Bearer <IC3_ADMIN_TOKEN>`. Errors are `{"detail": 
 """
 
 
-def create_app(
-    settings: Settings,
-    *,
-    engine: sa.Engine | None = None,
-    manager: RunManager | None = None,
-) -> FastAPI:
+def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     """The app. Raises ConfigError for a bad IC3_SYNC_CRON or IC3_TIMEZONE before it serves."""
-    engine = engine or make_engine(settings.database_url)
-    manager = manager or RunManager(engine, settings)
+    settings, engine = wiring.settings, wiring.engine
+    manager = manager or wiring.run_manager()
     scheduler = (
         Scheduler(settings.sync_cron, settings.timezone, manager.scheduled_tick)
         if settings.sync_cron

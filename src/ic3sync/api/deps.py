@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ic3sync.config import Settings
-from ic3sync.service import RunManager
+from ic3sync.runs import RunManager
 
 # auto_error=False: a missing header must answer 401 with WWW-Authenticate, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="the IC3_ADMIN_TOKEN")

@@ -10,12 +10,15 @@ from fastapi.responses import JSONResponse
 
 from ic3sync.errors import (
     AssetNotFound,
+    AssetSyncFailed,
     ConfigError,
     DatabaseError,
     Ic3SyncError,
     RunInProgress,
+    RunNotCancellable,
+    RunNotFound,
+    ServiceStopping,
 )
-from ic3sync.service import AssetSyncFailed, RunNotCancellable, RunNotFound, ServiceStopping
 
 log = logging.getLogger("ic3sync.api")
 

@@ -10,22 +10,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from ic3sync.humanize import duration
-from ic3sync.service import FailureGroup, RunView
-
-
-def clock(seconds: int | None) -> str:
-    """An exact stored duration such as MTTR: '8526 h 6 min 43 s' (hours are not folded into
-    days, as the vendor's own "8526:06:43" does not)."""
-    if seconds is None:
-        return "—"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours:,} h"] if hours else []
-    if minutes or hours:
-        parts.append(f"{minutes} min")
-    parts.append(f"{secs} s")
-    return " ".join(parts)
+from ic3sync.db.views import FailureGroup, RunView
+from ic3sync.durations import duration
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:

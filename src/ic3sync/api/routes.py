@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ic3sync.api.deps import Manager, require_admin
+from ic3sync.api.params import (
+    INT32_MAX,
+    INT64_MAX,
+    AssetId,
+    Limit,
+    Offset,
+    RunId,
+    clean_asset_id,
+)
 from ic3sync.api.schemas import (
     AssetSynced,
     AssetSyncError,
@@ -19,21 +28,12 @@ from ic3sync.api.schemas import (
     error_responses,
 )
 from ic3sync.db import migrate as migrations
-from ic3sync.db.repository import AssetSelection
-from ic3sync.errors import AssetNotFound
+from ic3sync.db import queries
+from ic3sync.db.views import AssetDetail, LogPage, RunPage, RunView
 from ic3sync.metrics import CONTENT_TYPE
-from ic3sync.service import (
-    AssetDetail,
-    LogPage,
-    LogStatus,
-    RunPage,
-    RunStatus,
-    RunView,
-)
+from ic3sync.model import AssetSelection, LogStatus, RunStatus
 
 PREFIX = "/api/admin/cmms"
-INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
 
 admin = APIRouter(
     prefix=PREFIX,
@@ -42,27 +42,6 @@ admin = APIRouter(
     responses=error_responses(401, 503),
 )
 ops = APIRouter(tags=["operations"])
-
-RunId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the run's run_id")]
-AssetId = Annotated[
-    str,
-    Path(
-        description="the Innomaint asset id as in ic3_asset_master, URL-encoded "
-        "(e.g. `Delhi%20Cantt%20Naraina_BP_01`)",
-        examples=["Delhi Cantt Naraina_BP_01"],
-    ),
-]
-Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
-
-
-def _clean_id(raw: str) -> str:
-    """Asset ids are stored trimmed (as the importer keeps them); one with control characters
-    cannot be in the register, and PostgreSQL would refuse a NUL in the query."""
-    cmms_asset_id = raw.strip()
-    if not cmms_asset_id or any(ord(c) < 32 or ord(c) == 127 for c in cmms_asset_id):
-        raise AssetNotFound(raw)
-    return cmms_asset_id
 
 
 @admin.post(
@@ -122,7 +101,7 @@ def sync_batch(
 )
 def sync_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
     """Fetch and store one asset, as a run of one (it appears in the runs and their log)."""
-    asset_id = _clean_id(cmms_asset_id)
+    asset_id = clean_asset_id(cmms_asset_id)
     run_id, outcome = manager.sync_asset(asset_id, trigger="api")
     return AssetSynced(
         cmms_asset_id=asset_id,
@@ -201,7 +180,7 @@ def get_asset(
     cmms_asset_id: AssetId,
     log_limit: Annotated[int, Query(ge=0, le=100, description="how many log rows")] = 10,
 ) -> AssetDetail:
-    return manager.asset_detail(_clean_id(cmms_asset_id), log_limit=log_limit)
+    return manager.asset_detail(clean_asset_id(cmms_asset_id), log_limit=log_limit)
 
 
 @ops.get(
@@ -213,7 +192,7 @@ def get_asset(
 def healthz(manager: Manager) -> Health | JSONResponse:
     try:
         with manager.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            queries.ping(conn)
         revision = migrations.current_revision(manager.engine)
     except sa.exc.SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()

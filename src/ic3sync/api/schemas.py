@@ -1,4 +1,4 @@
-"""The HTTP bodies of the admin service that are not read models of ic3sync.service."""
+"""The HTTP bodies of the admin service that are not read models (those are in db/views.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ic3sync.sync import SyncResult
+from ic3sync.model import SyncResult
 
 
 class ErrorBody(BaseModel):

@@ -7,15 +7,14 @@ import ipaddress
 import logging
 from types import FrameType
 
-import sqlalchemy as sa
 import uvicorn
 
 from ic3sync.api.app import create_app
+from ic3sync.bootstrap import bootstrap
 from ic3sync.config import Settings
-from ic3sync.db import migrate as migrations
-from ic3sync.db.engine import make_engine, redact_url
-from ic3sync.errors import ConfigError, DatabaseError
-from ic3sync.service import RunManager
+from ic3sync.db.engine import redact_url
+from ic3sync.errors import ConfigError
+from ic3sync.runs import RunManager
 
 log = logging.getLogger("ic3sync.api")
 
@@ -41,24 +40,6 @@ def check_bind(settings: Settings, host: str) -> None:
         )
 
 
-def check_schema(engine: sa.Engine, url: str) -> None:
-    """Refuse an outdated schema; start on an unreachable database (/healthz answers 503)."""
-    try:
-        current = migrations.current_revision(engine)
-    except sa.exc.OperationalError as exc:
-        first = str(exc.orig or exc).strip().splitlines()
-        log.error(
-            "database %s unreachable at start: %s", redact_url(url), first[0] if first else exc
-        )
-        return
-    head = migrations.head_revision()
-    if current != head:
-        raise DatabaseError(
-            f"the database {redact_url(url)} is at schema revision {current or 'none'}, "
-            f"not {head}: run `ic3sync migrate`"
-        )
-
-
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, manager: RunManager) -> None:
         super().__init__(config)
@@ -75,9 +56,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     check_bind(settings, host)
     # Alembic announces its context at INFO each time /healthz reads the schema revision.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    engine = make_engine(settings.database_url)
-    check_schema(engine, settings.database_url)
-    app = create_app(settings, engine=engine)
+    # Refuses an outdated schema; starts on an unreachable database (/healthz answers 503).
+    wiring = bootstrap(settings, schema="if_reachable")
+    app = create_app(wiring)
     manager: RunManager = app.state.manager
     log.info(
         "admin service on http://%s:%d, database %s; admin token %s",
@@ -99,4 +80,4 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     try:
         _Server(config, manager).run()
     finally:
-        engine.dispose()
+        wiring.engine.dispose()

@@ -4,7 +4,11 @@ this module is what the code queries and what `compare_type` checks the migratio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
+
+from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,6 +24,11 @@ TZ = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(14, 2)
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so BigInteger becomes INTEGER there.
 BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a CHECK that `column` holds one of `values`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _stamps() -> list[sa.Column]:
@@ -175,12 +184,8 @@ workorder_summary = sa.Table(
     *[sa.Column(name, MONEY) for name in WORKORDER_COST_COLUMNS],
     sa.Column("updated_at", TZ, nullable=False),
     sa.UniqueConstraint("asset_id", "period_type"),
-    sa.CheckConstraint("period_type IN ('upto', 'last_year')", name="period_type"),
+    sa.CheckConstraint(one_of("period_type", WORKORDER_PERIODS), name="period_type"),
 )
-
-RUN_STATUSES = ("running", "completed", "aborted", "cancelled", "interrupted")
-RUN_TRIGGERS = ("cli", "api", "schedule")
-LOG_STATUSES = ("success", "failed", "skipped")
 
 sync_run = sa.Table(
     "cmms_sync_run",
@@ -206,11 +211,8 @@ sync_run = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("host", sa.Text),
     sa.Column("pid", sa.Integer),
-    sa.CheckConstraint(
-        "status IN ('running', 'completed', 'aborted', 'cancelled', 'interrupted')",
-        name="status",
-    ),
-    sa.CheckConstraint("trigger IN ('cli', 'api', 'schedule')", name="trigger"),
+    sa.CheckConstraint(one_of("status", RUN_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("trigger", TRIGGERS), name="trigger"),
     sa.Index("ix_cmms_sync_run_status", "status"),
 )
 
@@ -232,7 +234,7 @@ sync_log = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("synced_at", TZ, nullable=False),
     sa.Column("duration_ms", sa.Integer),
-    sa.CheckConstraint("status IN ('success', 'failed', 'skipped')", name="status"),
+    sa.CheckConstraint(one_of("status", LOG_STATUSES), name="status"),
     sa.Index("ix_cmms_sync_log_run_id_status", "run_id", "status"),
     sa.Index("ix_cmms_sync_log_cmms_asset_id_log_id", "cmms_asset_id", "log_id"),
 )

@@ -23,9 +23,9 @@ from ic3sync.db.schema import (
     floor,
     workorder_summary,
 )
-from ic3sync.enrich import AssetRows, enrich
 from ic3sync.errors import SerialMismatch, VendorError
-from ic3sync.vendor.models import parse_response
+from ic3sync.innomaint.models import parse_response
+from ic3sync.mapping import AssetRows, rows_from_response
 
 ASSET = "Delhi Cantt Naraina_BP_01"
 
@@ -93,16 +93,16 @@ def payload(fixture_bytes: bytes) -> dict[str, Any]:
 
 @pytest.fixture
 def rows(fixture_bytes: bytes) -> AssetRows:
-    return enrich(ASSET, parse_response(fixture_bytes))
+    return rows_from_response(ASSET, parse_response(fixture_bytes))
 
 
-def enrich_with(
+def mapped_with(
     payload: dict[str, Any], change: Callable[[dict[str, Any]], None], asset: str = ASSET
 ) -> AssetRows:
     """Enrich a copy of the fixture after `change` edited its response body."""
     changed = copy.deepcopy(payload)
     change(changed["response"])
-    return enrich(asset, parse_response(json.dumps(changed)))
+    return rows_from_response(asset, parse_response(json.dumps(changed)))
 
 
 def set_data(**fields: Any) -> Callable[[dict[str, Any]], None]:
@@ -209,7 +209,7 @@ def test_rows_are_frozen(rows: AssetRows) -> None:
 def test_a_serial_differing_only_in_case_or_spaces_is_the_same_asset(
     payload: dict[str, Any], requested: str
 ) -> None:
-    rows = enrich_with(payload, lambda body: None, asset=requested)
+    rows = mapped_with(payload, lambda body: None, asset=requested)
     assert rows.cmms_asset_id == requested
     assert rows.performance["serialnumber"] == requested
 
@@ -217,14 +217,14 @@ def test_a_serial_differing_only_in_case_or_spaces_is_the_same_asset(
 def test_the_requested_id_keys_the_rows_even_when_the_api_spells_it_differently(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_data(serialnumber=f" {ASSET.lower()} "))
+    rows = mapped_with(payload, set_data(serialnumber=f" {ASSET.lower()} "))
     assert rows.cmms_asset_id == ASSET
     assert rows.performance["serialnumber"] == ASSET
 
 
 def test_an_answer_for_another_serial_is_a_mismatch_naming_both(payload: dict[str, Any]) -> None:
     with pytest.raises(SerialMismatch) as info:
-        enrich_with(payload, set_data(serialnumber="Delhi Cantt Naraina_BP_02"))
+        mapped_with(payload, set_data(serialnumber="Delhi Cantt Naraina_BP_02"))
     assert info.value.reason == (
         "API answered for serialnumber 'Delhi Cantt Naraina_BP_02', not 'Delhi Cantt Naraina_BP_01'"
     )
@@ -236,18 +236,18 @@ def test_an_answer_without_a_usable_serial_is_a_mismatch(
     payload: dict[str, Any], serial: Any
 ) -> None:
     with pytest.raises(SerialMismatch, match="no serialnumber"):
-        enrich_with(payload, set_data(serialnumber=serial))
+        mapped_with(payload, set_data(serialnumber=serial))
 
 
 def test_an_answer_with_the_serial_missing_entirely_is_a_mismatch(
     payload: dict[str, Any],
 ) -> None:
     with pytest.raises(SerialMismatch, match=ASSET):
-        enrich_with(payload, lambda body: body["data"].pop("serialnumber"))
+        mapped_with(payload, lambda body: body["data"].pop("serialnumber"))
 
 
 def test_a_numeric_serial_matches_the_same_digits(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(serialnumber=12345), asset="12345")
+    rows = mapped_with(payload, set_data(serialnumber=12345), asset="12345")
     assert rows.cmms_asset_id == "12345"
 
 
@@ -258,13 +258,13 @@ def test_a_numeric_serial_matches_the_same_digits(payload: dict[str, Any]) -> No
 def test_empty_api_criticality_is_absent_so_the_excel_value_stays(
     payload: dict[str, Any], empty: Any
 ) -> None:
-    rows = enrich_with(payload, set_data(criticality=empty))
+    rows = mapped_with(payload, set_data(criticality=empty))
     assert "criticality" not in rows.master
     assert rows.problems == ()
 
 
 def test_a_non_empty_api_value_overrides_and_is_stripped(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(criticality="  Low ", customer_name=" DJB "))
+    rows = mapped_with(payload, set_data(criticality="  Low ", customer_name=" DJB "))
     assert rows.master["criticality"] == "Low"
     assert rows.master["customer_name"] == "DJB"
 
@@ -272,7 +272,7 @@ def test_a_non_empty_api_value_overrides_and_is_stripped(payload: dict[str, Any]
 def test_every_text_and_integer_column_left_empty_is_absent(payload: dict[str, Any]) -> None:
     names = [c for c in (*ASSET_TEXT_COLUMNS, *ASSET_INT_COLUMNS) if c != "traceability_id"]
     blank = {name: "" for name in (*names, "traceid", "id", "customer_id", "location_name")}
-    rows = enrich_with(payload, set_data(**blank))
+    rows = mapped_with(payload, set_data(**blank))
     assert set(rows.master).isdisjoint(names)
     assert "traceability_id" not in rows.master
     assert "location_name" not in rows.master
@@ -287,7 +287,7 @@ def test_every_text_and_integer_column_left_empty_is_absent(payload: dict[str, A
 def test_an_id_of_zero_means_none_so_the_stored_id_stays(
     payload: dict[str, Any], column: str
 ) -> None:
-    rows = enrich_with(payload, set_data(**{column: 0}))
+    rows = mapped_with(payload, set_data(**{column: 0}))
     assert column not in rows.master
 
 
@@ -296,34 +296,34 @@ def test_a_year_of_manufacturing_of_zero_is_absent_and_a_real_year_is_kept(
 ) -> None:
     assert (
         "year_of_manufacturing"
-        not in enrich_with(payload, set_data(year_of_manufacturing=0)).master
+        not in mapped_with(payload, set_data(year_of_manufacturing=0)).master
     )
-    kept = enrich_with(payload, set_data(year_of_manufacturing="2019"))
+    kept = mapped_with(payload, set_data(year_of_manufacturing="2019"))
     assert kept.master["year_of_manufacturing"] == 2019
 
 
 def test_counts_and_flags_of_zero_are_kept_as_values(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(ticketcount=0, status=0, is_loaner="0"))
+    rows = mapped_with(payload, set_data(ticketcount=0, status=0, is_loaner="0"))
     assert rows.master["ticketcount"] == 0
     assert rows.master["status"] == 0
     assert rows.master["is_loaner"] == 0
 
 
 def test_traceability_id_falls_back_to_id_when_traceid_is_missing(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body["data"].update(traceid=None, id=123))
+    rows = mapped_with(payload, lambda body: body["data"].update(traceid=None, id=123))
     assert rows.traceability_id == 123
     assert rows.master["traceability_id"] == 123
 
 
 def test_traceability_id_falls_back_to_id_when_traceid_is_zero(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(traceid=0, id="456"))
+    rows = mapped_with(payload, set_data(traceid=0, id="456"))
     assert rows.traceability_id == 456
 
 
 def test_a_garbled_traceid_is_named_and_id_still_keys_the_traceability(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_data(traceid="x1", id=789))
+    rows = mapped_with(payload, set_data(traceid="x1", id=789))
     assert rows.traceability_id == 789
     assert rows.problems == ("data.traceid: 'x1' is not an integer",)
 
@@ -331,21 +331,21 @@ def test_a_garbled_traceid_is_named_and_id_still_keys_the_traceability(
 def test_when_neither_traceid_nor_id_parses_traceability_id_is_null(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_data(traceid="x1", id="x2"))
+    rows = mapped_with(payload, set_data(traceid="x1", id="x2"))
     assert rows.traceability_id is None
     assert rows.master["traceability_id"] is None
     assert len(rows.problems) == 2
 
 
 def test_installation_date_is_parsed_from_either_date_form(payload: dict[str, Any]) -> None:
-    iso = enrich_with(payload, set_data(installation_date="2020-05-01"))
-    day_first = enrich_with(payload, set_data(installation_date="01/05/2020"))
+    iso = mapped_with(payload, set_data(installation_date="2020-05-01"))
+    day_first = mapped_with(payload, set_data(installation_date="01/05/2020"))
     assert iso.master["installation_date"] == date(2020, 5, 1)
     assert day_first.master["installation_date"] == date(2020, 5, 1)
 
 
 def test_a_numeric_barcode_is_kept_as_its_text(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(barcode=4006381333931))
+    rows = mapped_with(payload, set_data(barcode=4006381333931))
     assert rows.master["barcode"] == "4006381333931"
 
 
@@ -353,7 +353,7 @@ def test_a_numeric_barcode_is_kept_as_its_text(payload: dict[str, Any]) -> None:
 
 
 def test_an_abc_ticket_count_is_null_and_named(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(ticketcount="abc"))
+    rows = mapped_with(payload, set_data(ticketcount="abc"))
     assert rows.master["ticketcount"] is None
     assert rows.problems == ("data.ticketcount: 'abc' is not an integer",)
 
@@ -364,7 +364,7 @@ def test_several_bad_values_are_each_named_once(payload: dict[str, Any]) -> None
         body["performance"].update(total_ticket="two")
         body["workorder_transactional"]["upto"].update(ticket_count="abc", ticket_cost="free")
 
-    rows = enrich_with(payload, change)
+    rows = mapped_with(payload, change)
     assert rows.master["schedulecount"] is None
     assert rows.master["traceability_updated_on"] is None
     assert rows.performance["total_ticket"] is None
@@ -383,14 +383,14 @@ def test_several_bad_values_are_each_named_once(payload: dict[str, Any]) -> None
 def test_an_unparseable_building_id_is_null_in_master_and_gives_no_building_row(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_data(building_id="B-12"))
+    rows = mapped_with(payload, set_data(building_id="B-12"))
     assert rows.master["building_id"] is None
     assert rows.building is None
     assert rows.problems == ("data.building_id: 'B-12' is not an integer",)
 
 
 def test_a_bad_value_is_left_out_of_the_shared_reference_rows(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(location_id="here", floor_name={"x": 1}))
+    rows = mapped_with(payload, set_data(location_id="here", floor_name={"x": 1}))
     assert rows.master["location_id"] is None
     assert rows.floor == {"floor_id": 12030, "asset_floor_id": 20025}
     assert rows.department is not None
@@ -402,7 +402,7 @@ def test_a_bad_value_is_left_out_of_the_shared_reference_rows(payload: dict[str,
 
 
 def test_a_count_beyond_a_32_bit_column_is_null_and_named(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_performance(total_ticket=2**31))
+    rows = mapped_with(payload, set_performance(total_ticket=2**31))
     assert rows.performance["total_ticket"] is None
     assert rows.problems == (
         "performance.total_ticket: 2147483648 is out of range for a 32-bit integer",
@@ -410,7 +410,7 @@ def test_a_count_beyond_a_32_bit_column_is_null_and_named(payload: dict[str, Any
 
 
 def test_a_cost_beyond_numeric_14_2_is_null_and_named(payload: dict[str, Any]) -> None:
-    rows = enrich_with(
+    rows = mapped_with(
         payload,
         lambda body: body["workorder_transactional"]["last_year"].update(
             schedule_cost="1000000000000"
@@ -424,7 +424,7 @@ def test_a_cost_beyond_numeric_14_2_is_null_and_named(payload: dict[str, Any]) -
 
 
 def test_a_bad_duration_keeps_its_text_and_nulls_only_the_seconds(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_performance(mttr="00:75:00", availability="n/a"))
+    rows = mapped_with(payload, set_performance(mttr="00:75:00", availability="n/a"))
     assert rows.performance["mttr"] == "00:75:00"
     assert rows.performance["mttr_seconds"] is None
     assert rows.performance["availability"] == "n/a"
@@ -438,7 +438,7 @@ def test_a_bad_duration_keeps_its_text_and_nulls_only_the_seconds(payload: dict[
 def test_a_bad_created_date_keeps_its_text_and_nulls_the_timestamp(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_performance(asset_created_date="2024-07-09"))
+    rows = mapped_with(payload, set_performance(asset_created_date="2024-07-09"))
     assert rows.performance["asset_created_date"] == "2024-07-09"
     assert rows.performance["asset_created_at"] is None
     assert len(rows.problems) == 1
@@ -449,7 +449,7 @@ def test_a_bad_created_date_keeps_its_text_and_nulls_the_timestamp(
 
 @pytest.mark.parametrize("zero", ["0", 0, "00:00:00"])
 def test_zero_durations_are_zero_seconds_not_null(payload: dict[str, Any], zero: Any) -> None:
-    rows = enrich_with(payload, set_performance(**dict.fromkeys(DURATION_COLUMNS, zero)))
+    rows = mapped_with(payload, set_performance(**dict.fromkeys(DURATION_COLUMNS, zero)))
     for text, seconds in DURATION_COLUMNS.items():
         assert rows.performance[seconds] == 0
         assert rows.performance[text] == str(zero)
@@ -459,14 +459,14 @@ def test_zero_durations_are_zero_seconds_not_null(payload: dict[str, Any], zero:
 def test_numbers_in_performance_text_are_stored_as_their_string_form(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_performance(availability=99.5, equipment_model_name=7))
+    rows = mapped_with(payload, set_performance(availability=99.5, equipment_model_name=7))
     assert rows.performance["availability"] == "99.5"
     assert rows.performance["availability_pct"] == Decimal("99.5")
     assert rows.performance["equipment_model_name"] == "7"
 
 
 def test_an_availability_with_a_percent_sign_is_parsed(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_performance(availability="98.25%"))
+    rows = mapped_with(payload, set_performance(availability="98.25%"))
     assert rows.performance["availability"] == "98.25%"
     assert rows.performance["availability_pct"] == Decimal("98.25")
 
@@ -474,7 +474,7 @@ def test_an_availability_with_a_percent_sign_is_parsed(payload: dict[str, Any]) 
 def test_empty_performance_text_is_absent_along_with_its_companion(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_performance(mtbf="", availability=None))
+    rows = mapped_with(payload, set_performance(mtbf="", availability=None))
     for column in ("mtbf", "mtbf_seconds", "availability", "availability_pct"):
         assert column not in rows.performance
     assert rows.performance["mttr_seconds"] == 510
@@ -484,30 +484,30 @@ def test_empty_performance_text_is_absent_along_with_its_companion(
 
 
 def test_a_missing_performance_section_gives_no_performance_row(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body.pop("performance"))
+    rows = mapped_with(payload, lambda body: body.pop("performance"))
     assert rows.performance == {}
     assert rows.master == EXPECTED_MASTER
     assert rows.problems == ()
 
 
 def test_a_null_performance_section_gives_no_performance_row(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body.update(performance=None))
+    rows = mapped_with(payload, lambda body: body.update(performance=None))
     assert rows.performance == {}
 
 
 def test_an_empty_performance_section_gives_only_the_serial(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body.update(performance={}))
+    rows = mapped_with(payload, lambda body: body.update(performance={}))
     assert rows.performance == {"serialnumber": ASSET}
 
 
 def test_a_missing_workorder_section_gives_no_workorders(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body.pop("workorder_transactional"))
+    rows = mapped_with(payload, lambda body: body.pop("workorder_transactional"))
     assert rows.workorders == ()
     assert rows.problems == ()
 
 
 def test_only_the_periods_present_give_workorder_rows(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body["workorder_transactional"].pop("upto"))
+    rows = mapped_with(payload, lambda body: body["workorder_transactional"].pop("upto"))
     assert [row["period_type"] for row in rows.workorders] == ["last_year"]
 
 
@@ -519,18 +519,18 @@ def test_a_period_of_empty_values_gives_a_row_with_only_its_period(
             body["workorder_transactional"]["upto"], ""
         )
 
-    rows = enrich_with(payload, change)
+    rows = mapped_with(payload, change)
     assert rows.workorders[0] == {"period_type": "upto"}
 
 
 def test_a_missing_building_id_gives_no_building_row(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, lambda body: body["data"].pop("building_id"))
+    rows = mapped_with(payload, lambda body: body["data"].pop("building_id"))
     assert rows.building is None
     assert rows.floor is not None
 
 
 def test_reference_rows_leave_out_empty_names(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(department_name=" ", customer_id=0))
+    rows = mapped_with(payload, set_data(department_name=" ", customer_id=0))
     assert rows.department is not None
     assert "department_name" not in rows.department
     assert rows.building == {"building_id": 16420, "building_name": "Naraina D.Cantt UGR_Zone"}
@@ -555,7 +555,7 @@ def test_reference_rows_leave_out_empty_names(payload: dict[str, Any]) -> None:
 def test_a_leaf_of_the_wrong_json_type_is_null_and_named(
     payload: dict[str, Any], section: str, field: str, column: str, leaf: Any
 ) -> None:
-    rows = enrich_with(payload, lambda body: body[section].update({field: leaf}))
+    rows = mapped_with(payload, lambda body: body[section].update({field: leaf}))
     target = rows.master if section == "data" else rows.performance
     assert target[column] is None
     assert len(rows.problems) == 1
@@ -573,13 +573,13 @@ def test_a_leaf_of_the_wrong_json_type_is_null_and_named(
 def test_a_bool_where_text_or_a_date_belongs_is_null_and_named(
     payload: dict[str, Any], field: str, message: str
 ) -> None:
-    rows = enrich_with(payload, set_data(**{field: True}))
+    rows = mapped_with(payload, set_data(**{field: True}))
     assert rows.master[field] is None
     assert rows.problems == (message,)
 
 
 def test_a_bool_flag_is_read_as_zero_or_one(payload: dict[str, Any]) -> None:
-    rows = enrich_with(payload, set_data(is_loaner=True, iot_device_mapped=False))
+    rows = mapped_with(payload, set_data(is_loaner=True, iot_device_mapped=False))
     assert rows.master["is_loaner"] == 1
     assert rows.master["iot_device_mapped"] == 0
 
@@ -587,14 +587,14 @@ def test_a_bool_flag_is_read_as_zero_or_one(payload: dict[str, Any]) -> None:
 def test_a_container_in_a_duration_nulls_its_text_and_its_seconds(
     payload: dict[str, Any],
 ) -> None:
-    rows = enrich_with(payload, set_performance(mtbf=["8526:06:43"]))
+    rows = mapped_with(payload, set_performance(mtbf=["8526:06:43"]))
     assert rows.performance["mtbf"] is None
     assert rows.performance["mtbf_seconds"] is None
     assert rows.problems == ("performance.mtbf: ['8526:06:43'] is not text",)
 
 
 def test_a_container_in_a_workorder_count_is_null_and_named(payload: dict[str, Any]) -> None:
-    rows = enrich_with(
+    rows = mapped_with(
         payload,
         lambda body: body["workorder_transactional"]["upto"].update(schedule_count={"n": 1}),
     )

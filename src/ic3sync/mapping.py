@@ -19,6 +19,7 @@ from ic3sync.db.schema import (
     WORKORDER_PERIODS,
 )
 from ic3sync.errors import SerialMismatch
+from ic3sync.innomaint.models import AssetResponse
 from ic3sync.parsing import (
     Unparseable,
     is_empty,
@@ -30,9 +31,8 @@ from ic3sync.parsing import (
     parse_percent,
     parse_timestamp,
 )
-from ic3sync.vendor.models import AssetResponse
 
-__all__ = ["AssetRows", "enrich"]
+__all__ = ["AssetRows", "rows_from_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def _zero_is_empty(column: str) -> bool:
     return column.endswith("_id") or column == "year_of_manufacturing"
 
 
-# (column, API field, converter), built once: enrich() runs for every asset of a run.
+# (column, API field, converter), built once: rows_from_response() runs for every asset of a run.
 _MASTER_FIELDS: Final[tuple[tuple[str, str, Converter], ...]] = (
     *((c, c, _text) for c in ASSET_TEXT_COLUMNS),
     *(
@@ -198,7 +198,7 @@ def _dimension(
     return row
 
 
-def enrich(requested_id: str, response: AssetResponse) -> AssetRows:
+def rows_from_response(requested_id: str, response: AssetResponse) -> AssetRows:
     """Map one answer to the rows to write, keyed on `requested_id`.
 
     Raises SerialMismatch when the answer is about another asset (or names none)."""

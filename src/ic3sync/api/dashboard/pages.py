@@ -1,47 +1,59 @@
-"""The operations dashboard at `/`: server-rendered pages over the service layer, a session
-login when IC3_ADMIN_TOKEN is set, and every state change as a same-origin POST."""
+"""The dashboard's pages at `/`: the overview, runs, a run's log, an asset; starting, cancelling
+and re-running syncs; the login. Errors of these routes become pages, never JSON."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import ipaddress
 import logging
-import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import jinja2
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from ic3sync import __version__
 from ic3sync.api import present
+from ic3sync.api.dashboard.checks import (
+    LoggedIn,
+    LoginRequired,
+    Refused,
+    SameOrigin,
+    check_host,
+    check_origin,
+    safe_next,
+    session_secret,
+)
+from ic3sync.api.dashboard.templating import (
+    SECURITY_HEADERS,
+    asset_url,
+    flash,
+    is_live,
+    render,
+    see_other,
+)
 from ic3sync.api.deps import AppSettings, Manager
-from ic3sync.api.routes import INT32_MAX, INT64_MAX, RunId
-from ic3sync.api.routes import _clean_id as clean_asset_id
+from ic3sync.api.params import INT32_MAX, INT64_MAX, RunId, clean_asset_id
 from ic3sync.config import Settings
-from ic3sync.db.repository import AssetSelection
-from ic3sync.errors import AssetNotFound, ConfigError, Ic3SyncError, RunInProgress
-from ic3sync.schedule import Scheduler, parse_timezone
-from ic3sync.service import (
+from ic3sync.db.views import RunView
+from ic3sync.errors import (
+    AssetNotFound,
     AssetSyncFailed,
-    LogStatus,
-    RunManager,
+    ConfigError,
+    Ic3SyncError,
+    RunInProgress,
     RunNotCancellable,
     RunNotFound,
-    RunStatus,
-    RunView,
-    Trigger,
 )
+from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS, AssetSelection
+from ic3sync.runs import RunManager
+from ic3sync.schedule import Scheduler
 
 log = logging.getLogger("ic3sync.dashboard")
 
@@ -56,202 +68,6 @@ CHART_RUNS = 30
 # started elsewhere (the CLI, the schedule, another server).
 LIVE_RUNNING_MS = 1000
 LIVE_IDLE_MS = 5000
-
-# Pages may load only what the app serves; inline scripts never run, even if escaping failed.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-RUN_STATUSES: tuple[RunStatus, ...] = (
-    "running",
-    "completed",
-    "aborted",
-    "cancelled",
-    "interrupted",
-)
-TRIGGERS: tuple[Trigger, ...] = ("cli", "api", "schedule")
-LOG_STATUSES: tuple[LogStatus, ...] = ("success", "failed", "skipped")
-
-
-# --- session and request checks -------------------------------------------------------------
-
-
-class LoginRequired(Exception):
-    """No valid session while IC3_ADMIN_TOKEN is set."""
-
-
-class Refused(Exception):
-    """A request the dashboard will not serve (foreign Origin, foreign Host)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
-
-
-def session_secret(settings: Settings) -> str:
-    """Derived from the admin token, so sessions survive a restart and end when the token
-    changes; without a token (loopback only) a per-process secret serves the flash messages."""
-    if settings.admin_token is None:
-        return secrets.token_hex(32)
-    key = settings.admin_token.get_secret_value().encode()
-    return hmac.new(key, b"ic3sync dashboard session", hashlib.sha256).hexdigest()
-
-
-def _loopback_host(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def check_host(request: Request, settings: AppSettings) -> None:
-    """Without a token the service listens on loopback only; a page that reaches it under
-    another host name is a DNS-rebinding attack from the operator's own browser."""
-    if settings.admin_token is None and not _loopback_host(request.headers.get("host", "")):
-        raise Refused(
-            403, "without IC3_ADMIN_TOKEN the dashboard answers only at localhost or 127.0.0.1"
-        )
-
-
-def require_session(request: Request, settings: AppSettings) -> None:
-    check_host(request, settings)
-    if settings.admin_token is not None and request.session.get("auth") is not True:
-        raise LoginRequired()
-
-
-def _origin_of(value: str) -> str | None:
-    parts = urlsplit(value)
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def check_origin(request: Request) -> None:
-    """Every state change must come from a page of this dashboard: the Origin header (or,
-    from a browser that omits it, the Referer) must be this server's own origin."""
-    own = f"{request.url.scheme}://{request.url.netloc}".lower()
-    sent = request.headers.get("origin")
-    origin = _origin_of(sent) if sent and sent != "null" else None
-    if origin is None and (referer := request.headers.get("referer")):
-        origin = _origin_of(referer)
-    if origin != own:
-        log.warning("refused a %s %s from origin %r", request.method, request.url.path, sent)
-        raise Refused(403, "this form was not sent from a page of this dashboard; reload it")
-
-
-LoggedIn = Depends(require_session)
-SameOrigin = [Depends(check_origin), Depends(require_session)]
-
-
-def flash(request: Request, level: str, text: str, link: str | None = None) -> None:
-    """A message for the next page shown, kept in the signed session cookie."""
-    messages = list(request.session.get("flash", []))
-    messages.append({"level": level, "text": text, "link": link})
-    request.session["flash"] = messages[-5:]
-
-
-# --- templates ----------------------------------------------------------------------------
-
-
-def quote_id(cmms_asset_id: str) -> str:
-    # Ids contain spaces and may contain '/', '#' or '?': every character but letters,
-    # digits and -._~ is encoded.
-    return quote(cmms_asset_id, safe="")
-
-
-def asset_url(cmms_asset_id: str) -> str:
-    return "/assets/" + quote_id(cmms_asset_id)
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ic3sync.api", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        duration=present.duration,
-        clock=present.clock,
-        number=present.number,
-        decimal=present.decimal,
-        money=present.money,
-        asset_url=asset_url,
-        quote_id=quote_id,
-    )
-    return env
-
-
-_env = _environment()
-
-
-def _query(request: Request, **changes: Any) -> str:
-    """This page's query string with some parameters changed (None drops one)."""
-    params = dict(request.query_params)
-    params.update({k: v for k, v in changes.items() if v is not None})
-    for key in [k for k, v in changes.items() if v is None]:
-        params.pop(key, None)
-    params = {k: v for k, v in params.items() if v not in ("", None)}
-    return "?" + urlencode(params) if params else ""
-
-
-def render(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
-    zone = parse_timezone(settings.timezone)
-
-    def when(value: datetime | None) -> str:
-        return present.local_time(value, zone)
-
-    # A live refresh must not eat the messages meant for the next page the operator opens.
-    show_flashes = not _live(request) and "flash" in request.session
-    flashes = request.session.pop("flash") if show_flashes else []
-    html = _env.get_template(template).render(
-        request=request,
-        path=request.url.path,
-        zone=zone.key,
-        when=when,
-        query=lambda **kw: _query(request, **kw),
-        version=__version__,
-        login_required=settings.admin_token is not None,
-        logged_in=request.session.get("auth") is True,
-        flashes=flashes,
-        **context,
-    )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-def _live(request: Request) -> bool:
-    """A refresh of a page's live part by dashboard.js, which wants the fragment only."""
-    return request.headers.get("x-live") == "1"
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def _safe_next(target: str | None) -> str:
-    # Only a path of this site: "//host" or "https://host" would make the login an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
 
 
 # --- errors as pages -----------------------------------------------------------------------
@@ -268,13 +84,13 @@ class _PageRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                if _live(request):
+                if is_live(request):
                     return HTMLResponse("login required", status_code=401, headers=SECURITY_HEADERS)
                 # After the login, back to the page asked for (a form's page for a POST).
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 if request.method != "GET":
                     target = urlsplit(request.headers.get("referer", "/")).path or "/"
-                return _see_other("/login?" + urlencode({"next": target}))
+                return see_other("/login?" + urlencode({"next": target}))
             except RequestValidationError:
                 return _error(request, 404, "Not found", "there is no such page")
             except Refused as exc:
@@ -298,7 +114,7 @@ class _PageRoute(APIRoute):
 
 
 def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    if _live(request):
+    if is_live(request):
         return HTMLResponse(message, status_code=status, headers=SECURITY_HEADERS)
     return render(request, "error.html", {"title": title, "message": message}, status=status)
 
@@ -313,8 +129,8 @@ router = APIRouter(route_class=_PageRoute, include_in_schema=False)
 def login_page(request: Request, settings: AppSettings, next: str | None = None) -> Response:
     check_host(request, settings)
     if settings.admin_token is None or request.session.get("auth") is True:
-        return _see_other(_safe_next(next))
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+        return see_other(safe_next(next))
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
 
 
 @router.post("/login", dependencies=[Depends(check_origin)])
@@ -325,10 +141,10 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_host(request, settings)
-    target = _safe_next(next)
+    target = safe_next(next)
     expected = settings.admin_token
     if expected is None:
-        return _see_other(target)
+        return see_other(target)
     if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
         log.warning("dashboard login refused: wrong admin token from %s", _client(request))
         context = {"next": target, "error": "That is not the admin token (IC3_ADMIN_TOKEN)."}
@@ -337,13 +153,13 @@ def login(
     request.session.clear()
     request.session["auth"] = True
     log.info("dashboard login from %s", _client(request))
-    return _see_other(target)
+    return see_other(target)
 
 
 @router.post("/logout", dependencies=[Depends(check_origin)])
 def logout(request: Request) -> Response:
     request.session.clear()
-    return _see_other("/login" if request.app.state.settings.admin_token else "/")
+    return see_other("/login" if request.app.state.settings.admin_token else "/")
 
 
 def _client(request: Request) -> str:
@@ -381,7 +197,7 @@ def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
 @router.get("/", dependencies=[LoggedIn])
 def overview(request: Request, manager: Manager, settings: AppSettings) -> Response:
     context = _overview(manager, settings)
-    if _live(request):
+    if is_live(request):
         return render(request, "_overview_live.html", context)
     return render(request, "overview.html", _with_form(manager, context))
 
@@ -458,7 +274,7 @@ def start_run(
         status, error = _start_error(exc)
         return _refused_start(request, manager, settings, form, status, error)
     log.info("dashboard started run %s", handle.run_id, extra={"run_id": handle.run_id})
-    return _see_other(f"/runs/{handle.run_id}")
+    return see_other(f"/runs/{handle.run_id}")
 
 
 def _refused_start(
@@ -486,7 +302,7 @@ def cancel_run(request: Request, manager: Manager, run_id: RunId) -> Response:
             flash(request, "info", f"Run {run_id} is stopping after the asset in flight.")
         else:
             flash(request, "ok", f"Run {run_id} is {run.status}.")
-    return _see_other(f"/runs/{run_id}")
+    return see_other(f"/runs/{run_id}")
 
 
 @router.post("/runs/{run_id}/rerun-failed", dependencies=SameOrigin)
@@ -500,8 +316,8 @@ def rerun_failed(request: Request, manager: Manager, run_id: RunId) -> Response:
     except Ic3SyncError as exc:
         _, error = _start_error(exc)
         flash(request, "error", error["text"], error["link"])
-        return _see_other(f"/runs/{run_id}")
-    return _see_other(f"/runs/{handle.run_id}")
+        return see_other(f"/runs/{run_id}")
+    return see_other(f"/runs/{handle.run_id}")
 
 
 # --- runs -------------------------------------------------------------------------------
@@ -582,7 +398,7 @@ def run_page(
         "live_ms": LIVE_RUNNING_MS,
         "cancellable": _cancellable(manager, run),
     }
-    if _live(request):
+    if is_live(request):
         return render(request, "_run_live.html", context)
     return render(request, "run.html", context)
 
@@ -598,7 +414,7 @@ def _cancellable(manager: RunManager, run: RunView) -> bool:
 @router.get("/assets", dependencies=[LoggedIn])
 def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
     asset_id = id.strip()
-    return _see_other(asset_url(asset_id) if asset_id else "/")
+    return see_other(asset_url(asset_id) if asset_id else "/")
 
 
 @router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])
@@ -625,7 +441,7 @@ def sync_asset(request: Request, manager: Manager, cmms_asset_id: str) -> Respon
         if outcome.error:
             text += f" Note: {outcome.error}"
         flash(request, "ok", text, f"/runs/{run_id}")
-    return _see_other(asset_url(asset_id))
+    return see_other(asset_url(asset_id))
 
 
 # --- mounting -----------------------------------------------------------------------------

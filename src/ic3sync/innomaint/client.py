@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import httpx
 from pydantic import SecretStr
@@ -26,12 +26,12 @@ from ic3sync.errors import (
     VendorRejected,
     VendorTransient,
 )
-from ic3sync.vendor.models import AssetResponse, parse_response
+from ic3sync.innomaint.models import AssetResponse, parse_response
 
 if TYPE_CHECKING:
     from ic3sync.config import Settings
 
-log = logging.getLogger("ic3sync.vendor")
+log = logging.getLogger("ic3sync.innomaint")
 
 REDACTED = "***"
 MESSAGE_LIMIT = 200
@@ -41,6 +41,16 @@ AUTH_STATUSES = frozenset({401, 403})
 _MESSAGE_KEYS = ("message", "msg", "error", "detail", "error_description")
 
 OnRetry = Callable[[str, VendorTransient, float], None]
+
+
+class ClientFactory(Protocol):
+    """Makes the client of one run: stopped by `cancel`, reporting retries to `on_retry`."""
+
+    def __call__(
+        self, *, cancel: threading.Event, on_retry: OnRetry | None = None
+    ) -> InnomaintClient: ...
+
+
 # The loggers of the HTTP stack. A filter on a logger sees only its own records, so each one
 # is named: at DEBUG, httpcore logs response headers, where a proxy may echo the token back.
 HTTP_LOGGERS = (

@@ -1,7 +1,7 @@
 """Pydantic models of the getAssetIDDetailByAssetID response.
 
 The models fix the *shape* (which sections exist and that they are objects) and keep every leaf
-value as the API sent it. Turning "8526:06:43" or "abc" into numbers is enrich.py's job, so a bad
+value as the API sent it. Turning "8526:06:43" or "abc" into numbers is mapping.py's job, so a bad
 leaf never makes a whole answer unreadable: it becomes NULL and is named in the log row.
 """
 

@@ -1,0 +1,101 @@
+"""The one place that wires ic3sync together: settings -> engine (with its schema check) ->
+the factory of Innomaint clients -> the run manager. The command line, the demo, the HTTP
+service and its schedule take what they need from here and build none of it themselves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from ic3sync.config import Settings, get_settings
+from ic3sync.db import migrate as migrations
+from ic3sync.db.engine import make_engine, redact_url
+from ic3sync.errors import DatabaseError
+from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnRetry
+from ic3sync.logs import setup_logging
+from ic3sync.metrics import SyncMetrics
+from ic3sync.runs import RunManager
+
+log = logging.getLogger("ic3sync.bootstrap")
+
+# "require": refuse an unreachable database or an outdated schema (the CLI).
+# "if_reachable": refuse an outdated schema, start on an unreachable database (the service,
+#   whose /healthz then says what is wrong). "skip": no check (`ic3sync migrate`).
+SchemaCheck = Literal["require", "if_reachable", "skip"]
+
+
+def load_settings(log_level: int = logging.WARNING) -> Settings:
+    """The settings of this process, with logging set up in their format."""
+    settings = get_settings()
+    setup_logging(settings.log_format, log_level)
+    return settings
+
+
+def unreachable(url: str, exc: sa.exc.SQLAlchemyError) -> DatabaseError:
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = first[0] if first else type(exc).__name__
+    return DatabaseError(f"cannot reach the database {redact_url(url)}: {reason}")
+
+
+def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.Engine:
+    """The engine of IC3_DATABASE_URL, its schema checked as `schema` says."""
+    engine = make_engine(settings.database_url)
+    if schema == "skip":
+        return engine
+    try:
+        current = migrations.current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        error = unreachable(settings.database_url, exc)
+        if schema == "require":
+            raise error from None
+        log.error("%s (at start)", error)
+        return engine
+    head = migrations.head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"the database {redact_url(settings.database_url)} is at schema revision "
+            f"{current or 'none'}, not {head}: run `ic3sync migrate`"
+        )
+    return engine
+
+
+def client_factory(settings: Settings, **options: Any) -> ClientFactory:
+    """Makes Innomaint clients configured from INNOMAINT_*; `options` override the client's
+    own arguments (the demo's shorter backoff). ConfigError when the token is not set."""
+
+    def make(*, cancel: threading.Event, on_retry: OnRetry | None = None) -> InnomaintClient:
+        return InnomaintClient.from_settings(settings, cancel=cancel, on_retry=on_retry, **options)
+
+    return make
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What a front end needs: its settings, an engine and a way to make clients."""
+
+    settings: Settings
+    engine: sa.Engine
+    clients: ClientFactory
+
+    def run_manager(self, metrics: SyncMetrics | None = None) -> RunManager:
+        return RunManager(self.engine, self.settings, client_factory=self.clients, metrics=metrics)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    schema: SchemaCheck = "require",
+    engine: sa.Engine | None = None,
+    clients: ClientFactory | None = None,
+) -> Wiring:
+    """Wire settings, engine and clients; tests pass their own engine or client factory."""
+    settings = settings or get_settings()
+    return Wiring(
+        settings=settings,
+        engine=engine or open_engine(settings, schema=schema),
+        clients=clients or client_factory(settings),
+    )

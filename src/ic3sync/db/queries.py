@@ -1,0 +1,330 @@
+"""The read side: the assets a run takes, runs and their log rows, an asset's stored detail,
+failures grouped, register health and customers. Plain functions over a connection, returning
+the typed rows of db/views.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ic3sync.db.runs import log_counts
+from ic3sync.db.schema import (
+    asset_master,
+    asset_performance,
+    building,
+    department,
+    floor,
+    sync_log,
+    sync_run,
+    workorder_summary,
+)
+from ic3sync.db.views import (
+    AssetDetail,
+    CustomerCount,
+    FailureGroup,
+    LogPage,
+    LogRow,
+    RegisterHealth,
+    RunFilters,
+    RunPage,
+    RunView,
+)
+from ic3sync.errors import AssetNotFound, RunNotFound
+from ic3sync.model import AssetRef, AssetSelection, LiveProgress, LogStatus, RunStatus, Trigger
+
+# --- the assets of a run --------------------------------------------------------------------
+
+
+def latest_outcome_failed() -> sa.ColumnElement[bool]:
+    """True for assets whose latest success-or-failure log row is a failure.
+
+    Skipped rows (a run stopped before the asset) do not hide an earlier failure.
+    """
+    inner = sync_log.alias("decided")
+    latest = (
+        sa.select(sa.func.max(inner.c.log_id))
+        .where(
+            inner.c.cmms_asset_id == asset_master.c.cmms_asset_id,
+            inner.c.status.in_(("success", "failed")),
+        )
+        .correlate(asset_master)
+        .scalar_subquery()
+    )
+    failed = (
+        sa.select(sync_log.c.log_id)
+        .where(sync_log.c.log_id == latest, sync_log.c.status == "failed")
+        .correlate(asset_master)
+    )
+    return sa.exists(failed)
+
+
+def select_assets(conn: sa.Connection, sel: AssetSelection) -> list[AssetRef]:
+    query = sa.select(
+        asset_master.c.asset_id, asset_master.c.cmms_asset_id, asset_master.c.customer_id
+    ).order_by(asset_master.c.report_seq_no.asc().nulls_last(), asset_master.c.asset_id)
+    if sel.cmms_asset_id is not None:
+        query = query.where(asset_master.c.cmms_asset_id == sel.cmms_asset_id)
+    if sel.customer_id is not None:
+        query = query.where(asset_master.c.customer_id == sel.customer_id)
+    if sel.only_failed:
+        query = query.where(latest_outcome_failed())
+    if sel.offset:
+        query = query.offset(sel.offset)
+    if sel.batch is not None:
+        query = query.limit(sel.batch)
+    return [AssetRef(*row) for row in conn.execute(query)]
+
+
+def find_asset(conn: sa.Connection, cmms_asset_id: str) -> AssetRef | None:
+    row = conn.execute(
+        sa.select(
+            asset_master.c.asset_id, asset_master.c.cmms_asset_id, asset_master.c.customer_id
+        ).where(asset_master.c.cmms_asset_id == cmms_asset_id)
+    ).first()
+    return AssetRef(*row) if row else None
+
+
+# --- runs, their log, assets ----------------------------------------------------------------
+
+
+def _live_of(
+    row: Mapping[str, Any], live: Mapping[int, LiveProgress] | None
+) -> LiveProgress | None:
+    if live is None or row["status"] != "running":
+        return None
+    return live.get(row["run_id"])
+
+
+def ping(conn: sa.Connection) -> None:
+    """Raises the driver's error when the database does not answer."""
+    conn.execute(sa.text("SELECT 1"))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _plain(row: sa.RowMapping | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = _utc(value)
+        elif isinstance(value, Decimal):
+            # Money and percentages as strings keep their exact digits in JSON.
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+def _run_view(row: Mapping[str, Any], live: LiveProgress | None = None) -> RunView:
+    status = row["status"]
+    counts = {"success": row["success"], "failed": row["failed"], "skipped": row["skipped"]}
+    current = row["current_asset"]
+    if live is not None:
+        counts = live.counts()
+        current = live.current
+    done = sum(counts.values())
+    total = row["total"]
+    started = _utc(row["started_at"])
+    assert started is not None  # NOT NULL column
+    eta = None
+    if status == "running" and done and total > done:
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        eta = round(elapsed / done * (total - done), 1)
+    return RunView(
+        run_id=row["run_id"],
+        trigger=row["trigger"],
+        status=status,
+        filters=RunFilters(
+            batch=row["batch_size"],
+            offset=row["offset_start"],
+            customer_id=row["customer_id"],
+            only_failed=row["only_failed"],
+            cmms_asset_id=row["cmms_asset_id"],
+        ),
+        total=total,
+        done=done,
+        progress_pct=round(100.0 * done / total, 1) if total else 0.0,
+        current_asset=current if status == "running" else None,
+        eta_s=eta,
+        started_at=started,
+        heartbeat_at=_utc(row["heartbeat_at"]),
+        finished_at=_utc(row["finished_at"]),
+        duration_ms=row["duration_ms"],
+        error=row["error"],
+        host=row["host"],
+        pid=row["pid"],
+        **counts,
+    )
+
+
+def list_runs(
+    conn: sa.Connection,
+    *,
+    status: RunStatus | None = None,
+    trigger: Trigger | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    live: Mapping[int, LiveProgress] | None = None,
+) -> RunPage:
+    """Runs, newest first. `live` holds the progress of the runs this process executes."""
+    where = [sync_run.c.status == status] if status else []
+    if trigger:
+        where.append(sync_run.c.trigger == trigger)
+    total = conn.execute(sa.select(sa.func.count()).select_from(sync_run).where(*where)).scalar()
+    rows = conn.execute(
+        sa.select(sync_run)
+        .where(*where)
+        .order_by(sync_run.c.run_id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    items = [_run_view(r, _live_of(r, live)) for r in rows]
+    return RunPage(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+def get_run(
+    conn: sa.Connection, run_id: int, live: Mapping[int, LiveProgress] | None = None
+) -> RunView:
+    row = conn.execute(sa.select(sync_run).where(sync_run.c.run_id == run_id)).mappings().first()
+    if row is None:
+        raise RunNotFound(run_id)
+    if row["status"] == "running" and (progress := _live_of(row, live)) is not None:
+        return _run_view(row, progress)
+    if row["status"] == "running":
+        # Another process runs it: its row's counters lag by a heartbeat, the log does not.
+        merged = {**row, **log_counts(conn, run_id)}
+        return _run_view(merged)
+    return _run_view(row)
+
+
+def run_log(
+    conn: sa.Connection,
+    run_id: int,
+    *,
+    status: LogStatus | None = None,
+    cmms_asset_id: str | None = None,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> LogPage:
+    """A run's per-asset rows in the order they were written; `search` keeps the rows whose
+    asset id contains it, ignoring case."""
+    exists = conn.execute(sa.select(sync_run.c.run_id).where(sync_run.c.run_id == run_id)).first()
+    if exists is None:
+        raise RunNotFound(run_id)
+    where = [sync_log.c.run_id == run_id]
+    if status:
+        where.append(sync_log.c.status == status)
+    if cmms_asset_id is not None:
+        where.append(sync_log.c.cmms_asset_id == cmms_asset_id)
+    if search:
+        # autoescape: an id with % or _ is searched for as written.
+        where.append(sync_log.c.cmms_asset_id.icontains(search, autoescape=True))
+    total = conn.execute(sa.select(sa.func.count()).select_from(sync_log).where(*where)).scalar()
+    rows = conn.execute(
+        sa.select(sync_log).where(*where).order_by(sync_log.c.log_id).limit(limit).offset(offset)
+    ).mappings()
+    return LogPage(
+        items=[LogRow(**_plain(r)) for r in rows],  # type: ignore[arg-type]
+        total=total or 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def asset_detail(conn: sa.Connection, cmms_asset_id: str, *, log_limit: int = 10) -> AssetDetail:
+    """The stored detail of an asset; AssetNotFound when it is not in the register."""
+    master = (
+        conn.execute(sa.select(asset_master).where(asset_master.c.cmms_asset_id == cmms_asset_id))
+        .mappings()
+        .first()
+    )
+    if master is None:
+        raise AssetNotFound(cmms_asset_id)
+    asset_id = master["asset_id"]
+
+    def one(table: sa.Table, column: str, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        row = conn.execute(sa.select(table).where(table.c[column] == value)).mappings().first()
+        return _plain(row)
+
+    workorders = conn.execute(
+        sa.select(workorder_summary)
+        .where(workorder_summary.c.asset_id == asset_id)
+        .order_by(workorder_summary.c.period_type)
+    ).mappings()
+    logs = conn.execute(
+        sa.select(sync_log)
+        .where(sync_log.c.cmms_asset_id == cmms_asset_id)
+        .order_by(sync_log.c.log_id.desc())
+        .limit(log_limit)
+    ).mappings()
+    return AssetDetail(
+        asset=_plain(master) or {},
+        building=one(building, "building_id", master["building_id"]),
+        floor=one(floor, "floor_id", master["floor_id"]),
+        department=one(department, "department_id", master["department_id"]),
+        performance=one(asset_performance, "asset_id", asset_id),
+        workorders=[p for w in workorders if (p := _plain(w)) is not None],
+        recent_log=[LogRow(**_plain(r)) for r in logs],  # type: ignore[arg-type]
+    )
+
+
+def failure_groups(conn: sa.Connection, run_id: int) -> list[FailureGroup]:
+    """A run's failures grouped by (http_status, error_message), most frequent first."""
+    n = sa.func.count().label("n")
+    rows = conn.execute(
+        sa.select(sync_log.c.http_status, sync_log.c.error_message, n)
+        .where(sync_log.c.run_id == run_id, sync_log.c.status == "failed")
+        .group_by(sync_log.c.http_status, sync_log.c.error_message)
+        .order_by(n.desc(), sync_log.c.error_message)
+    )
+    return [FailureGroup(http_status=h, error_message=m, count=c) for h, m, c in rows]
+
+
+def register_health(conn: sa.Connection) -> RegisterHealth:
+    failed = sa.case((latest_outcome_failed(), 1), else_=0)
+    # A success stamps last_synced_at in the asset's transaction, so a stamp whose asset did
+    # not fail since is a success.
+    ok = sa.case((asset_master.c.last_synced_at.is_not(None), 1), else_=0)
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(failed), 0),
+            sa.func.coalesce(sa.func.sum(ok * (1 - failed)), 0),
+            sa.func.min(asset_master.c.last_synced_at),
+        ).select_from(asset_master)
+    ).one()
+    total, last_failed, last_ok, oldest = row
+    return RegisterHealth(
+        total=total,
+        never_synced=total - last_failed - last_ok,
+        last_ok=last_ok,
+        last_failed=last_failed,
+        oldest_synced_at=_utc(oldest),
+    )
+
+
+def register_customers(conn: sa.Connection) -> list[CustomerCount]:
+    """The customers of the register with their asset counts, for a run's customer filter."""
+    n = sa.func.count().label("n")
+    rows = conn.execute(
+        sa.select(asset_master.c.customer_id, sa.func.max(asset_master.c.customer_name), n)
+        .where(asset_master.c.customer_id.is_not(None))
+        .group_by(asset_master.c.customer_id)
+        .order_by(asset_master.c.customer_id)
+    )
+    return [CustomerCount(customer_id=c, customer_name=name, assets=k) for c, name, k in rows]

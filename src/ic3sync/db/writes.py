@@ -1,0 +1,110 @@
+"""One asset's writes: the dimension upserts, the asset master update, its performance and work
+order rows, and log rows. Every function takes an open connection: the caller owns the
+transaction, so one asset's writes commit or roll back together. The statements go through the
+compiled fast path (fastpath.py); `pipeline` sends one asset's statements in one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ic3sync.db import fastpath
+from ic3sync.db.fastpath import pipeline
+from ic3sync.db.schema import (
+    asset_performance,
+    building,
+    department,
+    floor,
+    sync_log,
+    workorder_summary,
+)
+
+__all__ = ["insert_logs", "pipeline", "write_asset"]
+
+
+def _upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    values: Mapping[str, Any],
+    touch: Mapping[str, Any],
+) -> None:
+    """INSERT, or on a key conflict UPDATE only the columns present in `values`.
+
+    A column absent from `values` keeps what is stored (contract rule 4); `touch` is written
+    on both paths (timestamps), except created_at, which only an INSERT sets.
+    """
+    row = {**values, **touch}
+    fastpath.execute(
+        conn, fastpath.upsert_statement(conn.dialect, table.name, keys, tuple(row)), [row]
+    )
+
+
+_DIMENSION_KEYS = {
+    t.name: tuple(t.primary_key.columns.keys()) for t in (building, floor, department)
+}
+
+
+def upsert_dimension(
+    conn: sa.Connection, table: sa.Table, row: Mapping[str, Any] | None, now: datetime
+) -> None:
+    if row:
+        _upsert(
+            conn, table, _DIMENSION_KEYS[table.name], row, {"created_at": now, "updated_at": now}
+        )
+
+
+def update_master(
+    conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
+) -> None:
+    row = {**values, "last_synced_at": now, "updated_at": now}
+    statement = fastpath.master_statement(conn.dialect, tuple(row))
+    fastpath.execute(conn, statement, [{**row, "asset_id": asset_id}])
+
+
+def upsert_performance(
+    conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
+) -> None:
+    if values:
+        _upsert(
+            conn,
+            asset_performance,
+            ("asset_id",),
+            {"asset_id": asset_id, **values},
+            {"recorded_at": now},
+        )
+
+
+def upsert_workorders(
+    conn: sa.Connection, asset_id: int, periods: Iterable[Mapping[str, Any]], now: datetime
+) -> None:
+    for period in periods:
+        _upsert(
+            conn,
+            workorder_summary,
+            ("asset_id", "period_type"),
+            {"asset_id": asset_id, **period},
+            {"updated_at": now},
+        )
+
+
+def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) -> None:
+    """Everything one API answer changes. `rows` is a mapping.AssetRows."""
+    upsert_dimension(conn, building, rows.building, now)
+    upsert_dimension(conn, floor, rows.floor, now)
+    upsert_dimension(conn, department, rows.department, now)
+    update_master(conn, asset_id, rows.master, now)
+    upsert_performance(conn, asset_id, rows.performance, now)
+    upsert_workorders(conn, asset_id, rows.workorders, now)
+
+
+def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log rows, all with the same keys (one asset's, or the skipped rest of a run)."""
+    if rows:
+        fastpath.execute(
+            conn, fastpath.insert_statement(conn.dialect, sync_log.name, tuple(rows[0])), rows
+        )

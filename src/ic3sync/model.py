@@ -1,0 +1,100 @@
+"""The value types every layer speaks: which assets a run takes, what happened to each, the
+run's result, and the closed sets of run statuses, log statuses and triggers, declared once
+(the schema's CHECK constraints, the read models and the dashboard's filters all use these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+RunStatus = Literal["running", "completed", "aborted", "cancelled", "interrupted"]
+LogStatus = Literal["success", "failed", "skipped"]
+Trigger = Literal["cli", "api", "schedule"]
+
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+LOG_STATUSES: tuple[LogStatus, ...] = get_args(LogStatus)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+
+# The contract's cap on the `errors` of a SyncResult; every failure is in cmms_sync_log.
+MAX_RESULT_ERRORS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """An asset of the register as a run sees it."""
+
+    asset_id: int
+    cmms_asset_id: str
+    customer_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSelection:
+    """Which assets a run takes. The order is the contract's: report_seq_no, then asset_id."""
+
+    batch: int | None = None
+    offset: int = 0
+    customer_id: int | None = None
+    only_failed: bool = False
+    cmms_asset_id: str | None = None
+
+
+@dataclass(slots=True)
+class AssetOutcome:
+    cmms_asset_id: str
+    status: LogStatus
+    error: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    duration_ms: int = 0
+    traceability_id: int | None = None
+    http_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class SyncResult:
+    run_id: int
+    total: int = 0
+    success: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    status: RunStatus = "running"
+    error: str | None = None
+    http_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's SyncResult, plus the run's final status and fatal error if any."""
+        return {
+            "run_id": self.run_id,
+            "total": self.total,
+            "success": self.success,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "errors": self.errors[:MAX_RESULT_ERRORS],
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class LiveProgress:
+    """What a process knows of a run it is executing, fresher than the run row."""
+
+    current: str | None = None
+    success: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {"success": self.success, "failed": self.failed, "skipped": self.skipped}
+
+    def count(self, outcome: AssetOutcome) -> None:
+        if outcome.status == "success":
+            self.success += 1
+        elif outcome.status == "failed":
+            self.failed += 1
+        else:
+            self.skipped += 1

@@ -1,0 +1,294 @@
+"""Start, watch and cancel sync runs in a background thread of this process (the service layer
+of the admin HTTP service and its schedule), and read runs with this process's live progress."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ic3sync.config import Settings
+from ic3sync.db import queries
+from ic3sync.db.views import (
+    AssetDetail,
+    CustomerCount,
+    FailureGroup,
+    LogPage,
+    RegisterHealth,
+    RunPage,
+    RunView,
+)
+from ic3sync.errors import (
+    AssetSyncFailed,
+    DatabaseError,
+    Ic3SyncError,
+    RunInProgress,
+    RunNotCancellable,
+    ServiceStopping,
+)
+from ic3sync.innomaint.client import ClientFactory, InnomaintClient
+from ic3sync.logs import current_asset, current_run_id
+from ic3sync.metrics import SyncMetrics
+from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, LiveProgress, SyncResult
+from ic3sync.sync import run_sync
+
+log = logging.getLogger("ic3sync.runs")
+
+# How long a cancel request waits for the asset in flight to finish before answering.
+CANCEL_WAIT_S = 10.0
+
+
+class _Listener:
+    """ProgressListener of a background run: live progress, log context."""
+
+    def __init__(self, live: LiveProgress) -> None:
+        self.live = live
+
+    def started(self, run_id: int, total: int) -> None:
+        pass
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        self.live.current = asset.cmms_asset_id
+        current_asset.set(asset.cmms_asset_id)
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        self.live.count(outcome)
+        current_asset.set(None)
+
+
+@dataclass(eq=False)
+class RunHandle:
+    """A run started by this process. `wait()` for its SyncResult."""
+
+    trigger: str
+    selection: AssetSelection
+    cancel: threading.Event = field(default_factory=threading.Event)
+    run_id: int | None = None
+    result: SyncResult | None = None
+    error: BaseException | None = None
+    outcomes: list[AssetOutcome] = field(default_factory=list)
+    created: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, timeout: float | None = None) -> SyncResult:
+        """The run's result; raises what the run raised (e.g. DatabaseError)."""
+        if not self.finished.wait(timeout):
+            raise TimeoutError(f"run {self.run_id} still going after {timeout} s")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+class RunManager:
+    """Starts runs in a background thread of this process, one at a time everywhere (the run
+    lock of sync.py), and cancels them. Reads go through the module's query functions."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        *,
+        client_factory: ClientFactory,
+        metrics: SyncMetrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.metrics = metrics or SyncMetrics()
+        self._client_factory = client_factory
+        self._handles: dict[int, RunHandle] = {}
+        # run_id -> live progress of the runs of this process (at most one, by the run lock).
+        self._live: dict[int, LiveProgress] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def start(self, selection: AssetSelection, *, trigger: str = "api") -> RunHandle:
+        """Start a run and return once it has its run_id. Raises RunInProgress (no run row is
+        written), ConfigError (no INNOMAINT_API_TOKEN), AssetNotFound, DatabaseError."""
+        if self._stopping:
+            raise ServiceStopping()
+        # Checked before the lock is taken, so a refused start leaves no trace.
+        self.settings.require_api_token()
+        handle = RunHandle(trigger=trigger, selection=selection)
+        client = self._client_factory(cancel=handle.cancel, on_retry=self.metrics.retried)
+        thread = threading.Thread(
+            target=self._execute, args=(handle, client), name=f"sync-{trigger}", daemon=True
+        )
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+        handle.created.wait()
+        if handle.run_id is None:
+            assert handle.error is not None
+            raise handle.error
+        return handle
+
+    def run(self, selection: AssetSelection, *, trigger: str = "api") -> SyncResult:
+        """Start a run and wait for its end."""
+        return self.start(selection, trigger=trigger).wait()
+
+    def sync_asset(self, cmms_asset_id: str, *, trigger: str = "api") -> tuple[int, AssetOutcome]:
+        """Sync one asset as a run of one: (run_id, outcome). AssetSyncFailed when it did not
+        succeed, AssetNotFound when it is not in the register."""
+        handle = self.start(AssetSelection(cmms_asset_id=cmms_asset_id), trigger=trigger)
+        result = handle.wait()
+        outcome = handle.outcomes[0] if handle.outcomes else None
+        if outcome is not None and outcome.status == "success":
+            return result.run_id, outcome
+        if outcome is not None:
+            reason = outcome.error or "failed"
+        else:
+            reason = result.error or f"the run ended {result.status} before the asset"
+        vendor = outcome is not None or result.status == "aborted"
+        raise AssetSyncFailed(cmms_asset_id, result.run_id, reason, vendor=vendor)
+
+    def _execute(self, handle: RunHandle, client: InnomaintClient) -> None:
+        live = LiveProgress()
+
+        def created(run_id: int) -> None:
+            handle.run_id = run_id
+            current_run_id.set(run_id)
+            with self._lock:
+                self._handles[run_id] = handle
+                self._live[run_id] = live
+            handle.created.set()
+
+        def outcome(o: AssetOutcome) -> None:
+            handle.outcomes.append(o)
+            self.metrics.asset_done(o)
+            if o.status == "failed":
+                log.warning("asset failed: %s", o.error, extra={"cmms_asset_id": o.cmms_asset_id})
+
+        self.metrics.run_started()
+        try:
+            with client:
+                handle.result = run_sync(
+                    self.engine,
+                    client,
+                    trigger=handle.trigger,
+                    selection=handle.selection,
+                    cancel=handle.cancel,
+                    progress=_Listener(live),
+                    on_run_created=created,
+                    on_outcome=outcome,
+                )
+            self.metrics.run_finished(handle.trigger, handle.result)
+        except RunInProgress as exc:
+            handle.error = exc
+        except OSError as exc:
+            # The SQLite run lock file beside an unreachable database path.
+            handle.error = DatabaseError(
+                f"cannot take the run lock: {exc.strerror}: {exc.filename}"
+            )
+        except BaseException as exc:
+            handle.error = exc
+            if handle.run_id is not None:
+                log.exception("run %s failed", handle.run_id)
+        finally:
+            self.metrics.run_ended()
+            with self._lock:
+                if handle.run_id is not None:
+                    self._handles.pop(handle.run_id, None)
+                    self._live.pop(handle.run_id, None)
+            handle.finished.set()
+            handle.created.set()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def cancel(self, run_id: int, *, wait_s: float = CANCEL_WAIT_S) -> RunView:
+        """Ask a run of this process to stop after the asset in flight; wait up to wait_s for
+        it to end, then answer with the run as it stands."""
+        with self._lock:
+            handle = self._handles.get(run_id)
+        if handle is None:
+            with self.engine.connect() as conn:
+                view = queries.get_run(conn, run_id)
+            if view.status != "running":
+                raise RunNotCancellable(run_id, f"run {run_id} is {view.status}, not running")
+            raise RunNotCancellable(
+                run_id,
+                f"run {run_id} is running in another process (pid {view.pid} on {view.host}); "
+                "stop it there with Ctrl-C or SIGTERM",
+            )
+        log.info("cancel requested for run %s", run_id, extra={"run_id": run_id})
+        handle.cancel.set()
+        handle.finished.wait(wait_s)
+        with self.engine.connect() as conn:
+            return queries.get_run(conn, run_id, self._live)
+
+    def cancel_all(self) -> None:
+        """Refuse new runs and ask the running one to stop (SIGTERM)."""
+        self._stopping = True
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            log.info("stopping run %s: the service is shutting down", handle.run_id)
+            handle.cancel.set()
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        self.cancel_all()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+
+    def running_run_id(self) -> int | None:
+        with self._lock:
+            return next(iter(self._handles), None)
+
+    # -- reads, for front ends that hold a manager -------------------------------------------
+
+    @contextmanager
+    def _conn(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def list_runs(self, **kw: Any) -> RunPage:
+        with self._conn() as conn:
+            return queries.list_runs(conn, live=self._live, **kw)
+
+    def get_run(self, run_id: int) -> RunView:
+        with self._conn() as conn:
+            return queries.get_run(conn, run_id, self._live)
+
+    def run_log(self, run_id: int, **kw: Any) -> LogPage:
+        with self._conn() as conn:
+            return queries.run_log(conn, run_id, **kw)
+
+    def asset_detail(self, cmms_asset_id: str, **kw: Any) -> AssetDetail:
+        with self._conn() as conn:
+            return queries.asset_detail(conn, cmms_asset_id, **kw)
+
+    def failure_groups(self, run_id: int) -> list[FailureGroup]:
+        with self._conn() as conn:
+            return queries.failure_groups(conn, run_id)
+
+    def register_health(self) -> RegisterHealth:
+        with self._conn() as conn:
+            return queries.register_health(conn)
+
+    def register_customers(self) -> list[CustomerCount]:
+        with self._conn() as conn:
+            return queries.register_customers(conn)
+
+    def scheduled_tick(self) -> None:
+        """A schedule tick: start a full run unless one is going, which skips this tick."""
+        try:
+            handle = self.start(AssetSelection(), trigger="schedule")
+        except RunInProgress as exc:
+            log.info("scheduled run skipped: %s", exc, extra={"run_id": exc.run_id})
+        except ServiceStopping:
+            pass
+        except Ic3SyncError as exc:
+            log.error("scheduled run not started: %s", exc)
+        else:
+            log.info("scheduled run %s started", handle.run_id, extra={"run_id": handle.run_id})
