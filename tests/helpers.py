@@ -3,7 +3,7 @@ tables back, and a client pointed at a simulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from ic3sync.db.schema import asset_master, metadata
 from ic3sync.innomaint.client import InnomaintClient
+from ic3sync.model import AssetOutcome, RunObserver
 
 TOKEN = "sim-token-0123456789-abcdefghij-KLMNOPQRST"
 
@@ -56,6 +57,16 @@ def master(engine: sa.Engine, cmms_asset_id: str) -> dict[str, Any]:
             sa.select(asset_master).where(asset_master.c.cmms_asset_id == cmms_asset_id)
         ).one()
     return dict(row._mapping)
+
+
+class OnOutcome(RunObserver):
+    """A run observer that hands each asset's outcome to `callback`."""
+
+    def __init__(self, callback: Callable[[AssetOutcome], object]) -> None:
+        self.callback = callback
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        self.callback(outcome)
 
 
 def client_for(url: str, *, rate_ms: int = 0, max_retries: int = 3, **kw: Any) -> InnomaintClient:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ic3sync.config import Settings, get_settings
 from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import make_engine, redact_url
+from ic3sync.db.errors import map_db_errors
 from ic3sync.errors import DatabaseError
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnRetry
 from ic3sync.logs import setup_logging
@@ -35,31 +36,22 @@ def load_settings(log_level: int = logging.WARNING) -> Settings:
     return settings
 
 
-def unreachable(url: str, exc: sa.exc.SQLAlchemyError) -> DatabaseError:
-    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    reason = first[0] if first else type(exc).__name__
-    return DatabaseError(f"cannot reach the database {redact_url(url)}: {reason}")
-
-
 def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.Engine:
     """The engine of IC3_DATABASE_URL, its schema checked as `schema` says."""
     engine = make_engine(settings.database_url)
     if schema == "skip":
         return engine
+    where = redact_url(settings.database_url)
     try:
-        current = migrations.current_revision(engine)
-    except sa.exc.OperationalError as exc:
-        error = unreachable(settings.database_url, exc)
+        with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
+            outdated = migrations.outdated_schema(engine)
+    except DatabaseError as exc:
         if schema == "require":
-            raise error from None
-        log.error("%s (at start)", error)
+            raise
+        log.error("%s (at start)", exc)
         return engine
-    head = migrations.head_revision()
-    if current != head:
-        raise DatabaseError(
-            f"the database {redact_url(settings.database_url)} is at schema revision "
-            f"{current or 'none'}, not {head}: run `ic3sync migrate`"
-        )
+    if outdated:
+        raise DatabaseError(f"the database {where}: {outdated}")
     return engine
 
 

@@ -21,14 +21,15 @@ from rich.console import Console
 from ic3sync import bootstrap
 from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
+from ic3sync.db.errors import db_reason, map_db_errors
 from ic3sync.errors import (
-    AssetNotFound,
+    AssetSyncFailed,
     ConfigError,
     Ic3SyncError,
     ImportFileError,
 )
-from ic3sync.model import AssetSelection, SyncResult
-from ic3sync.sync import run_sync, sync_one
+from ic3sync.model import AssetSelection
+from ic3sync.sync import run_sync, sync_asset
 from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
 
 EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
@@ -59,7 +60,7 @@ def _errors() -> Iterator[None]:
     except Ic3SyncError as exc:
         _fail(escape(str(exc)))
     except sa.exc.OperationalError as exc:
-        _fail(f"database unreachable: {escape(str(exc.orig or exc).splitlines()[0])}")
+        _fail(f"database unreachable: {escape(db_reason(exc))}")
 
 
 @app.command()
@@ -68,11 +69,9 @@ def migrate() -> None:
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings, schema="skip")
-        try:
-            before, after = migrations.upgrade(engine)
-        except sa.exc.OperationalError as exc:
-            raise bootstrap.unreachable(settings.database_url, exc) from None
         where = redact_url(settings.database_url)
+        with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
+            before, after = migrations.upgrade(engine)
         if before == after:
             out.print(f"schema already at revision {after} ({where})", highlight=False)
         else:
@@ -99,12 +98,12 @@ def import_assets_cmd(
         )
 
 
-def _exit_code(result: SyncResult) -> int:
-    if result.status == "aborted":
+def _exit_code(status: str, failed: int) -> int:
+    if status == "aborted":
         return EXIT_FATAL
-    if result.status == "cancelled":
+    if status == "cancelled":
         return EXIT_CANCELLED
-    return EXIT_SOME_FAILED if result.failed else EXIT_OK
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: bool) -> int:
@@ -121,7 +120,7 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
                 trigger="cli",
                 selection=selection,
                 cancel=cancel,
-                progress=progress,
+                observer=progress,
             )
         finally:
             if progress:
@@ -129,7 +128,7 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
     print_summary(result, err if as_json else out)
     if as_json:
         print(json.dumps(result.as_dict()))
-    return _exit_code(result)
+    return _exit_code(result.status, result.failed)
 
 
 @app.command()
@@ -171,30 +170,42 @@ def sync_one_cmd(
         wiring = bootstrap.bootstrap(settings)
         with wiring.clients(cancel=threading.Event()) as client:
             try:
-                result, outcome = sync_one(wiring.engine, client, cmms_asset_id, trigger="cli")
-            except AssetNotFound as exc:
-                _fail(escape(str(exc)))
-        ok = outcome is not None and outcome.status == "success"
-        payload = {
-            "status": "synced" if ok else "failed",
-            "cmms_asset_id": cmms_asset_id,
-            "traceability_id": outcome.traceability_id if outcome else None,
-            "run_id": result.run_id,
-            "error": (outcome.error if outcome else result.error),
-        }
+                run_id, outcome = sync_asset(wiring.engine, client, cmms_asset_id, trigger="cli")
+            except AssetSyncFailed as exc:
+                failed = exc
+            else:
+                failed = None
+        if failed is None:
+            payload = {
+                "status": "synced",
+                "cmms_asset_id": outcome.cmms_asset_id,
+                "traceability_id": outcome.traceability_id,
+                "run_id": run_id,
+                "error": outcome.error,
+            }
+            code = EXIT_OK
+        else:
+            payload = {
+                "status": "failed",
+                "cmms_asset_id": failed.cmms_asset_id,
+                "traceability_id": None,
+                "run_id": failed.run_id,
+                "error": failed.reason,
+            }
+            code = _exit_code(failed.run_status, failed=1)
         if as_json:
             print(json.dumps(payload))
-        elif ok:
+        elif failed is None:
             out.print(
-                f"synced {cmms_asset_id!r} (traceability_id {payload['traceability_id']}, "
-                f"run {result.run_id})",
+                f"synced {outcome.cmms_asset_id!r} (traceability_id {outcome.traceability_id}, "
+                f"run {run_id})",
                 highlight=False,
             )
-            if payload["error"]:
-                out.print(f"note: {escape(str(payload['error']))}", highlight=False)
+            if outcome.error:
+                out.print(f"note: {escape(outcome.error)}", highlight=False)
         else:
-            err.print(f"[red]failed[/] {escape(cmms_asset_id)}: {escape(str(payload['error']))}")
-    raise typer.Exit(_exit_code(result))
+            err.print(f"[red]failed[/] {escape(failed.cmms_asset_id)}: {escape(failed.reason)}")
+    raise typer.Exit(code)
 
 
 @app.command()

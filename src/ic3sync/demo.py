@@ -57,7 +57,7 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
         with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
-                outcome = run_sync(engine, client, trigger="cli", cancel=cancel, progress=progress)
+                outcome = run_sync(engine, client, trigger="cli", cancel=cancel, observer=progress)
             finally:
                 if progress:
                     progress.stop()

@@ -77,11 +77,16 @@ class ServiceStopping(Ic3SyncError):
 class AssetSyncFailed(Ic3SyncError):
     """A single-asset sync ran but the asset failed (the vendor's reason) or the run stopped."""
 
-    def __init__(self, cmms_asset_id: str, run_id: int, reason: str, *, vendor: bool) -> None:
+    def __init__(
+        self, cmms_asset_id: str, run_id: int, reason: str, *, vendor: bool, run_status: str
+    ) -> None:
         self.cmms_asset_id = cmms_asset_id
         self.run_id = run_id
         self.reason = reason
+        # True when the asset was fetched and failed, or the run was aborted (a rejected
+        # token); False when the run stopped before the asset for another reason.
         self.vendor = vendor
+        self.run_status = run_status
         super().__init__(f"{cmms_asset_id}: {reason}")
 
 

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from ic3sync.db.errors import map_db_errors
 from ic3sync.db.register import upsert_register
-from ic3sync.errors import DatabaseError, ImportFileError
+from ic3sync.errors import ImportFileError
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,11 +392,11 @@ def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
     rows = [
         (r.cmms_asset_id, {name: getattr(r, name) for name in VALUE_FIELDS}) for r in register.rows
     ]
-    try:
-        with engine.begin() as conn:
-            counts = upsert_register(conn, rows, VALUE_FIELDS, datetime.now(UTC))
-    except sa.exc.DBAPIError as exc:
-        raise DatabaseError(f"the import of {path} was not written: {exc.orig}") from exc
+    with (
+        map_db_errors(f"the import of {path} was not written: {{reason}}", catch=sa.exc.DBAPIError),
+        engine.begin() as conn,
+    ):
+        counts = upsert_register(conn, rows, VALUE_FIELDS, datetime.now(UTC))
     return ImportResult(
         rows=len(register.rows) + register.blank_rows,
         inserted=counts.inserted,

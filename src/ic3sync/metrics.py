@@ -1,4 +1,4 @@
-"""Prometheus metrics of the sync runs a process executes, fed by the run's callbacks."""
+"""Prometheus metrics of the sync runs a process executes, fed as an observer of each run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ic3sync.errors import VendorTransient
-from ic3sync.model import AssetOutcome, SyncResult
+from ic3sync.model import AssetOutcome, RunObserver, SyncResult
 
 __all__ = ["CONTENT_TYPE", "SyncMetrics", "failure_reason"]
 
@@ -104,8 +104,24 @@ class SyncMetrics:
         if outcome.http_ms > 0:
             self.request_seconds.observe(outcome.http_ms / 1000.0)
 
+    def observer(self, trigger: str) -> RunObserver:
+        """What a run of this trigger tells these metrics."""
+        return _RunMetrics(self, trigger)
+
     def retried(self, serialnumber: str, exc: VendorTransient, wait_s: float) -> None:
         self.retries.labels(reason=_retry_reason(exc)).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _RunMetrics(RunObserver):
+    def __init__(self, metrics: SyncMetrics, trigger: str) -> None:
+        self.metrics = metrics
+        self.trigger = trigger
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        self.metrics.asset_done(outcome)
+
+    def run_finished(self, result: SyncResult) -> None:
+        self.metrics.run_finished(self.trigger, result)

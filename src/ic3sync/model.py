@@ -5,7 +5,9 @@ run's result, and the closed sets of run statuses, log statuses and triggers, de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
+
+from ic3sync.errors import AssetNotFound
 
 RunStatus = Literal["running", "completed", "aborted", "cancelled", "interrupted"]
 LogStatus = Literal["success", "failed", "skipped"]
@@ -26,6 +28,15 @@ class AssetRef:
     asset_id: int
     cmms_asset_id: str
     customer_id: int | None
+
+
+def clean_asset_id(raw: str) -> str:
+    """An asset id as the register keeps it: trimmed. AssetNotFound for one that cannot be in
+    the register (empty, or with control characters, which PostgreSQL would refuse as NUL)."""
+    cmms_asset_id = raw.strip()
+    if not cmms_asset_id or any(ord(c) < 32 or ord(c) == 127 for c in cmms_asset_id):
+        raise AssetNotFound(raw)
+    return cmms_asset_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +109,46 @@ class LiveProgress:
             self.failed += 1
         else:
             self.skipped += 1
+
+
+class RunObserver(Protocol):
+    """What a run tells while it goes: the terminal's progress bar, the run manager's live view
+    and the metrics listen. A class that subclasses this one overrides only what it needs."""
+
+    def run_started(self, run_id: int, total: int) -> None:
+        """The run has its row and its assets; nothing is synced yet."""
+        return None
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        return None
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        """The asset's outcome is committed with its log row."""
+        return None
+
+    def run_finished(self, result: SyncResult) -> None:
+        """The run row is closed; `result` is final."""
+        return None
+
+
+class Observers(RunObserver):
+    """Several observers as one, told in the order given."""
+
+    def __init__(self, *observers: RunObserver | None) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def run_started(self, run_id: int, total: int) -> None:
+        for o in self.observers:
+            o.run_started(run_id, total)
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        for o in self.observers:
+            o.asset_started(index, asset)
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        for o in self.observers:
+            o.asset_done(index, outcome)
+
+    def run_finished(self, result: SyncResult) -> None:
+        for o in self.observers:
+            o.run_finished(result)

@@ -24,7 +24,6 @@ from ic3sync.db.views import (
     RunView,
 )
 from ic3sync.errors import (
-    AssetSyncFailed,
     DatabaseError,
     Ic3SyncError,
     RunInProgress,
@@ -34,31 +33,21 @@ from ic3sync.errors import (
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient
 from ic3sync.logs import current_asset, current_run_id
 from ic3sync.metrics import SyncMetrics
-from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, LiveProgress, SyncResult
-from ic3sync.sync import run_sync
+from ic3sync.model import (
+    AssetOutcome,
+    AssetRef,
+    AssetSelection,
+    LiveProgress,
+    Observers,
+    RunObserver,
+    SyncResult,
+)
+from ic3sync.sync import asset_synced, one_asset, run_sync
 
 log = logging.getLogger("ic3sync.runs")
 
 # How long a cancel request waits for the asset in flight to finish before answering.
 CANCEL_WAIT_S = 10.0
-
-
-class _Listener:
-    """ProgressListener of a background run: live progress, log context."""
-
-    def __init__(self, live: LiveProgress) -> None:
-        self.live = live
-
-    def started(self, run_id: int, total: int) -> None:
-        pass
-
-    def asset_started(self, index: int, asset: AssetRef) -> None:
-        self.live.current = asset.cmms_asset_id
-        current_asset.set(asset.cmms_asset_id)
-
-    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
-        self.live.count(outcome)
-        current_asset.set(None)
 
 
 @dataclass(eq=False)
@@ -132,42 +121,15 @@ class RunManager:
             raise handle.error
         return handle
 
-    def run(self, selection: AssetSelection, *, trigger: str = "api") -> SyncResult:
-        """Start a run and wait for its end."""
-        return self.start(selection, trigger=trigger).wait()
-
-    def sync_asset(self, cmms_asset_id: str, *, trigger: str = "api") -> tuple[int, AssetOutcome]:
-        """Sync one asset as a run of one: (run_id, outcome). AssetSyncFailed when it did not
-        succeed, AssetNotFound when it is not in the register."""
-        handle = self.start(AssetSelection(cmms_asset_id=cmms_asset_id), trigger=trigger)
-        result = handle.wait()
-        outcome = handle.outcomes[0] if handle.outcomes else None
-        if outcome is not None and outcome.status == "success":
-            return result.run_id, outcome
-        if outcome is not None:
-            reason = outcome.error or "failed"
-        else:
-            reason = result.error or f"the run ended {result.status} before the asset"
-        vendor = outcome is not None or result.status == "aborted"
-        raise AssetSyncFailed(cmms_asset_id, result.run_id, reason, vendor=vendor)
+    def sync_now(self, cmms_asset_id: str, *, trigger: str = "api") -> tuple[int, AssetOutcome]:
+        """Sync one asset as a run of one, as sync.sync_asset does: (run_id, outcome).
+        AssetSyncFailed when it did not succeed, AssetNotFound when it is not in the register."""
+        selection = one_asset(cmms_asset_id)
+        handle = self.start(selection, trigger=trigger)
+        return asset_synced(selection, handle.wait(), handle.outcomes)
 
     def _execute(self, handle: RunHandle, client: InnomaintClient) -> None:
-        live = LiveProgress()
-
-        def created(run_id: int) -> None:
-            handle.run_id = run_id
-            current_run_id.set(run_id)
-            with self._lock:
-                self._handles[run_id] = handle
-                self._live[run_id] = live
-            handle.created.set()
-
-        def outcome(o: AssetOutcome) -> None:
-            handle.outcomes.append(o)
-            self.metrics.asset_done(o)
-            if o.status == "failed":
-                log.warning("asset failed: %s", o.error, extra={"cmms_asset_id": o.cmms_asset_id})
-
+        watcher = _Watcher(self, handle)
         self.metrics.run_started()
         try:
             with client:
@@ -177,11 +139,8 @@ class RunManager:
                     trigger=handle.trigger,
                     selection=handle.selection,
                     cancel=handle.cancel,
-                    progress=_Listener(live),
-                    on_run_created=created,
-                    on_outcome=outcome,
+                    observer=Observers(watcher, self.metrics.observer(handle.trigger)),
                 )
-            self.metrics.run_finished(handle.trigger, handle.result)
         except RunInProgress as exc:
             handle.error = exc
         except OSError as exc:
@@ -292,3 +251,34 @@ class RunManager:
             log.error("scheduled run not started: %s", exc)
         else:
             log.info("scheduled run %s started", handle.run_id, extra={"run_id": handle.run_id})
+
+
+class _Watcher(RunObserver):
+    """A background run as its manager sees it: the handle's run_id and outcomes, the live
+    progress that the reads merge in, and the run and asset on every log line of its thread."""
+
+    def __init__(self, manager: RunManager, handle: RunHandle) -> None:
+        self.manager = manager
+        self.handle = handle
+        self.live = LiveProgress()
+
+    def run_started(self, run_id: int, total: int) -> None:
+        self.handle.run_id = run_id
+        current_run_id.set(run_id)
+        with self.manager._lock:
+            self.manager._handles[run_id] = self.handle
+            self.manager._live[run_id] = self.live
+        self.handle.created.set()
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        self.live.current = asset.cmms_asset_id
+        current_asset.set(asset.cmms_asset_id)
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        self.handle.outcomes.append(outcome)
+        self.live.count(outcome)
+        if outcome.status == "failed":
+            log.warning(
+                "asset failed: %s", outcome.error, extra={"cmms_asset_id": outcome.cmms_asset_id}
+            )
+        current_asset.set(None)

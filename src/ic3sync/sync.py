@@ -10,19 +10,25 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from ic3sync import mapping
-from ic3sync.db import engine as engine_module
 from ic3sync.db import queries, writes
 from ic3sync.db import runs as run_rows
+from ic3sync.db.errors import (
+    connection_lost,
+    db_reason,
+    locked_message,
+    map_db_errors,
+    sqlite_locked,
+)
 from ic3sync.db.lock import RunLock
 from ic3sync.errors import (
     AssetNotFound,
+    AssetSyncFailed,
     Cancelled,
     DatabaseError,
     RunInProgress,
@@ -30,7 +36,16 @@ from ic3sync.errors import (
     VendorError,
 )
 from ic3sync.innomaint.client import Fetched
-from ic3sync.model import MAX_RESULT_ERRORS, AssetOutcome, AssetRef, AssetSelection, SyncResult
+from ic3sync.model import (
+    MAX_RESULT_ERRORS,
+    AssetOutcome,
+    AssetRef,
+    AssetSelection,
+    Observers,
+    RunObserver,
+    SyncResult,
+    clean_asset_id,
+)
 
 log = logging.getLogger("ic3sync.sync")
 
@@ -53,12 +68,6 @@ class Fetcher(Protocol):
     def fetch(self, serialnumber: str) -> Fetched: ...
 
 
-class ProgressListener(Protocol):
-    def started(self, run_id: int, total: int) -> None: ...
-    def asset_started(self, index: int, asset: AssetRef) -> None: ...
-    def asset_done(self, index: int, outcome: AssetOutcome) -> None: ...
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -71,14 +80,14 @@ class _Run:
         engine: sa.Engine,
         client: Fetcher,
         cancel: threading.Event,
-        progress: ProgressListener | None,
+        observer: RunObserver,
         lock: RunLock | None = None,
         db_retry_s: float = DB_RETRY_S,
     ) -> None:
         self.engine = engine
         self.client = client
         self.cancel = cancel
-        self.progress = progress
+        self.observer = observer
         self.lock = lock
         self.db_retry_s = db_retry_s
         self.database_gone = False
@@ -113,7 +122,7 @@ class _Run:
             "heartbeat_at": _now(),
         }
 
-    def sync_asset(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+    def fetch_and_write(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
         started = time.monotonic()
         outcome = AssetOutcome(cmms_asset_id=asset.cmms_asset_id, status="failed")
         try:
@@ -154,10 +163,10 @@ class _Run:
                     beat["success"] += 1
                     run_rows.update_run(conn, self.result.run_id, **beat)
         except sa.exc.SQLAlchemyError as exc:
-            if _connection_lost(exc):
+            if connection_lost(exc):
                 raise  # the loop reconnects and finds out whether this asset committed
             outcome.status = "failed"
-            outcome.error = f"database rejected the asset's rows: {_db_reason(exc)}"
+            outcome.error = f"database rejected the asset's rows: {db_reason(exc)}"
             outcome.duration_ms = _ms_since(started)
             self.write_log(conn, asset, outcome)
         return outcome
@@ -179,21 +188,21 @@ class _Run:
         with conn.begin():
             writes.insert_logs(conn, [self.log_row(asset, outcome, _now())])
 
-    def sync_asset_through_outages(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
-        """sync_asset, riding out a lost database connection: reconnect, then keep the asset's
+    def fetch_and_write_through_outages(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+        """fetch_and_write, riding out a lost database connection: reconnect, then keep the asset's
         outcome if it committed before the loss, else sync it again. DatabaseError when the
         database stays away or a SQLite file stays locked."""
         losses = 0
         while True:
             try:
-                return self.sync_asset(conn, asset)
+                return self.fetch_and_write(conn, asset)
             except sa.exc.DBAPIError as exc:
-                if not _connection_lost(exc):
+                if not connection_lost(exc):
                     raise
-                if _sqlite_locked(exc):
-                    raise DatabaseError(_locked_message(exc)) from None
+                if sqlite_locked(exc):
+                    raise DatabaseError(locked_message(exc)) from None
                 losses += 1
-                reason = _db_reason(exc)
+                reason = db_reason(exc)
             self.reconnect(conn, reason)
             logged = run_rows.logged_outcome(conn, self.result.run_id, asset.cmms_asset_id)
             conn.rollback()
@@ -248,7 +257,7 @@ class _Run:
                 log.warning("run %s: database back, run goes on", run_id, extra={"run_id": run_id})
                 return
             except sa.exc.DBAPIError as exc:
-                reason = _db_reason(exc)
+                reason = db_reason(exc)
             if time.monotonic() + delay > deadline:
                 self.database_gone = True
                 raise DatabaseError(
@@ -269,31 +278,6 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _connection_lost(exc: sa.exc.SQLAlchemyError) -> bool:
-    return isinstance(exc, sa.exc.DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError)
-    )
-
-
-def _sqlite_locked(exc: sa.exc.SQLAlchemyError) -> bool:
-    return exc.__class__ is sa.exc.OperationalError and "database is locked" in str(exc.orig)
-
-
-def _locked_message(exc: sa.exc.SQLAlchemyError) -> str:
-    waited = engine_module.SQLITE_BUSY_TIMEOUT_MS / 1000
-    return (
-        f"the SQLite database file stayed locked by another program for {waited:g} s "
-        f"({_db_reason(exc)}); close whatever holds it and run the sync again"
-    )
-
-
-def _db_reason(exc: sa.exc.SQLAlchemyError) -> str:
-    # The DBAPI's first line names the problem; the rest is the statement and parameters.
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
-
 def run_sync(
     engine: sa.Engine,
     client: Fetcher,
@@ -301,9 +285,7 @@ def run_sync(
     trigger: str,
     selection: AssetSelection | None = None,
     cancel: threading.Event | None = None,
-    progress: ProgressListener | None = None,
-    on_run_created: Callable[[int], None] | None = None,
-    on_outcome: Callable[[AssetOutcome], None] | None = None,
+    observer: RunObserver | None = None,
     db_retry_s: float = DB_RETRY_S,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
@@ -314,8 +296,9 @@ def run_sync(
     cancel = cancel or threading.Event()
     t0 = time.monotonic()
     lock = RunLock(engine)
-    state = _Run(engine, client, cancel, progress, lock, db_retry_s)
-    try:
+    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s)
+    with map_db_errors(), contextlib.ExitStack() as release:
+        release.callback(lock.release)
         if not lock.acquire():
             with engine.connect() as conn:
                 raise RunInProgress(run_rows.running_run_id(conn))
@@ -341,39 +324,25 @@ def run_sync(
                 run_rows.update_run(conn, run_id, total=len(assets))
             state.result.run_id = run_id
             state.result.total = len(assets)
-            if on_run_created:
-                on_run_created(run_id)
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
-            if progress:
-                progress.started(run_id, len(assets))
-            _loop(conn, state, assets, on_outcome)
+            state.observer.run_started(run_id, len(assets))
+            _loop(conn, state, assets)
             state.result.duration_ms = _ms_since(t0)
             _finish(conn, state, assets)
-    except sa.exc.OperationalError as exc:
-        if _sqlite_locked(exc):
-            raise DatabaseError(_locked_message(exc)) from None
-        raise DatabaseError(f"database unreachable: {_db_reason(exc)}") from None
-    finally:
-        lock.release()
+    state.observer.run_finished(state.result)
     return state.result
 
 
-def _loop(
-    conn: sa.Connection,
-    state: _Run,
-    assets: list[AssetRef],
-    on_outcome: Callable[[AssetOutcome], None] | None,
-) -> None:
+def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
     result = state.result
     for index, asset in enumerate(assets):
         if state.cancel.is_set():
             result.status = "cancelled"
             return
-        if state.progress:
-            state.progress.asset_started(index, asset)
+        state.observer.asset_started(index, asset)
         try:
             state.check_lock()
-            outcome = state.sync_asset_through_outages(conn, asset)
+            outcome = state.fetch_and_write_through_outages(conn, asset)
         except Cancelled:
             result.status = "cancelled"
             return
@@ -397,10 +366,7 @@ def _loop(
             result.error = str(exc)
             return
         state.count(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-        if state.progress:
-            state.progress.asset_done(index, outcome)
+        state.observer.asset_done(index, outcome)
     result.status = "completed"
 
 
@@ -441,18 +407,18 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             result.skipped += len(rest)
             break
         except sa.exc.SQLAlchemyError as exc:
-            if may_reconnect and _connection_lost(exc) and not _sqlite_locked(exc):
+            if may_reconnect and connection_lost(exc) and not sqlite_locked(exc):
                 may_reconnect = False
                 try:
-                    state.reconnect(conn, _db_reason(exc))
+                    state.reconnect(conn, db_reason(exc))
                     continue
                 except (DatabaseError, Cancelled):
                     pass
             # The database went away for good: the next run marks this one interrupted.
             result.status = "aborted"
-            result.error = result.error or f"database unreachable: {_db_reason(exc)}"
+            result.error = result.error or f"database unreachable: {db_reason(exc)}"
             result.skipped += len(rest)
-            log.error("could not record the end of run %s: %s", result.run_id, _db_reason(exc))
+            log.error("could not record the end of run %s: %s", result.run_id, db_reason(exc))
             break
     log.info(
         "run %s %s: %d ok, %d failed, %d skipped in %d ms",
@@ -466,19 +432,58 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
     )
 
 
-def sync_one(
-    engine: sa.Engine, client: Fetcher, cmms_asset_id: str, *, trigger: str
-) -> tuple[SyncResult, AssetOutcome | None]:
-    """Sync a single asset as a run of one. Returns the run's result and the asset's outcome."""
-    outcomes: list[AssetOutcome] = []
-    result = run_sync(
-        engine,
-        client,
-        trigger=trigger,
-        selection=AssetSelection(cmms_asset_id=cmms_asset_id),
-        on_outcome=outcomes.append,
+class _Outcomes(RunObserver):
+    def __init__(self) -> None:
+        self.outcomes: list[AssetOutcome] = []
+
+    def asset_done(self, index: int, outcome: AssetOutcome) -> None:
+        self.outcomes.append(outcome)
+
+
+def one_asset(cmms_asset_id: str) -> AssetSelection:
+    """The selection of a run of one asset, its id trimmed as the register keeps ids."""
+    return AssetSelection(cmms_asset_id=clean_asset_id(cmms_asset_id))
+
+
+def asset_synced(
+    selection: AssetSelection, result: SyncResult, outcomes: list[AssetOutcome]
+) -> tuple[int, AssetOutcome]:
+    """What a run of one asset came to: (run_id, the asset's successful outcome), or
+    AssetSyncFailed with the asset's reason, or the run's when it stopped before the asset."""
+    assert selection.cmms_asset_id is not None
+    outcome = outcomes[0] if outcomes else None
+    if outcome is not None and outcome.status == "success":
+        return result.run_id, outcome
+    if outcome is not None:
+        reason = outcome.error or "failed"
+    else:
+        reason = result.error or f"the run ended {result.status} before the asset"
+    raise AssetSyncFailed(
+        selection.cmms_asset_id,
+        result.run_id,
+        reason,
+        vendor=outcome is not None or result.status == "aborted",
+        run_status=result.status,
     )
-    return result, (outcomes[0] if outcomes else None)
+
+
+def sync_asset(
+    engine: sa.Engine,
+    client: Fetcher,
+    cmms_asset_id: str,
+    *,
+    trigger: str,
+    cancel: threading.Event | None = None,
+) -> tuple[int, AssetOutcome]:
+    """Sync one asset now, as a run of one: (run_id, its outcome). AssetNotFound when it is
+    not in the register, AssetSyncFailed when it did not succeed. The run manager (the HTTP
+    route) runs the same selection in its thread and reads the result with asset_synced."""
+    selection = one_asset(cmms_asset_id)
+    recorder = _Outcomes()
+    result = run_sync(
+        engine, client, trigger=trigger, selection=selection, cancel=cancel, observer=recorder
+    )
+    return asset_synced(selection, result, recorder.outcomes)
 
 
 def recover_dead_runs(engine: sa.Engine) -> list[int]:

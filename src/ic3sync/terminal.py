@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ic3sync.durations import duration
-from ic3sync.model import AssetOutcome, AssetRef, SyncResult
+from ic3sync.model import AssetOutcome, AssetRef, RunObserver, SyncResult
 
 
 def escape(text: str) -> str:
@@ -29,7 +29,7 @@ def escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
-class RichProgress:
+class RichProgress(RunObserver):
     """The progress bar of a run on a terminal: done/total, current asset, failures, ETA."""
 
     def __init__(self, console: Console) -> None:
@@ -49,7 +49,7 @@ class RichProgress:
         self.task: int | None = None
         self.failed = 0
 
-    def started(self, run_id: int, total: int) -> None:
+    def run_started(self, run_id: int, total: int) -> None:
         self.bar.start()
         self.task = self.bar.add_task("sync", total=total, run_id=run_id, failed=0, current="")
 

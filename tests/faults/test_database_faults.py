@@ -24,7 +24,7 @@ from ic3sync.sync import run_sync
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import through
 from tests.faults.proxy import TcpProxy
-from tests.helpers import TOKEN, client_for, seed_assets, table_rows
+from tests.helpers import TOKEN, OnOutcome, client_for, seed_assets, table_rows
 from tests.procs import base_env, run_cli, simulator_process, start_cli
 
 IDS = [f"DB fault_{n:03d}" for n in range(30)]
@@ -54,7 +54,8 @@ def _run_with(
     worker.start()
     try:
         with client_for(sim.url) as client:
-            return run_sync(engine, client, trigger="cli", on_outcome=after_some, **kw)  # type: ignore[arg-type]
+            observer = OnOutcome(after_some)
+            return run_sync(engine, client, trigger="cli", observer=observer, **kw)  # type: ignore[arg-type]
     finally:
         done.set()
         worker.join()

@@ -20,7 +20,7 @@ from ic3sync.model import AssetOutcome
 from ic3sync.sync import run_sync
 from tests.faults.checks import leaks, tracebacks
 from tests.faults.conftest import BACKENDS
-from tests.helpers import TOKEN, client_for, seed_assets
+from tests.helpers import TOKEN, OnOutcome, client_for, seed_assets
 from tests.procs import base_env, run_cli, simulator_process
 
 # Each id gets an answer that carries the token back: in a message, a body, a header, a value.
@@ -111,7 +111,7 @@ def test_a_vendor_echoing_the_token_leaks_it_nowhere(engine, echo_vendor, debug_
     outcomes: list[AssetOutcome] = []
     texts: list[str] = []
     with client_for(echo_vendor, max_retries=1) as client:
-        result = run_sync(engine, client, trigger="cli", on_outcome=outcomes.append)
+        result = run_sync(engine, client, trigger="cli", observer=OnOutcome(outcomes.append))
         texts.append(repr(client))
         for sid in ECHOES:
             try:

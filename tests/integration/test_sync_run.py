@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from ic3sync.db.lock import RunLock
 from ic3sync.db.schema import sync_run
-from ic3sync.errors import AssetNotFound, RunInProgress
+from ic3sync.errors import AssetNotFound, AssetSyncFailed, RunInProgress
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, asset_payload
 from ic3sync.model import AssetSelection
-from ic3sync.sync import recover_dead_runs, run_sync, sync_one
-from tests.helpers import TOKEN, all_text, client_for, master, seed_assets, table_rows
+from ic3sync.sync import recover_dead_runs, run_sync, sync_asset
+from tests.helpers import TOKEN, OnOutcome, all_text, client_for, master, seed_assets, table_rows
 
 IDS = [f"Plant {n:02d}_PUMP_{n:02d}" for n in range(1, 9)]
 
@@ -235,7 +235,9 @@ def test_a_cancelled_run_is_recorded_with_its_counts(engine, simulator):
             cancel.set()
 
     with client_for(simulator.url, cancel=cancel) as client:
-        result = run_sync(engine, client, trigger="cli", cancel=cancel, on_outcome=after_each)
+        result = run_sync(
+            engine, client, trigger="cli", cancel=cancel, observer=OnOutcome(after_each)
+        )
     assert result.status == "cancelled"
     assert (result.success, result.skipped, result.total) == (3, 5, 8)
     run = table_rows(engine, "cmms_sync_run")[0]
@@ -276,17 +278,34 @@ def test_only_failed_takes_the_assets_whose_latest_outcome_failed(engine, simula
     assert result.errors[0].startswith(IDS[1])
 
 
-def test_sync_one_syncs_a_single_asset_with_spaces_in_its_id(engine, simulator):
+def test_sync_asset_syncs_a_single_asset_with_spaces_in_its_id(engine, simulator):
     seed_assets(engine, ["Delhi Cantt Naraina_BP_01"])
     with client_for(simulator.url) as client:
-        _, outcome = sync_one(engine, client, "Delhi Cantt Naraina_BP_01", trigger="api")
-        assert outcome is not None and outcome.status == "success"
+        # Surrounding spaces are trimmed, as the register keeps ids.
+        run_id, outcome = sync_asset(engine, client, " Delhi Cantt Naraina_BP_01 ", trigger="api")
+        assert outcome.status == "success" and run_id == 1
+        assert outcome.cmms_asset_id == "Delhi Cantt Naraina_BP_01"
         assert (
             outcome.traceability_id
             == master(engine, "Delhi Cantt Naraina_BP_01")["traceability_id"]
         )
         with pytest.raises(AssetNotFound):
-            sync_one(engine, client, "nope", trigger="api")
+            sync_asset(engine, client, "nope", trigger="api")
+        with pytest.raises(AssetNotFound):
+            sync_asset(engine, client, "  ", trigger="api")
+
+
+@pytest.mark.parametrize("simulator", [{IDS[0]: "not_found"}], indirect=True)
+def test_sync_asset_that_fails_raises_its_reason_and_run(engine, simulator):
+    seed_assets(engine, IDS[:1])
+    with client_for(simulator.url) as client, pytest.raises(AssetSyncFailed) as failed:
+        sync_asset(engine, client, IDS[0], trigger="cli")
+    assert failed.value.reason.startswith("HTTP 404")
+    assert (failed.value.run_id, failed.value.run_status, failed.value.vendor) == (
+        1,
+        "completed",
+        True,
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from ic3sync import __version__
 from ic3sync.api import dashboard, errors
 from ic3sync.api.routes import admin, ops
 from ic3sync.bootstrap import Wiring
+from ic3sync.db.errors import db_reason
 from ic3sync.errors import Ic3SyncError
 from ic3sync.logs import install_log_context
 from ic3sync.runs import RunManager
@@ -52,7 +53,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
             dead = await run_in_threadpool(recover_dead_runs, engine)
         except (sa.exc.SQLAlchemyError, Ic3SyncError, OSError) as exc:
             # The service still starts: /healthz says what is wrong until the database is back.
-            log.error("could not check for interrupted runs: %s", str(exc).splitlines()[0])
+            log.error("could not check for interrupted runs: %s", db_reason(exc))
         else:
             if dead:
                 log.warning("marked run(s) %s interrupted: their process had died", dead)

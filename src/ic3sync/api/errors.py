@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ic3sync.db.errors import db_reason
 from ic3sync.errors import (
     AssetNotFound,
     AssetSyncFailed,
@@ -46,9 +47,7 @@ def _ic3sync_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    # The DBAPI's first line names the problem; the rest may quote statements and parameters.
-    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    log.error("database error on %s: %s", request.url.path, first[0] if first else exc)
+    log.error("database error on %s: %s", request.url.path, db_reason(exc))
     return _body(503, "the database is unavailable; see the service log")
 
 

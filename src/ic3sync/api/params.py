@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from ic3sync.errors import AssetNotFound
-
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
@@ -22,12 +20,3 @@ AssetId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
-
-
-def clean_asset_id(raw: str) -> str:
-    """Asset ids are stored trimmed (as the importer keeps them); one with control characters
-    cannot be in the register, and PostgreSQL would refuse a NUL in the query."""
-    cmms_asset_id = raw.strip()
-    if not cmms_asset_id or any(ord(c) < 32 or ord(c) == 127 for c in cmms_asset_id):
-        raise AssetNotFound(raw)
-    return cmms_asset_id

@@ -16,7 +16,6 @@ from ic3sync.api.params import (
     Limit,
     Offset,
     RunId,
-    clean_asset_id,
 )
 from ic3sync.api.schemas import (
     AssetSynced,
@@ -29,9 +28,10 @@ from ic3sync.api.schemas import (
 )
 from ic3sync.db import migrate as migrations
 from ic3sync.db import queries
+from ic3sync.db.errors import db_reason
 from ic3sync.db.views import AssetDetail, LogPage, RunPage, RunView
 from ic3sync.metrics import CONTENT_TYPE
-from ic3sync.model import AssetSelection, LogStatus, RunStatus
+from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id
 
 PREFIX = "/api/admin/cmms"
 
@@ -99,12 +99,11 @@ def sync_batch(
         **error_responses(409),
     },
 )
-def sync_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
+def sync_one_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
     """Fetch and store one asset, as a run of one (it appears in the runs and their log)."""
-    asset_id = clean_asset_id(cmms_asset_id)
-    run_id, outcome = manager.sync_asset(asset_id, trigger="api")
+    run_id, outcome = manager.sync_now(cmms_asset_id, trigger="api")
     return AssetSynced(
-        cmms_asset_id=asset_id,
+        cmms_asset_id=outcome.cmms_asset_id,
         traceability_id=outcome.traceability_id,
         run_id=run_id,
         note=outcome.error,
@@ -193,16 +192,12 @@ def healthz(manager: Manager) -> Health | JSONResponse:
     try:
         with manager.engine.connect() as conn:
             queries.ping(conn)
-        revision = migrations.current_revision(manager.engine)
+        outdated = migrations.outdated_schema(manager.engine)
     except sa.exc.SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        detail = f"database unreachable: {first[0] if first else type(exc).__name__}"
-        return JSONResponse({"detail": detail}, status_code=503)
-    head = migrations.head_revision()
-    if revision != head:
-        detail = f"schema at revision {revision or 'none'}, not {head}: run `ic3sync migrate`"
-        return JSONResponse({"detail": detail}, status_code=503)
-    return Health(database=manager.engine.dialect.name, schema_revision=revision)
+        return JSONResponse({"detail": f"database unreachable: {db_reason(exc)}"}, status_code=503)
+    if outdated:
+        return JSONResponse({"detail": outdated}, status_code=503)
+    return Health(database=manager.engine.dialect.name, schema_revision=migrations.head_revision())
 
 
 @ops.get(

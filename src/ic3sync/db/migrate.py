@@ -37,3 +37,13 @@ def head_revision() -> str:
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def outdated_schema(engine: sa.Engine) -> str | None:
+    """None when the database is at the newest schema revision, else what to do about it.
+    Raises the driver's error when the database does not answer."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return None
+    return f"schema at revision {current or 'none'}, not {head}: run `ic3sync migrate`"

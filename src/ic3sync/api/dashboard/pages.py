@@ -39,8 +39,9 @@ from ic3sync.api.dashboard.templating import (
     see_other,
 )
 from ic3sync.api.deps import AppSettings, Manager
-from ic3sync.api.params import INT32_MAX, INT64_MAX, RunId, clean_asset_id
+from ic3sync.api.params import INT32_MAX, INT64_MAX, RunId
 from ic3sync.config import Settings
+from ic3sync.db.errors import db_reason
 from ic3sync.db.views import RunView
 from ic3sync.errors import (
     AssetNotFound,
@@ -51,7 +52,7 @@ from ic3sync.errors import (
     RunNotCancellable,
     RunNotFound,
 )
-from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS, AssetSelection
+from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS, AssetSelection, clean_asset_id
 from ic3sync.runs import RunManager
 from ic3sync.schedule import Scheduler
 
@@ -98,8 +99,7 @@ class _PageRoute(APIRoute):
             except (RunNotFound, AssetNotFound) as exc:
                 return _error(request, 404, "Not found", str(exc))
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-                first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-                log.error("database error on %s: %s", request.url.path, first[0] if first else "")
+                log.error("database error on %s: %s", request.url.path, db_reason(exc))
                 return _error(
                     request,
                     503,
@@ -424,10 +424,10 @@ def asset_page(request: Request, manager: Manager, cmms_asset_id: str) -> Respon
 
 
 @router.post("/sync/{cmms_asset_id:path}", dependencies=SameOrigin)
-def sync_asset(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
+def sync_now(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
     asset_id = clean_asset_id(cmms_asset_id)
     try:
-        run_id, outcome = manager.sync_asset(asset_id, trigger="api")
+        run_id, outcome = manager.sync_now(asset_id, trigger="api")
     except AssetSyncFailed as exc:
         who = "Innomaint answered" if exc.vendor else "The sync stopped"
         flash(request, "error", f"Not synced. {who}: {exc.reason}", f"/runs/{exc.run_id}")
