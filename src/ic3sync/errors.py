@@ -17,13 +17,57 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
         ├── VendorTransient    429, 502-504, timeouts, connection errors: retried
         ├── VendorRejected     400, 404, other statuses, non-JSON, "status": false
         └── SerialMismatch     the answer is about another asset
+
+Every failure of an asset has a `kind` from the closed set ErrorKind, stored beside its message in
+cmms_sync_log.error_kind: metrics and the dashboard group by it and never read the message.
 """
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+ErrorKind = Literal[
+    "http_400",  # the vendor refused the request
+    "http_404",  # the vendor does not know the asset
+    "http_4xx",  # another 4xx the vendor answered
+    "http_other",  # a status that is neither 2xx, 4xx nor 5xx (a redirect, which is not followed)
+    "auth",  # 401 or 403: the token is wrong; the run stops
+    "rate_limited",  # 429 after the retries
+    "server_error",  # 5xx (502-504 after the retries)
+    "timeout",  # no whole answer within INNOMAINT_TIMEOUT_S
+    "connection",  # refused, reset, DNS, TLS, a URL that cannot be called
+    "too_large",  # an answer above INNOMAINT_MAX_RESPONSE_MB
+    "not_json",  # a 200 whose body is not JSON
+    "bad_answer",  # JSON of an unexpected shape, or a body that cannot be read
+    "status_false",  # a 200 with "status": false
+    "serial_mismatch",  # the answer is about another asset
+    "database",  # the database refused the asset's rows or stayed away
+    "cancelled",  # skipped: the run was cancelled before the asset
+    "aborted",  # skipped: the run was aborted before the asset
+]
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
+HTTP_KINDS: frozenset[ErrorKind] = frozenset(
+    {"http_400", "http_404", "http_4xx", "http_other", "auth", "rate_limited", "server_error"}
+)
+
+
+def http_kind(status: int) -> ErrorKind:
+    """The kind of a failed answer by its HTTP status."""
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate_limited"
+    if status in (400, 404):
+        return "http_400" if status == 400 else "http_404"
+    if 400 <= status < 500:
+        return "http_4xx"
+    return "server_error" if status >= 500 else "http_other"
+
 
 class Ic3SyncError(Exception):
     """Base of every error ic3sync raises on purpose."""
+
+    kind: ErrorKind | None = None
 
 
 class ConfigError(Ic3SyncError):
@@ -31,7 +75,7 @@ class ConfigError(Ic3SyncError):
 
 
 class DatabaseError(Ic3SyncError):
-    pass
+    kind = "database"
 
 
 class ImportFileError(Ic3SyncError):
@@ -93,19 +137,33 @@ class AssetSyncFailed(Ic3SyncError):
 class Cancelled(Ic3SyncError):
     """Raised inside a wait when the run has been asked to stop."""
 
+    kind = "cancelled"
+
 
 class VendorError(Ic3SyncError):
-    """One request to the Innomaint API failed. `reason` is safe to log and store."""
+    """One request to the Innomaint API failed. `reason` is safe to log and store; `kind` says
+    what failed, for machines."""
 
-    def __init__(self, reason: str, *, http_status: int | None = None, attempts: int = 1) -> None:
+    kind: ErrorKind
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: ErrorKind | None = None,
+        http_status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
         self.reason = reason
+        if kind is not None:
+            self.kind = kind
         self.http_status = http_status
         self.attempts = attempts
         super().__init__(reason)
 
 
 class VendorAuthError(VendorError):
-    pass
+    kind = "auth"
 
 
 class VendorTransient(VendorError):
@@ -113,17 +171,26 @@ class VendorTransient(VendorError):
         self,
         reason: str,
         *,
+        kind: ErrorKind,
         http_status: int | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(reason, http_status=http_status, attempts=attempts)
+        super().__init__(reason, kind=kind, http_status=http_status, attempts=attempts)
         self.retry_after = retry_after
 
 
 class VendorRejected(VendorError):
-    pass
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: ErrorKind,
+        http_status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(reason, kind=kind, http_status=http_status, attempts=attempts)
 
 
 class SerialMismatch(VendorError):
-    pass
+    kind = "serial_mismatch"

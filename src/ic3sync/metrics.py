@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -17,34 +15,10 @@ REQUEST_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0,
 # A run is one asset to the whole register at a few assets a second: seconds to hours.
 RUN_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 28800)
 
-_HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")
-
 
 def failure_reason(outcome: AssetOutcome) -> str:
-    """A short, bounded label for why an asset failed (metric labels must not be free text)."""
-    error = outcome.error or ""
-    if outcome.http_status and outcome.http_status != 200:
-        return f"http_{outcome.http_status}"
-    if match := _HTTP_STATUS.match(error):
-        return f"http_{match.group(1)}"
-    lowered = error.lower()
-    for needle, label in (
-        ("serialnumber", "serial_mismatch"),
-        ("no answer within", "timeout"),
-        ("connection error", "connection"),
-        ("database", "database"),
-        ("json", "invalid_body"),
-        ("status", "vendor_status_false"),
-    ):
-        if needle in lowered:
-            return label
-    return "other"
-
-
-def _retry_reason(exc: VendorTransient) -> str:
-    if exc.http_status:
-        return f"http_{exc.http_status}"
-    return "timeout" if "no answer within" in exc.reason else "connection"
+    """The label of why an asset failed: its kind, a closed set (labels must not be free text)."""
+    return outcome.error_kind or "other"
 
 
 class SyncMetrics:
@@ -55,7 +29,7 @@ class SyncMetrics:
         r = self.registry
         self.assets = Counter(
             "ic3sync_assets",
-            "Assets a sync run finished, by status (success, failed) and failure reason",
+            "Assets a sync run finished, by status (success, failed) and failure kind",
             ["status", "reason"],
             registry=r,
         )
@@ -67,7 +41,7 @@ class SyncMetrics:
         )
         self.retries = Counter(
             "ic3sync_innomaint_retries",
-            "Innomaint requests retried, by reason (http_429, http_503, timeout, connection)",
+            "Innomaint requests retried, by kind (rate_limited, server_error, timeout, connection)",
             ["reason"],
             registry=r,
         )
@@ -109,7 +83,7 @@ class SyncMetrics:
         return _RunMetrics(self, trigger)
 
     def retried(self, serialnumber: str, exc: VendorTransient, wait_s: float) -> None:
-        self.retries.labels(reason=_retry_reason(exc)).inc()
+        self.retries.labels(reason=exc.kind).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
-from ic3sync.errors import AssetNotFound
+from ic3sync.errors import AssetNotFound, ErrorKind
 
 RunStatus = Literal["running", "completed", "aborted", "cancelled", "interrupted"]
 LogStatus = Literal["success", "failed", "skipped"]
@@ -60,6 +60,8 @@ class AssetOutcome:
     duration_ms: int = 0
     traceability_id: int | None = None
     http_ms: float = 0.0
+    # Why it failed or was skipped, for machines; None for a success.
+    error_kind: ErrorKind | None = None
 
 
 @dataclass(slots=True)

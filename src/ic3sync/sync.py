@@ -31,6 +31,7 @@ from ic3sync.errors import (
     AssetSyncFailed,
     Cancelled,
     DatabaseError,
+    ErrorKind,
     RunInProgress,
     VendorAuthError,
     VendorError,
@@ -135,6 +136,7 @@ class _Run:
             raise
         except VendorError as exc:
             outcome.error = exc.reason
+            outcome.error_kind = exc.kind
             if outcome.attempts == 0:
                 # A fetch error carries its own status; a mismatch found in a fetched answer
                 # keeps the fetch's status (200) and attempts.
@@ -167,6 +169,7 @@ class _Run:
                 raise  # the loop reconnects and finds out whether this asset committed
             outcome.status = "failed"
             outcome.error = f"database rejected the asset's rows: {db_reason(exc)}"
+            outcome.error_kind = "database"
             outcome.duration_ms = _ms_since(started)
             self.write_log(conn, asset, outcome)
         return outcome
@@ -178,6 +181,7 @@ class _Run:
             "cmms_asset_id": asset.cmms_asset_id,
             "status": outcome.status,
             "error_message": outcome.error,
+            "error_kind": outcome.error_kind,
             "http_status": outcome.http_status,
             "attempts": outcome.attempts,
             "synced_at": now,
@@ -214,6 +218,7 @@ class _Run:
                     asset.cmms_asset_id,
                     "failed",
                     f"database connection lost {losses} times while writing this asset: {reason}",
+                    error_kind="database",
                 )
                 self.write_log(conn, asset, outcome)
                 return outcome
@@ -353,6 +358,7 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
                 error=exc.reason,
                 http_status=exc.http_status,
                 attempts=exc.attempts,
+                error_kind=exc.kind,
             )
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 # If this fails too, _finish logs the asset as skipped with the same reason.
@@ -368,6 +374,11 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
         state.count(outcome)
         state.observer.asset_done(index, outcome)
     result.status = "completed"
+
+
+def _skipped(asset: AssetRef, reason: str, run_status: str) -> AssetOutcome:
+    kind: ErrorKind = "cancelled" if run_status == "cancelled" else "aborted"
+    return AssetOutcome(asset.cmms_asset_id, "skipped", reason, error_kind=kind)
 
 
 def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
@@ -386,10 +397,7 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
         try:
             with conn.begin():
                 if rest:
-                    rows = [
-                        state.log_row(a, AssetOutcome(a.cmms_asset_id, "skipped", reason), now)
-                        for a in rest
-                    ]
+                    rows = [state.log_row(a, _skipped(a, reason, result.status), now) for a in rest]
                     writes.insert_logs(conn, rows)
                 run_rows.update_run(
                     conn,

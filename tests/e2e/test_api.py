@@ -88,7 +88,9 @@ def test_every_route_answers_with_its_documented_shape(register, start_server):
     failed_log = http.get(f"{PREFIX}/runs/{full['run_id']}/log", params={"status": "failed"})
     rows = failed_log.json()["items"]
     assert failed_log.json()["total"] == 1
-    assert [(r["cmms_asset_id"], r["http_status"]) for r in rows] == [(BROKEN, 404)]
+    assert [(r["cmms_asset_id"], r["http_status"], r["error_kind"]) for r in rows] == [
+        (BROKEN, 404, "http_404")
+    ]
     page = http.get(f"{PREFIX}/runs/{full['run_id']}/log", params={"limit": 2, "offset": 1})
     assert [r["cmms_asset_id"] for r in page.json()["items"]] == asset_ids(2)
 

@@ -121,7 +121,9 @@ def test_a_failed_asset_is_logged_with_its_reason_and_the_run_goes_on(engine, si
     logs = {r["cmms_asset_id"]: r for r in table_rows(engine, "cmms_sync_log")}
     assert logs[IDS[1]]["status"] == "failed"
     assert logs[IDS[1]]["http_status"] == 404 and logs[IDS[1]]["attempts"] == 1
+    assert logs[IDS[1]]["error_kind"] == "http_404"
     assert logs[IDS[2]]["status"] == "success" and logs[IDS[2]]["attempts"] == 2
+    assert logs[IDS[2]]["error_kind"] is None
     assert master(engine, IDS[1])["sync_version"] == 0
 
 
@@ -162,7 +164,7 @@ def test_a_database_failure_rolls_back_that_asset_alone(engine, simulator):
     perf_assets = {r["asset_id"] for r in table_rows(engine, "ic3_asset_performance")}
     assert row["asset_id"] not in perf_assets
     log = [r for r in table_rows(engine, "cmms_sync_log") if r["cmms_asset_id"] == victim]
-    assert [r["status"] for r in log] == ["failed"]
+    assert [(r["status"], r["error_kind"]) for r in log] == [("failed", "database")]
     assert "workorder refused" in log[0]["error_message"]
 
 
@@ -178,6 +180,27 @@ def test_an_answer_for_another_serialnumber_fails_and_writes_nothing(engine, sim
         assert table_rows(engine, name) == []
     log = table_rows(engine, "cmms_sync_log")[0]
     assert (log["status"], log["http_status"], log["attempts"]) == ("failed", 200, 1)
+    assert log["error_kind"] == "serial_mismatch"
+
+
+@pytest.mark.parametrize(
+    "simulator",
+    [{IDS[0]: "status_false", IDS[1]: "non_json", IDS[2]: "bad_request", IDS[3]: "unauthorized"}],
+    indirect=True,
+)
+def test_each_failure_is_logged_with_its_kind(engine, simulator):
+    seed_assets(engine, IDS[:6])
+    result = _run(engine, simulator)
+    assert result.status == "aborted"
+    logs = table_rows(engine, "cmms_sync_log", "log_id")
+    assert [(r["cmms_asset_id"], r["status"], r["error_kind"]) for r in logs] == [
+        (IDS[0], "failed", "status_false"),
+        (IDS[1], "failed", "not_json"),
+        (IDS[2], "failed", "http_400"),
+        (IDS[3], "failed", "auth"),
+        (IDS[4], "skipped", "aborted"),
+        (IDS[5], "skipped", "aborted"),
+    ]
 
 
 @pytest.mark.parametrize("simulator", [{IDS[0]: "empty_fields"}], indirect=True)
@@ -242,6 +265,8 @@ def test_a_cancelled_run_is_recorded_with_its_counts(engine, simulator):
     assert (result.success, result.skipped, result.total) == (3, 5, 8)
     run = table_rows(engine, "cmms_sync_run")[0]
     assert (run["status"], run["success"], run["skipped"]) == ("cancelled", 3, 5)
+    skipped = [r for r in table_rows(engine, "cmms_sync_log") if r["status"] == "skipped"]
+    assert {r["error_kind"] for r in skipped} == {"cancelled"}
     assert {r["sync_version"] for r in table_rows(engine, "ic3_asset_master")} == {0, 1}
 
 

@@ -88,6 +88,32 @@ def json_response(status: int, body: object, **headers: str) -> httpx.Response:
 # -- success ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (json_response(400, {"message": "Invalid serialnumber"}), "http_400"),
+        (json_response(404, {"message": "Asset not found"}), "http_404"),
+        (json_response(422, {}), "http_4xx"),
+        (json_response(500, {}), "server_error"),
+        (json_response(503, {}), "server_error"),
+        (json_response(429, {}), "rate_limited"),
+        (json_response(302, {}), "http_other"),
+        (json_response(401, {}), "auth"),
+        (json_response(403, {}), "auth"),
+        (httpx.Response(200, text="<html>maintenance</html>"), "not_json"),
+        (json_response(200, [1, 2]), "bad_answer"),
+        (json_response(200, {"status": True, "response": {"data": 5}}), "bad_answer"),
+        (json_response(200, {"status": False, "message": "No record"}), "status_false"),
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectError("refused"), "connection"),
+        (httpx.RemoteProtocolError("garbage"), "connection"),
+        (httpx.DecodingError("bad gzip"), "bad_answer"),
+    ],
+)
+def test_every_failure_carries_its_kind(answer: Step, kind: str) -> None:
+    assert fetch_error(Vendor(answer), max_retries=1).kind == kind
+
+
 def test_a_200_answer_is_parsed_and_counts_one_attempt() -> None:
     vendor = Vendor(ok())
     with client_for(vendor) as client:

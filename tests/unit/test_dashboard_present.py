@@ -13,6 +13,7 @@ from ic3sync.api.dashboard.checks import loopback_host, origin_of, safe_next
 from ic3sync.api.dashboard.templating import asset_url
 from ic3sync.db.views import FailureGroup, RunFilters, RunView
 from ic3sync.durations import duration
+from ic3sync.errors import ERROR_KINDS, ErrorKind
 
 
 @pytest.mark.parametrize(
@@ -48,30 +49,45 @@ def test_times_are_shown_in_the_configured_zone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "message", "kind"),
+    ("kind", "status", "words"),
     [
-        (404, "HTTP 404 Not Found: asset not found", "HTTP 404"),
-        (400, "HTTP 400 Bad Request", "HTTP 400"),
-        (200, 'API answered "status": false: No asset found', "status false"),
-        (200, "API answered for serialnumber 'B', not 'A'", "serial mismatch"),
-        (503, "HTTP 503 Service Unavailable after 4 attempts", "HTTP 503"),
-        (None, "no answer within 15 s (ReadTimeout) after 4 attempts", "timeout"),
-        (None, "connection error (ConnectError): refused", "connection error"),
-        (200, "unreadable answer (JSONDecodeError): Expecting value", "unreadable answer"),
-        (None, "database rejected the asset's rows: value too long", "database"),
-        (None, None, "unknown"),
+        ("http_404", 404, "HTTP 404"),
+        ("http_400", 400, "HTTP 400"),
+        ("http_4xx", 422, "HTTP 422"),
+        ("server_error", 503, "HTTP 503"),
+        ("rate_limited", 429, "HTTP 429"),
+        ("auth", 401, "token rejected"),
+        ("status_false", 200, "status false"),
+        ("serial_mismatch", 200, "serial mismatch"),
+        ("timeout", None, "timeout"),
+        ("connection", None, "connection error"),
+        ("not_json", 200, "unreadable answer"),
+        ("bad_answer", 200, "unreadable answer"),
+        ("database", None, "database"),
+        ("aborted", None, "run aborted"),
+        (None, None, "other"),
     ],
 )
-def test_failures_are_grouped_by_kind(status: int | None, message: str | None, kind: str) -> None:
-    assert present.reason_kind(status, message) == kind
+def test_failures_are_grouped_by_kind(
+    kind: ErrorKind | None, status: int | None, words: str
+) -> None:
+    assert present.reason_kind(kind, status) == words
+
+
+@pytest.mark.parametrize("kind", ERROR_KINDS)
+def test_every_kind_has_words(kind: ErrorKind) -> None:
+    words = present.reason_kind(kind, None)
+    assert words and "_" not in words
 
 
 def test_groups_of_one_kind_add_up_most_frequent_first() -> None:
     groups = [
-        FailureGroup(http_status=200, error_message="API answered for serialnumber 'x'", count=1),
-        FailureGroup(http_status=404, error_message="HTTP 404 Not Found: gone", count=7),
-        FailureGroup(http_status=404, error_message="HTTP 404 Not Found: asset not found", count=5),
-        FailureGroup(http_status=200, error_message='API answered "status": false', count=3),
+        FailureGroup(
+            error_kind="serial_mismatch", http_status=200, error_message="not 'x'", count=1
+        ),
+        FailureGroup(error_kind="http_404", http_status=404, error_message="gone", count=7),
+        FailureGroup(error_kind="http_404", http_status=404, error_message="not found", count=5),
+        FailureGroup(error_kind="status_false", http_status=200, error_message="no", count=3),
     ]
     folded = present.group_reasons(groups)
     assert [(g.kind, g.count) for g in folded] == [
@@ -79,7 +95,7 @@ def test_groups_of_one_kind_add_up_most_frequent_first() -> None:
         ("status false", 3),
         ("serial mismatch", 1),
     ]
-    assert folded[0].example == "HTTP 404 Not Found: gone"
+    assert folded[0].example == "gone"
 
 
 def _run(run_id: int, success: int, failed: int, skipped: int, ms: int | None) -> RunView:

@@ -1,9 +1,8 @@
-"""Pure presentation helpers of the dashboard: durations and times for people, failure reasons
+"""Pure presentation helpers of the dashboard: times and numbers for people, failure reasons
 grouped by kind, and the geometry of the runs chart. No I/O, so they are unit-tested alone."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ic3sync.db.views import FailureGroup, RunView
 from ic3sync.durations import duration
+from ic3sync.errors import HTTP_KINDS, ErrorKind
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
@@ -52,32 +52,29 @@ def money(value: str | Decimal | None) -> str:
 
 # --- failure reasons ------------------------------------------------------------------------
 
-# Messages the sync and the vendor client write, from the most to the least specific.
-_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^API answered for serialnumber"), "serial mismatch"),
-    (re.compile(r'"status": false'), "status false"),
-    (re.compile(r"^no answer within"), "timeout"),
-    (re.compile(r"^connection error"), "connection error"),
-    (re.compile(r"^unreadable answer|not JSON|non-JSON", re.IGNORECASE), "unreadable answer"),
-    (re.compile(r"^Innomaint rejected the API token"), "token rejected"),
-    (re.compile(r"^database"), "database"),
-    (re.compile(r"^run aborted"), "run aborted"),
-)
+# How each kind reads on the page; the HTTP kinds read as their status ('HTTP 404').
+_KIND_WORDS: dict[ErrorKind, str] = {
+    "auth": "token rejected",
+    "timeout": "timeout",
+    "connection": "connection error",
+    "too_large": "answer too large",
+    "not_json": "unreadable answer",
+    "bad_answer": "unreadable answer",
+    "status_false": "status false",
+    "serial_mismatch": "serial mismatch",
+    "database": "database",
+    "cancelled": "run cancelled",
+    "aborted": "run aborted",
+}
 
 
-def reason_kind(http_status: int | None, message: str | None) -> str:
-    """The kind of a failure, for grouping: 'HTTP 404', 'status false', 'serial mismatch'."""
-    text = message or ""
-    for pattern, kind in _KINDS:
-        if pattern.search(text):
-            return kind
-    if http_status is not None and http_status != 200:
+def reason_kind(kind: ErrorKind | None, http_status: int | None) -> str:
+    """The words of a failure's kind, for grouping: 'HTTP 404', 'status false', 'timeout'."""
+    if kind in HTTP_KINDS and kind != "auth" and http_status is not None:
         return f"HTTP {http_status}"
-    head = re.match(r"HTTP (\d{3})", text)
-    if head:
-        return f"HTTP {head.group(1)}"
-    # Unknown text: its part before the first colon, so ids and details do not split groups.
-    return text.split(":", 1)[0].strip()[:60] or "unknown"
+    if kind is None:
+        return "other"
+    return _KIND_WORDS.get(kind, kind.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +85,12 @@ class ReasonGroup:
 
 
 def group_reasons(groups: Iterable[FailureGroup]) -> list[ReasonGroup]:
-    """Fold (status, message) groups into kinds, most frequent first, each with its most
+    """Fold (kind, status, message) groups into kinds, most frequent first, each with its most
     frequent message as an example."""
     counts: dict[str, int] = {}
     examples: dict[str, tuple[int, str | None]] = {}
     for g in groups:
-        kind = reason_kind(g.http_status, g.error_message)
+        kind = reason_kind(g.error_kind, g.http_status)
         counts[kind] = counts.get(kind, 0) + g.count
         if kind not in examples or g.count > examples[kind][0]:
             examples[kind] = (g.count, g.error_message)

@@ -284,15 +284,19 @@ def asset_detail(conn: sa.Connection, cmms_asset_id: str, *, log_limit: int = 10
 
 
 def failure_groups(conn: sa.Connection, run_id: int) -> list[FailureGroup]:
-    """A run's failures grouped by (http_status, error_message), most frequent first."""
+    """A run's failures grouped by (error_kind, http_status, error_message), most frequent
+    first."""
     n = sa.func.count().label("n")
+    log = sync_log.c
     rows = conn.execute(
-        sa.select(sync_log.c.http_status, sync_log.c.error_message, n)
-        .where(sync_log.c.run_id == run_id, sync_log.c.status == "failed")
-        .group_by(sync_log.c.http_status, sync_log.c.error_message)
-        .order_by(n.desc(), sync_log.c.error_message)
+        sa.select(log.error_kind, log.http_status, log.error_message, n)
+        .where(log.run_id == run_id, log.status == "failed")
+        .group_by(log.error_kind, log.http_status, log.error_message)
+        .order_by(n.desc(), log.error_message)
     )
-    return [FailureGroup(http_status=h, error_message=m, count=c) for h, m, c in rows]
+    return [
+        FailureGroup(error_kind=k, http_status=h, error_message=m, count=c) for k, h, m, c in rows
+    ]
 
 
 def register_health(conn: sa.Connection) -> RegisterHealth:

@@ -92,6 +92,7 @@ def logged_outcome(conn: sa.Connection, run_id: int, cmms_asset_id: str) -> dict
         sa.select(
             sync_log.c.status,
             sync_log.c.error_message.label("error"),
+            sync_log.c.error_kind,
             sync_log.c.http_status,
             sync_log.c.attempts,
             sync_log.c.duration_ms,

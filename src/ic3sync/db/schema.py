@@ -230,6 +230,8 @@ sync_log = sa.Table(
     sa.Column("cmms_asset_id", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error_message", sa.Text),
+    # One of errors.ERROR_KINDS (why the asset failed or was skipped); NULL for a success.
+    sa.Column("error_kind", sa.String(32)),
     sa.Column("http_status", sa.Integer),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("synced_at", TZ, nullable=False),

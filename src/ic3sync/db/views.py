@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ic3sync.errors import ErrorKind
 from ic3sync.model import LogStatus, RunStatus, Trigger
 
 
@@ -99,6 +100,7 @@ class LogRow(BaseModel):
                     "cmms_asset_id": "Khyala Phase 2_CL_01",
                     "status": "failed",
                     "error_message": "HTTP 404 Not Found: asset not found",
+                    "error_kind": "http_404",
                     "http_status": 404,
                     "attempts": 1,
                     "synced_at": "2026-11-23T11:20:04.101000Z",
@@ -114,6 +116,9 @@ class LogRow(BaseModel):
     cmms_asset_id: str
     status: LogStatus
     error_message: str | None = None
+    error_kind: ErrorKind | None = Field(
+        None, description="why the asset failed or was skipped, for machines; null on success"
+    )
     http_status: int | None = None
     attempts: int
     synced_at: datetime
@@ -165,6 +170,7 @@ class AssetDetail(BaseModel):
 class FailureGroup(BaseModel):
     """Failed log rows of a run that share an HTTP status and a message."""
 
+    error_kind: ErrorKind | None
     http_status: int | None
     error_message: str | None
     count: int

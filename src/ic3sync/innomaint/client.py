@@ -25,6 +25,7 @@ from ic3sync.errors import (
     VendorError,
     VendorRejected,
     VendorTransient,
+    http_kind,
 )
 from ic3sync.innomaint.models import AssetResponse, parse_response
 
@@ -247,6 +248,7 @@ class InnomaintClient:
                 plural = "attempt" if call.attempts == 1 else "attempts"
                 raise VendorTransient(
                     f"{exc.reason} after {call.attempts} {plural}",
+                    kind=exc.kind,
                     http_status=exc.http_status,
                     attempts=call.attempts,
                     retry_after=exc.retry_after,
@@ -283,12 +285,17 @@ class InnomaintClient:
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise VendorTransient(
-                label, http_status=status, attempts=attempts, retry_after=retry_after
+                label,
+                kind=http_kind(status),
+                http_status=status,
+                attempts=attempts,
+                retry_after=retry_after,
             )
         if status != 200:
             message = self._vendor_message(response)
             raise VendorRejected(
                 f"{label}: {message}" if message else label,
+                kind=http_kind(status),
                 http_status=status,
                 attempts=attempts,
             )
@@ -296,25 +303,31 @@ class InnomaintClient:
             return parse_response(self.redact(response.text), http_status=status)
         except VendorError as exc:
             raise VendorRejected(
-                self.redact(exc.reason), http_status=status, attempts=attempts
+                self.redact(exc.reason), kind=exc.kind, http_status=status, attempts=attempts
             ) from None
 
     def _transport_error(self, exc: httpx.HTTPError, attempts: int) -> VendorError:
         # httpx's own text may quote the URL or server output: it goes through redact() and is
         # never chained onto our exception, whose traceback would otherwise print it.
         detail = self._clean(str(exc))
-        kind = type(exc).__name__
+        name = type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
             return VendorTransient(
-                f"no answer within {self.timeout_s:g} s ({kind})", attempts=attempts
+                f"no answer within {self.timeout_s:g} s ({name})", kind="timeout", attempts=attempts
             )
         if isinstance(exc, httpx.UnsupportedProtocol):
-            return VendorRejected(f"cannot call {self.url!r}: {detail}", attempts=attempts)
+            return VendorRejected(
+                f"cannot call {self.url!r}: {detail}", kind="connection", attempts=attempts
+            )
         if isinstance(exc, httpx.TransportError):
-            reason = f"connection error ({kind})"
-            return VendorTransient(f"{reason}: {detail}" if detail else reason, attempts=attempts)
-        reason = f"unreadable answer ({kind})"
-        return VendorRejected(f"{reason}: {detail}" if detail else reason, attempts=attempts)
+            reason = f"connection error ({name})"
+            return VendorTransient(
+                f"{reason}: {detail}" if detail else reason, kind="connection", attempts=attempts
+            )
+        reason = f"unreadable answer ({name})"
+        return VendorRejected(
+            f"{reason}: {detail}" if detail else reason, kind="bad_answer", attempts=attempts
+        )
 
     def _vendor_message(self, response: httpx.Response) -> str:
         text = ""

@@ -66,22 +66,30 @@ def parse_response(body: bytes | str, *, http_status: int | None = None) -> Asse
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise VendorRejected("response is not JSON", http_status=http_status) from None
+        raise VendorRejected(
+            "response is not JSON", kind="not_json", http_status=http_status
+        ) from None
     except RecursionError:
         # A body of thousands of nested brackets: Python's parser gives up on the depth, and
         # the asset must fail with a reason, not take the run down.
         raise VendorRejected(
-            "response is JSON nested too deeply to read", http_status=http_status
+            "response is JSON nested too deeply to read", kind="bad_answer", http_status=http_status
         ) from None
     if not isinstance(payload, dict):
-        raise VendorRejected("response is not a JSON object", http_status=http_status)
+        raise VendorRejected(
+            "response is not a JSON object", kind="bad_answer", http_status=http_status
+        )
     if payload.get("status") is not True:
         message = payload.get("message") or payload.get("msg")
         detail = f": {str(message)[:200]}" if isinstance(message, str) and message else ""
-        raise VendorRejected(f'API answered "status": false{detail}', http_status=http_status)
+        raise VendorRejected(
+            f'API answered "status": false{detail}', kind="status_false", http_status=http_status
+        )
     code = payload.get("response_code")
     if code not in (None, 200, "200"):
-        raise VendorRejected(f"API answered response_code {code!r}", http_status=http_status)
+        raise VendorRejected(
+            f"API answered response_code {code!r}", kind="bad_answer", http_status=http_status
+        )
     try:
         return AssetResponse.model_validate(payload)
     except ValidationError as exc:
@@ -89,5 +97,6 @@ def parse_response(body: bytes | str, *, http_status: int | None = None) -> Asse
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise VendorRejected(
             f"response has an unexpected shape at {where or 'top level'}: {first.get('msg')}",
+            kind="bad_answer",
             http_status=http_status,
         ) from None

@@ -1,0 +1,76 @@
+"""Migration 0002 adds cmms_sync_log.error_kind and gives the rows written before it their kind,
+once, from their messages; it can be undone and done again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import command
+
+from ic3sync.db.engine import make_engine
+from ic3sync.db.migrate import alembic_config
+from ic3sync.db.schema import sync_log
+
+# (status, http_status, message as written before 0002) -> the kind it is given
+OLD_ROWS = [
+    (("failed", 404, "HTTP 404 Not Found: asset not found"), "http_404"),
+    (("failed", 200, 'API answered "status": false: No record found'), "status_false"),
+    (("failed", 200, "API answered for serialnumber 'B', not 'A'"), "serial_mismatch"),
+    (("failed", None, "no answer within 15 s (ReadTimeout) after 4 attempts"), "timeout"),
+    (("failed", None, "connection error (ConnectError): refused after 4 attempts"), "connection"),
+    (("failed", 503, "HTTP 503 Service Unavailable after 4 attempts"), "server_error"),
+    (("failed", 429, "HTTP 429 Too Many Requests after 4 attempts"), "rate_limited"),
+    (("failed", 401, "Innomaint rejected the API token (HTTP 401); check it"), "auth"),
+    (("failed", 200, "response is not JSON"), "not_json"),
+    (("failed", None, "database rejected the asset's rows: value too long"), "database"),
+    (("skipped", None, "run cancelled before this asset"), "cancelled"),
+    (("skipped", None, "run aborted before this asset: token"), "aborted"),
+    (("success", 200, "stored as NULL: ticketcount 'abc'"), None),
+    (("failed", None, "a message no rule knows"), None),
+]
+
+
+def _migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    with engine.begin() as conn:
+        (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+
+
+def test_old_log_rows_get_their_kind_from_their_message_once(db_url):
+    engine = make_engine(db_url)
+    try:
+        _migrate(engine, "0001")
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cmms_sync_run (trigger, status, started_at) "
+                    "VALUES ('cli', 'completed', :now)"
+                ),
+                {"now": now},
+            )
+            for (status, http_status, message), _ in OLD_ROWS:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO cmms_sync_log (run_id, cmms_asset_id, status, http_status, "
+                        "error_message, attempts, synced_at) VALUES (1, 'A', :s, :h, :m, 1, :now)"
+                    ),
+                    {"s": status, "h": http_status, "m": message, "now": now},
+                )
+        _migrate(engine, "head")
+        with engine.connect() as conn:
+            kinds = conn.execute(
+                sa.select(sync_log.c.error_kind).order_by(sync_log.c.log_id)
+            ).scalars()
+            assert list(kinds) == [kind for _, kind in OLD_ROWS]
+            # The spec's view still answers over the table.
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM ic3_sync_log")).scalar() == len(
+                OLD_ROWS
+            )
+        _migrate(engine, "0001", down=True)
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("cmms_sync_log")}
+        assert "error_kind" not in columns
+        _migrate(engine, "head")
+    finally:
+        engine.dispose()
