@@ -31,7 +31,6 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import (
     IC3SYNC,
@@ -51,9 +50,9 @@ from harness import (
 from ic3sync.db.engine import make_engine
 from ic3sync.importer import import_assets
 from ic3sync.innomaint.client import InnomaintClient
+from ic3sync.netproxy import TcpProxy
 from ic3sync.sync import run_sync
 from seed_loop import run_seed_loop
-from tests.faults.proxy import TcpProxy
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 FLOOR_CASES = ((200, 50), (50, 50), (20, 80))  # (R, L) in ms

@@ -371,15 +371,12 @@ def _sheet_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
         raise ImportFileError(source, f"cannot be read: {exc.strerror or exc}") from None
 
 
-def _read(path: Path) -> Register:
+def read_register(path: Path) -> Register:
+    """The asset rows of an .xlsx (first worksheet) or .csv register, and how many blank rows
+    lay between them. Raises ImportFileError."""
     path = Path(path)
     with _sheet_rows(path) as rows:
         return parse_register(str(path), rows)
-
-
-def read_register(path: Path) -> list[RegisterRow]:
-    """The asset rows of an .xlsx (first worksheet) or .csv register. Raises ImportFileError."""
-    return _read(path).rows
 
 
 def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
@@ -388,7 +385,7 @@ def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
     New ids are inserted; for known ids a value in the sheet replaces the stored one and an empty
     cell leaves it alone. Raises ImportFileError (nothing written) for a bad file or row.
     """
-    register = _read(path)
+    register = read_register(path)
     rows = [
         (r.cmms_asset_id, {name: getattr(r, name) for name in VALUE_FIELDS}) for r in register.rows
     ]

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import upgrade
+from ic3sync.netproxy import TcpProxy
 from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
-from tests.faults.proxy import TcpProxy
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
 # Process-heavy tests run on PostgreSQL (production) in `make test`, on SQLite as well in

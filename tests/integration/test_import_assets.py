@@ -192,7 +192,7 @@ def test_blank_rows_between_assets_are_skipped_and_blank_rows_after_the_last_are
     result = import_assets(engine, write_xlsx(tmp_path / "gaps.xlsx", rows))
 
     assert result == ImportResult(rows=4, inserted=2, updated=0, skipped=2)
-    assert [r.row for r in read_register(tmp_path / "gaps.xlsx")] == [2, 5]
+    assert [r.row for r in read_register(tmp_path / "gaps.xlsx").rows] == [2, 5]
 
 
 BAD_ROWS = {

@@ -15,6 +15,9 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
+# The statuses are read as the client reads them now, so old rows and new agree.
+from ic3sync.errors import http_kind
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -43,18 +46,6 @@ _MESSAGE_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
 _HTTP_STATUS = re.compile(r"^HTTP (\d{3})\b")
 
 
-def _http_kind(status: int) -> str:
-    if status in (401, 403):
-        return "auth"
-    if status == 429:
-        return "rate_limited"
-    if status in (400, 404):
-        return "http_400" if status == 400 else "http_404"
-    if 400 <= status < 500:
-        return "http_4xx"
-    return "server_error" if status >= 500 else "http_other"
-
-
 def kind_of(status: str, http_status: int | None, message: str | None) -> str | None:
     """The kind of an old log row; None for a success or a message no rule knows."""
     if status == "success":
@@ -64,9 +55,9 @@ def kind_of(status: str, http_status: int | None, message: str | None) -> str | 
         if pattern.search(text):
             return kind
     if http_status is not None and http_status != 200:
-        return _http_kind(http_status)
+        return http_kind(http_status)
     if match := _HTTP_STATUS.match(text):
-        return _http_kind(int(match.group(1)))
+        return http_kind(int(match.group(1)))
     return None
 
 

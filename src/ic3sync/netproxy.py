@@ -1,4 +1,6 @@
-"""A TCP proxy in a thread, for cutting the database away from a process under test.
+"""A TCP proxy in a thread, between a process and its database: for the fault tests, which cut
+the database away from a process under test, and for the benchmark, which puts a network's delay
+between the sync and PostgreSQL. Not used by the sync itself.
 
 `cut()` drops every open connection (both ends see a reset) and refuses new ones until
 `restore()`; the real server is never touched, so other tests sharing it carry on.
