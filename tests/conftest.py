@@ -19,8 +19,7 @@ PG_ADMIN_URL = os.environ.get(
     "IC3_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 FIXTURE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
+    Path(__file__).resolve().parent
     / "fixtures"
     / "innomaint"
     / "asset_detail_Delhi_Cantt_Naraina_BP_01.json"

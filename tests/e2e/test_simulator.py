@@ -37,8 +37,8 @@ ASSET = "Plant 07_PUMP_03"
 FIXTURE_ID = "Delhi Cantt Naraina_BP_01"
 FIXTURE = json.loads(
     (
-        Path(__file__).resolve().parents[3]
-        / "shared/fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
+        Path(__file__).resolve().parents[1]
+        / "fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
     ).read_text()
 )
 # The server stamps a request when it arrives, the client just before it sends: the first request

@@ -30,8 +30,8 @@ TOKEN = "tok-3f9c1a7e55d04b2a8c6e"
 URL = "https://innomaint.test/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"
 ASSET = "Delhi Cantt Naraina_BP_01"
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
+    Path(__file__).resolve().parents[1]
+    / "fixtures/innomaint/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
 ).read_bytes()
 
 Step = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
