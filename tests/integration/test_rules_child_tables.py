@@ -98,9 +98,9 @@ def assert_success_with_stamps_moved(engine: sa.Engine, result: SyncResult, firs
     row = master(engine, ASSET)
     assert row["sync_version"] == 2
     # The rows were written again (not skipped), so what they kept, they kept on purpose.
-    [perf] = [r for r in table_rows(engine, "ic3_asset_performance")]
+    [perf] = table_rows(engine, "ic3_asset_performance")
     assert perf["recorded_at"] == row["last_synced_at"] != first["master"]["last_synced_at"]
-    orders = [r for r in table_rows(engine, "ic3_workorder_summary")]
+    orders = table_rows(engine, "ic3_workorder_summary")
     assert {r["updated_at"] for r in orders} == {row["last_synced_at"]}
 
 
