@@ -5,14 +5,13 @@ careless operator) could send."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess, launch_server, wait_ready
+from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess
 from tests.helpers import seed_assets, table_rows
 from tests.procs import simulator_process
 
@@ -24,33 +23,14 @@ HTML_ID = f"Pump {MARKUP} 01"
 SLOW_IDS = [f"Slow Pump {n:02d}" for n in range(60)]
 FOREIGN = "http://evil.example"
 
-Serve = Callable[..., ServerProcess]
-
 
 @pytest.fixture(scope="module")
-def markup_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """In this module, `start_server`'s simulator answers "status": false for HTML_ID."""
     with simulator_process(
         tmp_path_factory.mktemp("markup-sim"), faults={HTML_ID: "status_false"}
     ) as url:
         yield url
-
-
-@pytest.fixture
-def serve(
-    db_url: str, register: sa.Engine, markup_simulator: str, tmp_path: Path
-) -> Iterator[Serve]:
-    """`serve(**env)`: `ic3sync serve` with the admin token on the test's migrated database."""
-    started: list[ServerProcess] = []
-
-    def start(**env: str | None) -> ServerProcess:
-        server = launch_server(db_url, markup_simulator, tmp_path, **env)
-        started.append(server)
-        wait_ready(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def browser(server: ServerProcess) -> httpx.Client:
@@ -73,8 +53,8 @@ def run_count(engine: sa.Engine) -> int:
 @pytest.mark.parametrize(
     "form", [{"token": ""}, {"token": "   "}, {}], ids=["empty", "blank", "none"]
 )
-def test_a_login_without_a_token_is_refused(serve, form):
-    server = serve()
+def test_a_login_without_a_token_is_refused(register, start_server, form):
+    server = start_server()
     with browser(server) as client:
         refused = client.post("/login", data={**form, "next": "/"}, headers={"Origin": server.url})
         assert refused.status_code == 401
@@ -87,9 +67,9 @@ def test_a_login_without_a_token_is_refused(serve, form):
         log_in(client, server)
 
 
-def test_a_vendor_error_message_with_markup_is_shown_escaped_in_the_run_log(serve, register):
+def test_a_vendor_error_message_with_markup_is_shown_escaped_in_the_run_log(start_server, register):
     seed_assets(register, ["Plain Pump 01", HTML_ID])
-    server = serve()
+    server = start_server()
     result = server.http.post(f"{PREFIX}/sync").json()
     assert (result["success"], result["failed"]) == (1, 1), result
     [failed] = [r for r in table_rows(register, "cmms_sync_log") if r["status"] == "failed"]
@@ -104,9 +84,9 @@ def test_a_vendor_error_message_with_markup_is_shown_escaped_in_the_run_log(serv
             assert "serial number Pump &lt;img src=x onerror=alert(1)&gt; 01" in page.text
 
 
-def test_every_form_that_changes_something_refuses_a_foreign_origin(serve, register):
+def test_every_form_that_changes_something_refuses_a_foreign_origin(start_server, register):
     seed_assets(register, SLOW_IDS)
-    server = serve(INNOMAINT_RATE_MS="100")
+    server = start_server(INNOMAINT_RATE_MS="100")
     run_id = server.http.post(f"{PREFIX}/sync", params={"wait": "false"}).json()["run_id"]
     server.wait_for_run(run_id, lambda run: run["status"] == "running" and run["done"] >= 1)
     forms = [

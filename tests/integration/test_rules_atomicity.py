@@ -165,11 +165,25 @@ def test_an_import_whose_row_2_is_refused_leaves_row_1_uncommitted(engine, tmp_p
     assert _names(engine) == {}
 
 
-def test_an_import_whose_row_2_update_is_refused_leaves_its_new_row_1_uncommitted(engine, tmp_path):
-    """Row 1 is inserted and row 2 updated by two statements: only one transaction around both
-    keeps row 1 out (PostgreSQL runs a single multi-row statement atomically even in
-    autocommit, so the case above alone would not tell)."""
-    import_assets(engine, _register(tmp_path / "first.csv", [("Row 2", "Second")]))
+@pytest.mark.parametrize(
+    ("stored", "sheet", "kept"),
+    [
+        # Row 1 is inserted and row 2 updated by two statements: only one transaction around
+        # both keeps row 1 out. (PostgreSQL runs one multi-row statement atomically even in
+        # autocommit, so the case above alone would not tell.)
+        ([("Row 2", "Second")], [("Row 1", "First"), ("Row 2", "Renamed")], {"Row 2": "Second"}),
+        (
+            [("Row 1", "First"), ("Row 2", "Second")],
+            [("Row 1", "Renamed"), ("Row 2", "Renamed")],
+            {"Row 1": "First", "Row 2": "Second"},
+        ),
+    ],
+    ids=["row 1 new", "row 1 known"],
+)
+def test_an_import_whose_row_2_update_is_refused_leaves_row_1_as_it_was(
+    engine, tmp_path, stored, sheet, kept
+):
+    import_assets(engine, _register(tmp_path / "stored.csv", stored))
     refuse(
         engine,
         "ic3_asset_master",
@@ -177,26 +191,9 @@ def test_an_import_whose_row_2_update_is_refused_leaves_its_new_row_1_uncommitte
         REFUSAL,
         events=("UPDATE",),
     )
-    path = _register(tmp_path / "second.csv", [("Row 1", "First"), ("Row 2", "Renamed")])
     with pytest.raises(DatabaseError, match=REFUSAL):
-        import_assets(engine, path)
-    assert _names(engine) == {"Row 2": "Second"}
-
-
-def test_a_reimport_whose_row_2_update_is_refused_leaves_row_1_as_it_was(engine, tmp_path):
-    first = _register(tmp_path / "first.csv", [("Row 1", "First"), ("Row 2", "Second")])
-    import_assets(engine, first)
-    refuse(
-        engine,
-        "ic3_asset_master",
-        f"NEW.cmms_asset_id = {quoted('Row 2')}",
-        REFUSAL,
-        events=("UPDATE",),
-    )
-    second = _register(tmp_path / "second.csv", [("Row 1", "Renamed"), ("Row 2", "Renamed")])
-    with pytest.raises(DatabaseError, match=REFUSAL):
-        import_assets(engine, second)
-    assert _names(engine) == {"Row 1": "First", "Row 2": "Second"}
+        import_assets(engine, _register(tmp_path / "sheet.csv", sheet))
+    assert _names(engine) == kept
 
 
 # -- the engine ---------------------------------------------------------------------------
