@@ -186,6 +186,9 @@ def test_health_answers_503_while_the_database_is_unreachable(db_url, tmp_path, 
     assert listing.status_code == 503 and "Traceback" not in listing.text
     trigger = server.http.post(f"{PREFIX}/sync")
     assert trigger.status_code == 503 and set(trigger.json()) <= {"detail", "run_id"}
+    # The reason names what could not be reached (an empty body would pass the line above).
+    where = "no/such/dir" if db_url.startswith("sqlite") else "port 1 failed"
+    assert where in trigger.json().get("detail", ""), trigger.json()
 
 
 def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -33,6 +34,27 @@ FAULTS = {
 PERMANENT = {"Site A_NOTFOUND_01", "Site A_FALSE_02", "Site A_HTML_03", "Site A_OTHER_04"}
 PERMANENT |= {"Site A_BADREQ_05"}
 HEALTHY = [f"Site B_PUMP_{n:02d}" for n in range(1, 9)]
+
+
+def wait_for_successes(db_url: str, proc: subprocess.Popen[str], count: int) -> None:
+    """Until the background run has committed `count` assets: a signal sent then lands mid-run
+    however slowly the machine started the process."""
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + 60
+    query = sa.text("SELECT COUNT(*) FROM cmms_sync_log WHERE status = 'success'")
+    try:
+        while True:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                with engine.connect() as conn:
+                    if conn.execute(query).scalar_one() >= count:
+                        return
+            except sa.exc.OperationalError:
+                pass  # SQLite: the run holds the file for a moment
+            assert time.monotonic() < deadline, f"fewer than {count} assets synced in 60 s"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 def write_register(path: Path, ids: list[str], customer_id: int = 24463) -> Path:
@@ -179,7 +201,7 @@ def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, 
     with simulator_process(tmp_path, latency_ms=50) as api:
         env["INNOMAINT_API_URL"] = api
         proc = start_cli("sync", "--json", env=env)
-        time.sleep(1.2)
+        wait_for_successes(db_url, proc, 3)
         proc.send_signal(sig)
         out, errs = proc.communicate(timeout=30)
     assert proc.returncode == 130, errs
@@ -205,7 +227,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     with simulator_process(tmp_path, latency_ms=40) as api:
         env["INNOMAINT_API_URL"] = api
         proc = start_cli("sync", env=env)
-        time.sleep(1.0)
+        wait_for_successes(db_url, proc, 2)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         rerun = run_cli("sync", "--only-failed", "--json", env=env)

@@ -41,8 +41,9 @@ FIXTURE = json.loads(
     ).read_text()
 )
 # The server stamps a request when it arrives, the client just before it sends: the first request
-# of a connection also pays the TCP handshake, so gaps seen by the server can be ~1 ms shorter.
-CLOCK_SLACK_MS = 3
+# of a connection also pays the TCP handshake, and a busy machine may wake the server's thread a
+# few milliseconds late, so gaps seen by the server can be shorter than the client's.
+CLOCK_SLACK_MS = 15
 
 # Every field of the spec's Go structs: InnomaintAssetData, InnomaintPerformance, InnomaintWOPeriod.
 DATA_FIELDS = {
@@ -365,7 +366,7 @@ def test_stats_show_one_request_in_flight_and_starts_spaced_by_the_rate(
 ) -> None:
     sim = start_simulator(faults={"Plant 02_PUMP_02": "unavailable"})
     ids = [f"Plant {n:02d}_PUMP_{n:02d}" for n in range(1, 11)]
-    with client(sim, rate_ms=30) as c:
+    with client(sim, rate_ms=60) as c:
         for serialnumber in ids:
             c.fetch(serialnumber)
     stats = httpx.get(f"{sim.base_url}/__stats").json()
@@ -373,7 +374,7 @@ def test_stats_show_one_request_in_flight_and_starts_spaced_by_the_rate(
     assert stats["requests"] == 11
     assert stats["per_id"]["Plant 02_PUMP_02"] == 2
     assert (stats["max_in_flight"], stats["in_flight"]) == (1, 0)
-    assert stats["min_gap_ms"] >= 30 - CLOCK_SLACK_MS
+    assert stats["min_gap_ms"] >= 60 - CLOCK_SLACK_MS
 
 
 def test_stats_see_concurrent_requests_when_a_caller_sends_them(

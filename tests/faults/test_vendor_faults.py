@@ -25,7 +25,7 @@ from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, seed_assets, table_rows
 from tests.procs import simulator_process
 
-RATE_MS = 20
+RATE_MS = 40
 SEED = 20260519
 # The share of assets each fault is served to (at least): the issue's mix.
 TARGETS = {
@@ -37,6 +37,11 @@ TARGETS = {
     "status_false": 0.01,
     "other_serial": 0.003,
 }
+# The transport's clock starts a fraction of a millisecond after the client's own, or a few
+# milliseconds later when a busy machine preempts the process in between (seen: 3 ms at a load
+# of 6 on 2 cores). Requests sent without waiting their turn are spaced by the sync's own work,
+# a few milliseconds, far below this.
+WIRE_SHARE = 0.75
 PERMANENT_KINDS = {"not_found", "bad_request", "non_json", "status_false", "other_serial"}
 
 
@@ -62,20 +67,6 @@ class _Clocked(httpx.HTTPTransport):
         finally:
             with self._lock:
                 self.open -= 1
-
-
-class _MarkingClient(InnomaintClient):
-    """The real client, noting each start mark it takes (the instant its rate spacing counts
-    from) so the test can check the spacing where the client enforces it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.marks: list[float] = []
-
-    def _wait_for_turn(self) -> None:
-        super()._wait_for_turn()
-        assert self._last_start is not None
-        self.marks.append(self._last_start)
 
 
 def plan_faults(ids: list[str]) -> SimulatorConfig:
@@ -113,7 +104,7 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
     sent = _Clocked()
     with (
         simulator_process(tmp_path, faults=config.faults, fault_rate=0.25, seed=SEED) as url,
-        _MarkingClient(
+        InnomaintClient(
             url=url,
             token=SecretStr(TOKEN),
             rate_ms=RATE_MS,
@@ -128,7 +119,6 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
     ):
         result = run_sync(engine, client, trigger="cli")
         stats = httpx.get(url.split("/api/", 1)[0] + "/__stats", timeout=5).json()
-    mark_gap_ms = min(b - a for a, b in pairwise(client.marks)) * 1000
     wire_gap_ms = min(b - a for a, b in pairwise(sent.starts)) * 1000
     try:
         logs = {r["cmms_asset_id"]: r for r in table_rows(engine, "cmms_sync_log")}
@@ -165,11 +155,14 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
     )
     assert dupes == [] and half == [] and counts == [] and leaked == []
     assert (stats["max_in_flight"], sent.max_in_flight) == (1, 1)
-    assert stats["requests"] == len(sent.starts) == len(client.marks)
-    # The rule holds at the client's start marks, exactly. Clocks further down the line (the
-    # hand-off to the transport, the simulator's arrivals) add the operating system's scheduling
-    # delays of a busy machine, so they are recorded, not asserted.
-    assert mark_gap_ms >= RATE_MS, mark_gap_ms
+    # Every request the vendor saw went out through the transport that clocks them.
+    assert stats["requests"] == len(sent.starts)
+    # The spacing on the wire, clocked outside the client where requests leave for the network:
+    # a client that spaced its own marks but sent before waiting would pass a check of the marks.
+    # The vendor's arrival clock adds the set-up of each new connection (after a reset or a
+    # timeout) and the scheduling of a busy machine (seen: 17 ms short of RATE_MS), so it is
+    # recorded below; tests/e2e/test_simulator.py asserts it on one connection.
+    assert wire_gap_ms >= RATE_MS * WIRE_SHARE, wire_gap_ms
 
     injected = Counter(stats["faults"])
     family = f"vendor faults ({size} assets, {sa.make_url(db_url).get_backend_name()})"
@@ -187,7 +180,6 @@ def test_a_seeded_fault_mix_at_scale_ends_in_success_or_a_logged_reason(
         rate_ms=RATE_MS,
         requests=stats["requests"],
         max_in_flight=max(stats["max_in_flight"], sent.max_in_flight),
-        min_start_gap_ms=round(mark_gap_ms, 2),
         min_gap_ms_at_transport=round(wire_gap_ms, 2),
         min_arrival_gap_ms_at_simulator=round(stats["min_gap_ms"], 2),
     )
