@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
@@ -18,8 +18,11 @@ from ic3sync.db.errors import map_db_errors
 from ic3sync.errors import DatabaseError
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnRetry
 from ic3sync.logs import setup_logging
-from ic3sync.metrics import SyncMetrics
-from ic3sync.runs import RunManager
+
+if TYPE_CHECKING:
+    # Only the service needs them; the command line starts faster without their imports.
+    from ic3sync.metrics import SyncMetrics
+    from ic3sync.runs import RunManager
 
 log = logging.getLogger("ic3sync.bootstrap")
 
@@ -74,6 +77,8 @@ class Wiring:
     clients: ClientFactory
 
     def run_manager(self, metrics: SyncMetrics | None = None) -> RunManager:
+        from ic3sync.runs import RunManager
+
         return RunManager(self.engine, self.settings, client_factory=self.clients, metrics=metrics)
 
 
