@@ -474,6 +474,7 @@ def sync_asset(
     *,
     trigger: str,
     cancel: threading.Event | None = None,
+    observer: RunObserver | None = None,
 ) -> tuple[int, AssetOutcome]:
     """Sync one asset now, as a run of one: (run_id, its outcome). AssetNotFound when it is
     not in the register, AssetSyncFailed when it did not succeed. The run manager (the HTTP
@@ -481,7 +482,12 @@ def sync_asset(
     selection = one_asset(cmms_asset_id)
     recorder = _Outcomes()
     result = run_sync(
-        engine, client, trigger=trigger, selection=selection, cancel=cancel, observer=recorder
+        engine,
+        client,
+        trigger=trigger,
+        selection=selection,
+        cancel=cancel,
+        observer=Observers(recorder, observer),
     )
     return asset_synced(selection, result, recorder.outcomes)
 

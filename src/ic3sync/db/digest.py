@@ -1,0 +1,58 @@
+"""What a run's notification says beyond its counts: its first failures, and what it changed
+in the register counted by column. Read-only; each is one short query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ic3sync.db.schema import sync_log
+
+CHANGE_TABLE = "ic3_asset_change"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedFailure:
+    cmms_asset_id: str
+    reason: str
+    http_status: int | None
+    # The log's typed failure kind when the schema carries one; None leaves it to the caller.
+    kind: str | None
+
+
+def run_failures(conn: sa.Connection, run_id: int, limit: int) -> list[LoggedFailure]:
+    """The first `limit` failed assets of a run, in the order they were logged."""
+    kind_column = sync_log.c.get("error_kind")
+    kind = kind_column if kind_column is not None else sa.null()
+    rows = conn.execute(
+        sa.select(
+            sync_log.c.cmms_asset_id,
+            sync_log.c.error_message,
+            sync_log.c.http_status,
+            kind.label("kind"),
+        )
+        .where(sync_log.c.run_id == run_id, sync_log.c.status == "failed")
+        .order_by(sync_log.c.log_id)
+        .limit(limit)
+    ).all()
+    return [
+        LoggedFailure(r.cmms_asset_id, r.error_message or "failed", r.http_status, r.kind)
+        for r in rows
+    ]
+
+
+def changes_by_column(conn: sa.Connection, run_id: int) -> dict[str, int]:
+    """How many assets this run changed, per column, busiest first; empty when the database
+    keeps no change history (ic3_asset_change does not exist)."""
+    if not sa.inspect(conn).has_table(CHANGE_TABLE):
+        return {}
+    change = sa.Table(CHANGE_TABLE, sa.MetaData(), autoload_with=conn)
+    assets = sa.func.count(sa.distinct(change.c.asset_id))
+    rows = conn.execute(
+        sa.select(change.c.column_name, assets.label("assets"))
+        .where(change.c.run_id == run_id)
+        .group_by(change.c.column_name)
+        .order_by(assets.desc(), change.c.column_name)
+    ).all()
+    return {r.column_name: int(r.assets) for r in rows}
