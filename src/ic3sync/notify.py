@@ -4,6 +4,7 @@ bounded time, is retried, and can neither change a run's outcome nor delay the n
 
 from __future__ import annotations
 
+import email.policy
 import html
 import logging
 import smtplib
@@ -401,7 +402,9 @@ class MailNotifier:
         return f"mail to {who} via {self.server.host}:{self.server.port}"
 
     def message(self, notice: RunNotice) -> EmailMessage:
-        msg = EmailMessage()
+        # A subject on one line: the default 78-column folding would start it on a
+        # continuation line, which some clients show with a leading space.
+        msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=200))
         msg["Subject"] = notice.subject
         msg["From"] = self.server.sender
         msg["To"] = ", ".join(self.to)
