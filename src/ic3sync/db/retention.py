@@ -113,9 +113,6 @@ def prune(
     after = 0
     with engine.connect() as conn:
         while True:
-            if budget_s is not None and time.monotonic() - started > budget_s:
-                result.complete = False
-                break
             # The next `batch` old rows by primary key, found outside any write transaction.
             window = (
                 sa.select(sync_log.c.log_id)
@@ -139,6 +136,9 @@ def prune(
             result.log_rows += deleted.rowcount
             result.batches += 1
             after = upto
+            if budget_s is not None and time.monotonic() - started >= budget_s:
+                result.complete = False
+                break
         if result.complete:
             result.runs = _prune_runs(conn, result, batch)
     result.seconds = time.monotonic() - started
