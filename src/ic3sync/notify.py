@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -68,7 +68,7 @@ class Redactor:
         for secret in secrets:
             raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
             if raw and len(raw) >= 4:
-                values.update({raw, unquote(raw)})
+                values.update({raw, unquote(raw), quote(raw, safe="")})
         # Longest first, so a URL that contains a password loses the whole URL.
         self.values = sorted(values, key=len, reverse=True)
 
@@ -656,11 +656,16 @@ def secrets_of(settings: Settings) -> Redactor:
     if settings.smtp_url is not None:
         with_password = urlsplit(settings.smtp_url.get_secret_value()).password
         smtp_password = unquote(with_password) if with_password else None
+    # A webhook's path is its key: an error that quotes only the path must not show it.
+    webhook_path = None
+    if settings.notify_webhook_url is not None:
+        webhook_path = urlsplit(settings.notify_webhook_url.get_secret_value()).path
     return Redactor(
         [
             settings.api_token,
             settings.admin_token,
             settings.notify_webhook_url,
+            webhook_path if webhook_path and len(webhook_path) > 8 else None,
             settings.smtp_url,
             smtp_password,
         ]
