@@ -277,6 +277,7 @@ def prune_cmd(
             f"{verb} {result.log_rows} log rows and {result.runs} runs older than {days} days "
             f"(before {result.cutoff:%Y-%m-%d %H:%M} UTC) in {result.seconds:.1f} s",
             highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -5,6 +5,7 @@ alone and delays their exit by a bounded time, and `notify-test` says what happe
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,12 @@ def test_sync_mails_and_posts_its_notice_before_it_exits(env, smtp):
     assert sorted(mail.recipients) == ["night@example.org", "ops@example.org"]
     assert mail.tls and f"run {result['run_id']} completed with failures" in mail.message["Subject"]
     assert SMTP_PASSWORD not in stderr and TOKEN not in stderr
+    if samples := os.environ.get("IC3_NOTIFY_SAMPLES"):
+        # `make notify-samples`: what the README shows, from this very run.
+        out = Path(samples)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "webhook.json").write_text(json.dumps(bodies[0], indent=2) + "\n")
+        (out / "mail.eml").write_bytes(mail.raw.replace(b"\r\n", b"\n"))
 
 
 @pytest.mark.parametrize("answer", ["down", "slow"])
