@@ -208,3 +208,35 @@ def test_a_mail_server_that_refuses_the_password_is_not_retried(engine, simulato
     assert "login refused (535)" in caplog.text and "after 1 attempt(s)" in caplog.text
     assert wrong not in caplog.text
     assert 'channel="email",outcome="failed"} 1.0' in metrics.render().decode()
+
+
+def test_the_notice_counts_the_runs_changes_by_column_when_the_history_exists(engine):
+    from ic3sync.model import SyncResult
+    from ic3sync.notify import notice_for
+
+    result = SyncResult(run_id=5, total=3, success=3, status="completed", duration_ms=900)
+    assert notice_for(engine, "cli", result, None).changes == {}
+
+    change = sa.Table(
+        "ic3_asset_change",
+        sa.MetaData(),
+        sa.Column("change_id", sa.Integer, primary_key=True),
+        sa.Column("asset_id", sa.BigInteger),
+        sa.Column("run_id", sa.BigInteger),
+        sa.Column("column_name", sa.Text),
+    )
+    change.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(change),
+            [
+                {"asset_id": 1, "run_id": 5, "column_name": "criticality"},
+                {"asset_id": 2, "run_id": 5, "column_name": "criticality"},
+                {"asset_id": 2, "run_id": 5, "column_name": "in_charge_person"},
+                {"asset_id": 3, "run_id": 4, "column_name": "barcode"},
+            ],
+        )
+    notice = notice_for(engine, "cli", result, "https://ic3.example.org")
+    assert notice.changes == {"criticality": 2, "in_charge_person": 1}
+    assert "Changed: criticality: 2 assets, in_charge_person: 1 asset" in notice.text()
+    assert notice.as_json()["changes_url"] == "https://ic3.example.org/runs/5#changes"
