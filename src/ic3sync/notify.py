@@ -32,7 +32,7 @@ from tenacity import (
 )
 
 from ic3sync.config import Settings
-from ic3sync.db.digest import LoggedFailure, changes_by_column, run_failures
+from ic3sync.db.digest import LoggedFailure, changes_by_column, closed_run, run_failures
 from ic3sync.durations import duration
 from ic3sync.errors import ConfigError
 from ic3sync.metrics import SyncMetrics, failure_reason
@@ -551,6 +551,20 @@ class Notifications:
         notice = notice_for(self.engine, trigger, result, self.public_url)
         self.send_in_background(notice)
 
+    def runs_interrupted(self, run_ids: Iterable[int]) -> None:
+        """Send the notices of runs found interrupted (their process died before it could)."""
+        if not self.configured or self.engine is None:
+            return
+        for run_id in run_ids:
+            try:
+                with self.engine.connect() as conn:
+                    found = closed_run(conn, run_id)
+            except sa.exc.SQLAlchemyError as exc:
+                log.error("run %s: no notice of its interruption (%s)", run_id, type(exc).__name__)
+                continue
+            if found is not None and self.wanted(found[1]):
+                self.send_in_background(notice_for(self.engine, *found, self.public_url))
+
     def send_in_background(self, notice: RunNotice) -> None:
         thread = threading.Thread(
             target=self.deliver, args=(notice,), name=f"notify-{notice.run_id}", daemon=True
@@ -683,3 +697,9 @@ class _NotifyWhenFinished(RunObserver):
             self.notifications.run_finished(self.trigger, result)
         except Exception:
             log.exception("run %s: could not prepare its notification", result.run_id)
+
+    def runs_interrupted(self, run_ids: list[int]) -> None:
+        try:
+            self.notifications.runs_interrupted(run_ids)
+        except Exception:
+            log.exception("runs %s: could not prepare their notifications", run_ids)

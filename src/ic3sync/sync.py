@@ -322,6 +322,8 @@ def run_sync(
                     pid=os.getpid(),
                 )
                 run_rows.update_run(conn, run_id, total=len(assets))
+            if dead:
+                state.observer.runs_interrupted(dead)
             state.result.run_id = run_id
             state.result.total = len(assets)
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})

@@ -240,3 +240,44 @@ def test_the_notice_counts_the_runs_changes_by_column_when_the_history_exists(en
     assert notice.changes == {"criticality": 2, "in_charge_person": 1}
     assert "Changed: criticality: 2 assets, in_charge_person: 1 asset" in notice.text()
     assert notice.as_json()["changes_url"] == "https://ic3.example.org/runs/5#changes"
+
+
+def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engine, simulator):
+    from datetime import UTC, datetime, timedelta
+
+    from ic3sync.db.schema import sync_log, sync_run
+
+    seed_assets(engine, GOOD)
+    began = datetime.now(UTC) - timedelta(hours=3)
+    with engine.begin() as conn:
+        dead = conn.execute(
+            sa.insert(sync_run)
+            .values(trigger="schedule", status="running", total=40, started_at=began, pid=1)
+            .returning(sync_run.c.run_id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(sync_log),
+            [
+                {"run_id": dead, "cmms_asset_id": GOOD[0], "status": "success", "synced_at": began,
+                 "error_message": None, "http_status": 200},
+                {"run_id": dead, "cmms_asset_id": "X_1", "status": "failed", "synced_at": began,
+                 "error_message": "HTTP 503 after 4 attempts", "http_status": 503},
+            ],
+        )  # fmt: skip
+    with webhook_receiver() as hook:
+        manager, notifications, _ = _manager(
+            _settings(engine, simulator.url, notify_webhook_url=hook.url), engine
+        )
+        result = _run(manager)
+        assert notifications.drain(10)
+        bodies = list(hook.bodies)
+    assert result.status == "completed" and result.failed == 0
+    # Only the interrupted run is a problem; the clean run that found it is not sent.
+    assert [b["run_id"] for b in bodies] == [dead]
+    body = bodies[0]
+    assert (body["status"], body["trigger"]) == ("interrupted", "schedule")
+    assert body["counts"] == {"total": 40, "success": 1, "failed": 1, "skipped": 0}
+    assert body["failures"] == [
+        {"cmms_asset_id": "X_1", "reason": "HTTP 503 after 4 attempts", "kind": "http_503"}
+    ]
+    assert "stopped without finishing" in body["error"] and body["duration_ms"] >= 3 * 3600_000

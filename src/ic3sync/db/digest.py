@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ic3sync.db.schema import sync_log
+from ic3sync.db.schema import sync_log, sync_run
+from ic3sync.model import SyncResult
 
 CHANGE_TABLE = "ic3_asset_change"
 
@@ -56,3 +57,24 @@ def changes_by_column(conn: sa.Connection, run_id: int) -> dict[str, int]:
         .order_by(assets.desc(), change.c.column_name)
     ).all()
     return {r.column_name: int(r.assets) for r in rows}
+
+
+def closed_run(conn: sa.Connection, run_id: int) -> tuple[str, SyncResult] | None:
+    """(trigger, result) of a run as its row says, for a run whose own process is gone."""
+    row = conn.execute(sa.select(sync_run).where(sync_run.c.run_id == run_id)).first()
+    if row is None:
+        return None
+    duration = row.duration_ms
+    if duration is None and row.finished_at is not None:
+        duration = int((row.finished_at - row.started_at).total_seconds() * 1000)
+    result = SyncResult(
+        run_id=row.run_id,
+        total=row.total,
+        success=row.success,
+        failed=row.failed,
+        skipped=row.skipped,
+        duration_ms=duration or 0,
+        status=row.status,
+        error=row.error,
+    )
+    return row.trigger, result
