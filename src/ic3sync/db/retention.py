@@ -53,15 +53,20 @@ def _old_log_rows(cutoff: datetime) -> sa.ColumnElement[bool]:
 
 def _old_runs(conn: sa.Connection, cutoff: datetime) -> sa.ColumnElement[bool]:
     """Finished runs started before the cutoff that no log row and no change row points at."""
-    kept = [
+    return sa.and_(
         sync_run.c.started_at < cutoff,
         sync_run.c.status != "running",
         ~sa.exists().where(sync_log.c.run_id == sync_run.c.run_id),
-    ]
-    if sa.inspect(conn).has_table(CHANGE_TABLE):
-        change = sa.table(CHANGE_TABLE, sa.column("run_id"))
-        kept.append(~sa.exists().where(change.c.run_id == sync_run.c.run_id))
-    return sa.and_(*kept)
+        *_outside_history(conn),
+    )
+
+
+def _outside_history(conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
+    """A run the change history points at stays (when the database keeps one)."""
+    if not sa.inspect(conn).has_table(CHANGE_TABLE):
+        return []
+    change = sa.table(CHANGE_TABLE, sa.column("run_id"))
+    return [~sa.exists().where(change.c.run_id == sync_run.c.run_id)]
 
 
 def count_prunable(engine: sa.Engine, days: int, now: datetime | None = None) -> PruneResult:
@@ -87,10 +92,8 @@ def count_prunable(engine: sa.Engine, days: int, now: datetime | None = None) ->
                     ),
                 ),
             ),
+            *_outside_history(conn),
         )
-        if sa.inspect(conn).has_table(CHANGE_TABLE):
-            change = sa.table(CHANGE_TABLE, sa.column("run_id"))
-            old_run = sa.and_(old_run, ~sa.exists().where(change.c.run_id == sync_run.c.run_id))
         result.runs = conn.execute(
             sa.select(sa.func.count()).select_from(sync_run).where(old_run)
         ).scalar_one()
