@@ -44,7 +44,7 @@ class ReceivedMail:
 
 
 @dataclass
-class _Handler:
+class MailHandler:
     mails: list[ReceivedMail] = field(default_factory=list)
     arrived: threading.Event = field(default_factory=threading.Event)
 
@@ -75,7 +75,7 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, dat
 @dataclass
 class SmtpServer:
     port: int
-    handler: _Handler
+    handler: MailHandler
     client_tls: ssl.SSLContext
     ca_file: Path
 
@@ -105,7 +105,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     ca.configure_trust(client_tls)
     ca_file = tmp_path / "smtp-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    handler = _Handler()
+    handler = MailHandler()
     port = free_port()
     controller = Controller(
         handler,

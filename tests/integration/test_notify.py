@@ -281,3 +281,35 @@ def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engi
         {"cmms_asset_id": "X_1", "reason": "HTTP 503 after 4 attempts", "kind": "http_503"}
     ]
     assert "stopped without finishing" in body["error"] and body["duration_ms"] >= 3 * 3600_000
+
+
+def test_a_mail_server_whose_certificate_is_not_trusted_is_refused(smtp):
+    from pydantic import SecretStr
+
+    from ic3sync.notify import MailNotifier, parse_smtp_url, sample_notice
+
+    # The system's trust store, as in production: the suite's throwaway CA is not in it.
+    mail = MailNotifier(parse_smtp_url(SecretStr(smtp.url())), ["ops@example.org"])
+    (delivery,) = Notifications([mail], backoff_s=0).deliver(sample_notice(None))
+    assert not delivery.ok and "TLS failed (CERTIFICATE_VERIFY_FAILED)" in delivery.detail
+    assert smtp.mails == []
+
+
+def test_a_mail_server_without_starttls_gets_neither_password_nor_mail():
+    from aiosmtpd.controller import Controller
+    from pydantic import SecretStr
+
+    from ic3sync.notify import MailNotifier, parse_smtp_url, sample_notice
+    from tests.receivers import MailHandler
+
+    handler, port = MailHandler(), free_port()
+    plain = Controller(handler, hostname="127.0.0.1", port=port)
+    plain.start()
+    try:
+        url = SecretStr(f"smtp://u:{SMTP_PASSWORD}@127.0.0.1:{port}")
+        mail = MailNotifier(parse_smtp_url(url), ["ops@example.org"])
+        (delivery,) = Notifications([mail], backoff_s=0).deliver(sample_notice(None))
+    finally:
+        plain.stop()
+    assert not delivery.ok and delivery.attempts == 1
+    assert "offers no STARTTLS" in delivery.detail and handler.mails == []
