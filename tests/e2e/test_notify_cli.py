@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from tests.helpers import TOKEN, seed_assets
@@ -131,3 +132,13 @@ def test_notify_test_says_what_each_channel_did(env, smtp):
 
     nothing = run_cli("notify-test", env=env)
     assert nothing.returncode == 1 and "no notification is configured" in nothing.stderr
+
+
+def test_a_half_mail_setting_stops_sync_at_start_before_any_run(env, db_url):
+    done = run_cli("sync", env={**env, "IC3_NOTIFY_EMAIL_TO": "ops@example.org"})
+    assert done.returncode == 1
+    assert "mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL" in done.stderr
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 0
+    engine.dispose()
