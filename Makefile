@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format bench faults screenshots clean
+.PHONY: demo test lint format bench bench-prune faults screenshots notify-samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# `ic3sync prune` deleting 1,000,000 log rows on PostgreSQL while a sync runs: how long it took
+# and the longest any asset's transaction took meanwhile (bench/prune-results.json).
+bench-prune: $(STAMP)
+	$(BIN)/python bench/prune.py
+
+# The webhook body and the mail of a real run, as the README shows them (docs/notify/).
+notify-samples: $(STAMP)
+	IC3_NOTIFY_SAMPLES=docs/notify $(BIN)/python -m pytest -q tests/e2e/test_notify_cli.py -k "sqlite and mails_and_posts"
 
 # The whole fault suite (several minutes): prints the table of figures and writes it to
 # faults/results.json. `make test` runs only its quick part. Its long tests (a thousand assets,

@@ -20,8 +20,9 @@ from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnRetry
 from ic3sync.logs import setup_logging
 
 if TYPE_CHECKING:
-    # Only the service needs them; the command line starts faster without their imports.
+    # Only the service and a run need them; `ic3sync --help` starts faster without them.
     from ic3sync.metrics import SyncMetrics
+    from ic3sync.notify import Notifications
     from ic3sync.runs import RunManager
 
 log = logging.getLogger("ic3sync.bootstrap")
@@ -76,10 +77,26 @@ class Wiring:
     engine: sa.Engine
     clients: ClientFactory
 
+    def notifications(self, metrics: SyncMetrics | None = None) -> Notifications:
+        """The run notifications IC3_NOTIFY_* configure (none configured: sends nothing).
+        ConfigError for a half or malformed configuration, so a process refuses to start
+        rather than find out after the night's run."""
+        from ic3sync.notify import Notifications
+
+        return Notifications.from_settings(self.settings, self.engine, metrics=metrics)
+
     def run_manager(self, metrics: SyncMetrics | None = None) -> RunManager:
+        from ic3sync.metrics import SyncMetrics
         from ic3sync.runs import RunManager
 
-        return RunManager(self.engine, self.settings, client_factory=self.clients, metrics=metrics)
+        metrics = metrics or SyncMetrics()
+        return RunManager(
+            self.engine,
+            self.settings,
+            client_factory=self.clients,
+            metrics=metrics,
+            notifications=self.notifications(metrics),
+        )
 
 
 def bootstrap(

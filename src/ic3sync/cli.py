@@ -22,13 +22,14 @@ from ic3sync import bootstrap
 from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
 from ic3sync.db.errors import db_reason, map_db_errors
+from ic3sync.db.retention import count_prunable, prune, prune_after_run
 from ic3sync.errors import (
     AssetSyncFailed,
     ConfigError,
     Ic3SyncError,
     ImportFileError,
 )
-from ic3sync.model import AssetSelection
+from ic3sync.model import AssetSelection, Observers, RunObserver
 from ic3sync.sync import run_sync, sync_asset
 from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
 
@@ -106,10 +107,32 @@ def _exit_code(status: str, failed: int) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
+@contextmanager
+def _after_run(wiring: bootstrap.Wiring) -> Iterator[RunObserver]:
+    """What follows a run of this process: its notice (sent in the background while the log
+    is pruned, then waited for a bounded time) and the prune. Neither touches the exit code."""
+    notifications = wiring.notifications()
+    ran = _Ran()
+    try:
+        yield Observers(ran, notifications.observer("cli"))
+    finally:
+        if ran.run_id is not None:
+            prune_after_run(wiring.engine, wiring.settings.log_retention_days)
+            notifications.drain()
+
+
+class _Ran(RunObserver):
+    run_id: int | None = None
+
+    def run_started(self, run_id: int, total: int) -> None:
+        self.run_id = run_id
+
+
 def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: bool) -> int:
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
     with (
+        _after_run(wiring) as after,
         wiring.clients(cancel=cancel) as client,
         stop_on_signals(cancel, err),
     ):
@@ -120,14 +143,14 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
                 trigger="cli",
                 selection=selection,
                 cancel=cancel,
-                observer=progress,
+                observer=Observers(progress, after),
             )
         finally:
             if progress:
                 progress.stop()
-    print_summary(result, err if as_json else out)
-    if as_json:
-        print(json.dumps(result.as_dict()))
+        print_summary(result, err if as_json else out)
+        if as_json:
+            print(json.dumps(result.as_dict()))
     return _exit_code(result.status, result.failed)
 
 
@@ -168,9 +191,11 @@ def sync_one_cmd(
         settings = bootstrap.load_settings()
         settings.require_api_token()
         wiring = bootstrap.bootstrap(settings)
-        with wiring.clients(cancel=threading.Event()) as client:
+        with _after_run(wiring) as after, wiring.clients(cancel=threading.Event()) as client:
             try:
-                run_id, outcome = sync_asset(wiring.engine, client, cmms_asset_id, trigger="cli")
+                run_id, outcome = sync_asset(
+                    wiring.engine, client, cmms_asset_id, trigger="cli", observer=after
+                )
             except AssetSyncFailed as exc:
                 failed = exc
             else:
@@ -206,6 +231,54 @@ def sync_one_cmd(
         else:
             err.print(f"[red]failed[/] {escape(failed.cmms_asset_id)}: {escape(failed.reason)}")
     raise typer.Exit(code)
+
+
+@app.command("notify-test")
+def notify_test() -> None:
+    """Send a sample notification to every configured channel and say how each went."""
+    from ic3sync.notify import Notifications, sample_notice
+
+    with _errors():
+        settings = bootstrap.load_settings()
+        notifications = Notifications.from_settings(settings)
+        if not notifications.configured:
+            _fail(
+                "no notification is configured: set IC3_NOTIFY_WEBHOOK_URL, or "
+                "IC3_NOTIFY_EMAIL_TO with IC3_SMTP_URL"
+            )
+        deliveries = notifications.deliver(sample_notice(settings.public_url))
+    for d in deliveries:
+        tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+        if d.ok:
+            out.print(f"[green]sent[/] {escape(d.where)} ({tries})", highlight=False)
+        else:
+            err.print(f"[red]failed[/] {escape(d.detail)} ({tries})", highlight=False)
+    out.print(f"notifications are sent on: {settings.notify_on}", highlight=False)
+    raise typer.Exit(EXIT_OK if all(d.ok for d in deliveries) else EXIT_FATAL)
+
+
+@app.command("prune")
+def prune_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would go, delete nothing")
+    ] = False,
+) -> None:
+    """Delete sync log and run rows older than IC3_LOG_RETENTION_DAYS.
+
+    Each asset's latest log row stays, and so does the change history."""
+    with _errors():
+        settings = bootstrap.load_settings()
+        engine = bootstrap.open_engine(settings)
+        days = settings.log_retention_days
+        with map_db_errors():
+            result = count_prunable(engine, days) if dry_run else prune(engine, days)
+        verb = "would delete" if dry_run else "deleted"
+        out.print(
+            f"{verb} {result.log_rows} log rows and {result.runs} runs older than {days} days "
+            f"(before {result.cutoff:%Y-%m-%d %H:%M} UTC) in {result.seconds:.1f} s",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()

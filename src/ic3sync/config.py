@@ -6,6 +6,7 @@ The names are the contract's; nothing else in the code reads the environment.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,8 +34,18 @@ class Settings(BaseSettings):
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
     timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
     log_format: str = Field("text", validation_alias="IC3_LOG_FORMAT")
+    # A Slack or Teams webhook URL is itself a credential (its path is the secret), so it is
+    # held like a token and only its host is ever shown.
+    notify_webhook_url: SecretStr | None = Field(None, validation_alias="IC3_NOTIFY_WEBHOOK_URL")
+    notify_email_to: str | None = Field(None, validation_alias="IC3_NOTIFY_EMAIL_TO")
+    smtp_url: SecretStr | None = Field(None, validation_alias="IC3_SMTP_URL")
+    notify_on: Literal["problems", "always"] = Field("problems", validation_alias="IC3_NOTIFY_ON")
+    public_url: str | None = Field(None, validation_alias="IC3_PUBLIC_URL")
+    # One delivery attempt; a notice with its retries gets three times this.
+    notify_timeout_s: float = Field(10.0, gt=0, le=120, validation_alias="IC3_NOTIFY_TIMEOUT_S")
+    log_retention_days: int = Field(180, ge=1, validation_alias="IC3_LOG_RETENTION_DAYS")
 
-    @field_validator("api_token", "admin_token", mode="before")
+    @field_validator("api_token", "admin_token", "notify_webhook_url", "smtp_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         # An exported-but-empty variable means "not set", not "the empty token".
@@ -42,7 +53,7 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("sync_cron", mode="before")
+    @field_validator("sync_cron", "notify_email_to", "public_url", mode="before")
     @classmethod
     def _blank_cron_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -58,6 +58,12 @@ class SyncMetrics:
             buckets=RUN_BUCKETS,
             registry=r,
         )
+        self.notifications = Counter(
+            "ic3sync_notifications",
+            "Run notifications by channel (webhook, email) and outcome (sent, retried, failed)",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.in_progress = Gauge(
             "ic3sync_run_in_progress", "1 while this process runs a sync, else 0", registry=r
         )
@@ -71,6 +77,9 @@ class SyncMetrics:
     def run_finished(self, trigger: str, result: SyncResult) -> None:
         self.runs.labels(trigger=trigger, status=result.status).inc()
         self.run_seconds.labels(trigger=trigger).observe(result.duration_ms / 1000.0)
+
+    def notification(self, channel: str, outcome: str) -> None:
+        self.notifications.labels(channel=channel, outcome=outcome).inc()
 
     def asset_done(self, outcome: AssetOutcome) -> None:
         reason = failure_reason(outcome) if outcome.status == "failed" else ""

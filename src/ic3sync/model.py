@@ -132,6 +132,11 @@ class RunObserver(Protocol):
         """The run row is closed; `result` is final."""
         return None
 
+    def runs_interrupted(self, run_ids: list[int]) -> None:
+        """Runs left `running` by a process that died were just marked interrupted (their
+        own process cannot tell anyone any more)."""
+        return None
+
 
 class Observers(RunObserver):
     """Several observers as one, told in the order given."""
@@ -154,3 +159,7 @@ class Observers(RunObserver):
     def run_finished(self, result: SyncResult) -> None:
         for o in self.observers:
             o.run_finished(result)
+
+    def runs_interrupted(self, run_ids: list[int]) -> None:
+        for o in self.observers:
+            o.runs_interrupted(run_ids)

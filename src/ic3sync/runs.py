@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ic3sync.config import Settings
 from ic3sync.db import queries
+from ic3sync.db.retention import prune_after_run
 from ic3sync.db.views import (
     AssetDetail,
     CustomerCount,
@@ -42,12 +43,15 @@ from ic3sync.model import (
     RunObserver,
     SyncResult,
 )
+from ic3sync.notify import Notifications
 from ic3sync.sync import asset_synced, one_asset, run_sync
 
 log = logging.getLogger("ic3sync.runs")
 
 # How long a cancel request waits for the asset in flight to finish before answering.
 CANCEL_WAIT_S = 10.0
+# How long a stopping service waits for notices still being sent.
+NOTIFY_DRAIN_S = 5.0
 
 
 @dataclass(eq=False)
@@ -85,10 +89,12 @@ class RunManager:
         *,
         client_factory: ClientFactory,
         metrics: SyncMetrics | None = None,
+        notifications: Notifications | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.metrics = metrics or SyncMetrics()
+        self.notifications = notifications or Notifications(())
         self._client_factory = client_factory
         self._handles: dict[int, RunHandle] = {}
         # run_id -> live progress of the runs of this process (at most one, by the run lock).
@@ -139,7 +145,11 @@ class RunManager:
                     trigger=handle.trigger,
                     selection=handle.selection,
                     cancel=handle.cancel,
-                    observer=Observers(watcher, self.metrics.observer(handle.trigger)),
+                    observer=Observers(
+                        watcher,
+                        self.metrics.observer(handle.trigger),
+                        self.notifications.observer(handle.trigger),
+                    ),
                 )
         except RunInProgress as exc:
             handle.error = exc
@@ -160,6 +170,10 @@ class RunManager:
                     self._live.pop(handle.run_id, None)
             handle.finished.set()
             handle.created.set()
+        if handle.run_id is not None:
+            # After the handle is done: a waiting POST /sync answers without waiting for this,
+            # and the next run may already go (the prune's short batches do not stall it).
+            prune_after_run(self.engine, self.settings.log_retention_days)
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -199,6 +213,8 @@ class RunManager:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
+        # The service manager's stop timeout covers the run and this together.
+        self.notifications.drain(NOTIFY_DRAIN_S)
 
     def running_run_id(self) -> int | None:
         with self._lock:

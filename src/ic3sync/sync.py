@@ -327,6 +327,8 @@ def run_sync(
                     pid=os.getpid(),
                 )
                 run_rows.update_run(conn, run_id, total=len(assets))
+            if dead:
+                state.observer.runs_interrupted(dead)
             state.result.run_id = run_id
             state.result.total = len(assets)
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
@@ -482,6 +484,7 @@ def sync_asset(
     *,
     trigger: str,
     cancel: threading.Event | None = None,
+    observer: RunObserver | None = None,
 ) -> tuple[int, AssetOutcome]:
     """Sync one asset now, as a run of one: (run_id, its outcome). AssetNotFound when it is
     not in the register, AssetSyncFailed when it did not succeed. The run manager (the HTTP
@@ -489,7 +492,12 @@ def sync_asset(
     selection = one_asset(cmms_asset_id)
     recorder = _Outcomes()
     result = run_sync(
-        engine, client, trigger=trigger, selection=selection, cancel=cancel, observer=recorder
+        engine,
+        client,
+        trigger=trigger,
+        selection=selection,
+        cancel=cancel,
+        observer=Observers(recorder, observer),
     )
     return asset_synced(selection, result, recorder.outcomes)
 

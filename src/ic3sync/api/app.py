@@ -57,6 +57,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
         else:
             if dead:
                 log.warning("marked run(s) %s interrupted: their process had died", dead)
+                await run_in_threadpool(manager.notifications.runs_interrupted, dead)
         if scheduler:
             scheduler.start()
         try:

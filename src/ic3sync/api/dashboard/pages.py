@@ -190,6 +190,10 @@ def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
         "chart": present.runs_chart(runs),
         "next_run": next_scheduled(settings),
         "cron": settings.sync_cron,
+        # Where notices go (hosts and counts only, never a URL's path or a password).
+        "notify_to": manager.notifications.describe(),
+        "notify_on": settings.notify_on,
+        "retention_days": settings.log_retention_days,
         "live_ms": LIVE_RUNNING_MS if running else LIVE_IDLE_MS,
     }
 

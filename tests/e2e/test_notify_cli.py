@@ -1,0 +1,144 @@
+"""Notifications from `ic3sync` as a process, on SQLite and PostgreSQL: `sync` and `sync-one`
+send their run's notice before they exit, a webhook that is down or slow leaves their exit code
+alone and delays their exit by a bounded time, and `notify-test` says what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.db.engine import make_engine
+from tests.helpers import TOKEN, seed_assets
+from tests.procs import base_env, free_port, run_cli, simulator_process
+from tests.receivers import SMTP_PASSWORD, SmtpServer, smtp_server, webhook_receiver
+
+GOOD = ["Plant 01_PUMP_01", "Plant 02_PUMP_02"]
+BROKEN = "Site Z_BROKEN_01"
+FAULTS = {BROKEN: "not_found", "Site Z_HTML_02": "non_json"}
+SECRET_PATH = "/hooks/T0001/B0002/cli-webhook-secret"
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A migrated, seeded database and a simulator that fails two assets."""
+    env = base_env(db_url, IC3_NOTIFY_TIMEOUT_S="1", IC3_PUBLIC_URL="https://ic3.example.org")
+    migrated = run_cli("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    engine = make_engine(db_url)
+    seed_assets(engine, [*GOOD, *FAULTS])
+    engine.dispose()
+    with simulator_process(tmp_path, faults=FAULTS) as api:
+        env["INNOMAINT_API_URL"] = api
+        yield env
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
+    with smtp_server(tmp_path) as server:
+        yield server
+
+
+def _mail_env(env: dict[str, str], smtp: SmtpServer) -> dict[str, str]:
+    # The process trusts the test CA through OpenSSL's own variable; verification stays on.
+    return {
+        **env,
+        "IC3_SMTP_URL": smtp.url(),
+        "IC3_NOTIFY_EMAIL_TO": "ops@example.org; night@example.org",
+        "SSL_CERT_FILE": str(smtp.ca_file),
+    }
+
+
+def _sync(env: dict[str, str], *args: str) -> tuple[int, dict, str, float]:
+    started = time.monotonic()
+    done = run_cli(*args, env=env, timeout=60)
+    elapsed = time.monotonic() - started
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1]), done.stderr, elapsed
+
+
+def test_sync_mails_and_posts_its_notice_before_it_exits(env, smtp):
+    with webhook_receiver(SECRET_PATH) as hook:
+        code, result, stderr, _ = _sync(
+            {**_mail_env(env, smtp), "IC3_NOTIFY_WEBHOOK_URL": hook.url}, "sync", "--json"
+        )
+        bodies = list(hook.bodies)
+    assert code == 3, stderr
+    assert len(bodies) == 1 and bodies[0]["run_id"] == result["run_id"]
+    assert bodies[0]["trigger"] == "cli" and bodies[0]["failures"][0]["cmms_asset_id"] == BROKEN
+    assert bodies[0]["url"] == f"https://ic3.example.org/runs/{result['run_id']}"
+    mail = smtp.wait()[0]
+    assert sorted(mail.recipients) == ["night@example.org", "ops@example.org"]
+    assert mail.tls and f"run {result['run_id']} completed with failures" in mail.message["Subject"]
+    assert SMTP_PASSWORD not in stderr and TOKEN not in stderr
+    if samples := os.environ.get("IC3_NOTIFY_SAMPLES"):
+        # `make notify-samples`: what the README shows, from this very run.
+        out = Path(samples)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "webhook.json").write_text(json.dumps(bodies[0], indent=2) + "\n")
+        (out / "mail.eml").write_bytes(mail.raw.replace(b"\r\n", b"\n"))
+
+
+@pytest.mark.parametrize("answer", ["down", "slow"])
+def test_a_webhook_down_or_slow_keeps_the_exit_code_and_bounds_the_delay(env, answer):
+    if answer == "down":
+        url = f"http://127.0.0.1:{free_port()}{SECRET_PATH}"
+        code, result, stderr, elapsed = _sync(
+            {**env, "IC3_NOTIFY_WEBHOOK_URL": url}, "sync", "--json"
+        )
+    else:
+        with webhook_receiver(SECRET_PATH, delay_s=30) as hook:
+            hooked = {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}
+            code, result, stderr, elapsed = _sync(hooked, "sync", "--json")
+            assert len(hook.bodies) >= 1
+    assert code == 3 and (result["failed"], result["success"]) == (2, 2)
+    assert "not delivered" in stderr or "abandoned" in stderr
+    assert "cli-webhook-secret" not in stderr
+    # IC3_NOTIFY_TIMEOUT_S=1: the delivery and its retries get 3 s; a process starts in ~2 s.
+    assert elapsed < 15, elapsed
+
+
+def test_sync_one_of_a_failing_asset_is_notified(env):
+    with webhook_receiver(SECRET_PATH) as hook:
+        code, result, stderr, _ = _sync(
+            {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}, "sync-one", BROKEN, "--json"
+        )
+        bodies = list(hook.bodies)
+    assert code == 3 and result["status"] == "failed", stderr
+    assert [b["run_id"] for b in bodies] == [result["run_id"]]
+    assert bodies[0]["counts"]["failed"] == 1
+
+
+def test_notify_test_says_what_each_channel_did(env, smtp):
+    down = f"http://127.0.0.1:{free_port()}{SECRET_PATH}"
+    with webhook_receiver(SECRET_PATH) as hook:
+        ok = run_cli(
+            "notify-test", env={**_mail_env(env, smtp), "IC3_NOTIFY_WEBHOOK_URL": hook.url}
+        )
+        bodies = list(hook.bodies)
+    assert ok.returncode == 0, ok.stderr
+    assert "sent webhook to 127.0.0.1" in ok.stdout
+    assert f"sent mail to 2 addresses via 127.0.0.1:{smtp.port}" in ok.stdout
+    assert bodies[0]["sample"] is True and smtp.wait()[0].message["Subject"].startswith("[sample]")
+
+    failed = run_cli("notify-test", env={**env, "IC3_NOTIFY_WEBHOOK_URL": down})
+    assert failed.returncode == 1
+    assert "failed webhook to 127.0.0.1: ConnectError" in failed.stderr
+    assert "cli-webhook-secret" not in failed.stdout + failed.stderr
+
+    nothing = run_cli("notify-test", env=env)
+    assert nothing.returncode == 1 and "no notification is configured" in nothing.stderr
+
+
+def test_a_half_mail_setting_stops_sync_at_start_before_any_run(env, db_url):
+    done = run_cli("sync", env={**env, "IC3_NOTIFY_EMAIL_TO": "ops@example.org"})
+    assert done.returncode == 1
+    assert "mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL" in done.stderr
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 0
+    engine.dispose()

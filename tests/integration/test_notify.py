@@ -1,0 +1,316 @@
+"""Run notifications end to end on SQLite and PostgreSQL: a run started through the run manager
+(the API's and the schedule's path) mails a real SMTP server over STARTTLS and posts to a real
+HTTP receiver; a receiver that is down or slow changes nothing about the run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ic3sync.bootstrap import bootstrap, client_factory
+from ic3sync.config import Settings
+from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
+from ic3sync.metrics import SyncMetrics
+from ic3sync.model import AssetSelection
+from ic3sync.notify import Notifications
+from ic3sync.runs import RunManager
+from tests.helpers import TOKEN, seed_assets
+from tests.procs import free_port
+from tests.receivers import SMTP_PASSWORD, SmtpServer, smtp_server, webhook_receiver
+
+GOOD = [f"Plant {n:02d}_PUMP_{n:02d}" for n in range(1, 5)]
+BROKEN = ["Site Z_BROKEN_01", "Site Z_HTML_02"]
+FAULTS = {BROKEN[0]: "not_found", BROKEN[1]: "non_json"}
+TO = ["night-shift@example.org", "maintenance@example.org"]
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with Simulator(SimulatorConfig(token=TOKEN, faults=FAULTS)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
+    with smtp_server(tmp_path) as server:
+        yield server
+
+
+def _settings(engine: sa.Engine, api_url: str, **notify: object) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        api_url=api_url,
+        api_token=TOKEN,
+        rate_ms=0,
+        public_url="https://ic3sync.example.org/",
+        **notify,
+    )
+
+
+def _manager(settings: Settings, engine: sa.Engine, smtp: SmtpServer | None = None, **kw):  # type: ignore[no-untyped-def]
+    metrics = SyncMetrics()
+    notifications = Notifications.from_settings(
+        settings, engine, metrics=metrics, tls=smtp.client_tls if smtp else None, **kw
+    )
+    wiring = bootstrap(settings, engine=engine, clients=client_factory(settings, backoff_base_s=0))
+    manager = RunManager(
+        engine,
+        settings,
+        client_factory=wiring.clients,
+        metrics=metrics,
+        notifications=notifications,
+    )
+    return manager, notifications, metrics
+
+
+def _run(manager: RunManager, trigger: str = "api"):  # type: ignore[no-untyped-def]
+    return manager.start(AssetSelection(), trigger=trigger).wait(60)
+
+
+def test_a_run_with_failures_is_posted_and_mailed_with_its_failures_and_link(
+    engine, simulator, smtp, caplog
+):
+    seed_assets(engine, GOOD + BROKEN)
+    with webhook_receiver() as hook:
+        settings = _settings(
+            engine,
+            simulator.url,
+            notify_webhook_url=hook.url,
+            notify_email_to=", ".join(TO),
+            smtp_url=smtp.url(),
+        )
+        manager, notifications, metrics = _manager(settings, engine, smtp)
+        with caplog.at_level(logging.DEBUG, logger="ic3sync"):
+            result = _run(manager, trigger="schedule")
+            assert notifications.drain(20)
+        body = hook.wait()[0]
+    mail = smtp.wait()[0]
+
+    assert (result.status, result.failed) == ("completed", 2)
+    assert body["run_id"] == result.run_id and body["status"] == "completed"
+    assert body["trigger"] == "schedule"
+    assert body["counts"] == {"total": 6, "success": 4, "failed": 2, "skipped": 0}
+    assert body["duration_ms"] == result.duration_ms
+    assert [f["cmms_asset_id"] for f in body["failures"]] == BROKEN
+    assert body["failures"][0]["kind"] == "http_404" and "404" in body["failures"][0]["reason"]
+    assert body["failures"][1]["kind"] == "not_json"
+    assert body["url"] == f"https://ic3sync.example.org/runs/{result.run_id}"
+    assert body["text"].startswith(f"ic3sync run {result.run_id} completed with failures")
+    assert body["url"] in body["text"] and BROKEN[0] in body["text"]
+
+    assert mail.tls and mail.login == "ic3sync@example.org"
+    assert sorted(mail.recipients) == sorted(TO)
+    assert mail.message["Subject"] == (
+        f"ic3sync run {result.run_id} completed with failures: 4 ok, 2 failed, 0 skipped"
+    )
+    assert BROKEN[1] in mail.part("plain") and body["url"] in mail.part("plain")
+    assert f'href="{body["url"]}"' in mail.part("html") and "<table" in mail.part("html")
+
+    sent = metrics.render().decode()
+    assert 'ic3sync_notifications_total{channel="webhook",outcome="sent"} 1.0' in sent
+    assert 'ic3sync_notifications_total{channel="email",outcome="sent"} 1.0' in sent
+    everything = caplog.text + str(body) + mail.raw.decode()
+    for secret in (TOKEN, SMTP_PASSWORD, "aXbYcZ-webhook-secret"):
+        assert secret not in everything
+
+
+def test_a_clean_run_is_not_sent_on_problems_but_is_on_always(engine, simulator):
+    seed_assets(engine, GOOD)
+    with webhook_receiver() as hook:
+        problems = _settings(engine, simulator.url, notify_webhook_url=hook.url)
+        quiet, _, _ = _manager(problems, engine)
+        assert _run(quiet).status == "completed"
+        assert quiet.notifications.drain(10)
+        assert hook.bodies == []
+
+        always = _settings(engine, simulator.url, notify_webhook_url=hook.url, notify_on="always")
+        loud, _, _ = _manager(always, engine)
+        result = _run(loud)
+        assert loud.notifications.drain(10)
+        assert [b["run_id"] for b in hook.wait()] == [result.run_id]
+        assert hook.bodies[0]["failures"] == [] and hook.bodies[0]["counts"]["failed"] == 0
+
+
+def test_an_aborted_run_is_sent_with_its_reason_and_never_the_token(engine, simulator, caplog):
+    seed_assets(engine, GOOD)
+    with webhook_receiver() as hook:
+        settings = _settings(engine, simulator.url, notify_webhook_url=hook.url)
+        settings.api_token = type(settings.api_token)("wrong-" + TOKEN)  # type: ignore[misc]
+        manager, notifications, _ = _manager(settings, engine)
+        with caplog.at_level(logging.DEBUG, logger="ic3sync"):
+            result = _run(manager)
+            assert notifications.drain(10)
+        body = hook.wait()[0]
+    assert result.status == "aborted" and body["status"] == "aborted"
+    assert "token" in body["error"].lower()
+    assert TOKEN not in str(body) + caplog.text
+
+
+def test_a_webhook_that_is_down_is_retried_counted_and_changes_nothing(engine, simulator, caplog):
+    seed_assets(engine, GOOD + BROKEN)
+    down = f"http://127.0.0.1:{free_port()}/hooks/down-secret-path"
+    settings = _settings(engine, simulator.url, notify_webhook_url=down)
+    manager, notifications, metrics = _manager(settings, engine, backoff_s=0.01)
+    with caplog.at_level(logging.INFO, logger="ic3sync"):
+        result = _run(manager)
+        assert notifications.drain(10)
+        # The next run is not held up by the first one's failing delivery.
+        started = time.monotonic()
+        second = _run(manager)
+        start_to_end = time.monotonic() - started
+        notifications.drain(10)
+
+    assert (result.status, result.failed, second.failed) == ("completed", 2, 2)
+    assert start_to_end < 5
+    text = metrics.render().decode()
+    assert 'ic3sync_notifications_total{channel="webhook",outcome="retried"} 6.0' in text
+    assert 'ic3sync_notifications_total{channel="webhook",outcome="failed"} 2.0' in text
+    assert "not delivered after 4 attempt(s)" in caplog.text
+    assert "down-secret-path" not in caplog.text
+
+
+def test_a_slow_webhook_is_abandoned_within_its_budget(engine, simulator):
+    seed_assets(engine, GOOD + BROKEN)
+    with webhook_receiver(delay_s=30) as hook:
+        settings = _settings(engine, simulator.url, notify_webhook_url=hook.url)
+        settings.notify_timeout_s = 0.5
+        manager, notifications, metrics = _manager(settings, engine, backoff_s=0.01)
+        started = time.monotonic()
+        result = _run(manager)
+        run_done = time.monotonic() - started
+        assert notifications.drain(10)
+        delivered = time.monotonic() - started
+
+    assert result.failed == 2 and result.status == "completed"
+    # The run's own answer does not wait for the webhook; the delivery gives up within
+    # its budget (3 x the 0.5 s attempt timeout), not after the webhook's 30 s.
+    assert run_done < 3
+    assert delivered < run_done + 3
+    assert 'outcome="failed"} 1.0' in metrics.render().decode()
+
+
+def test_a_mail_server_that_refuses_the_password_is_not_retried(engine, simulator, smtp, caplog):
+    seed_assets(engine, BROKEN)
+    wrong = "not-the-password-42"
+    settings = _settings(
+        engine, simulator.url, notify_email_to=TO[0], smtp_url=smtp.url(password=wrong)
+    )
+    manager, notifications, metrics = _manager(settings, engine, smtp, backoff_s=0.01)
+    with caplog.at_level(logging.INFO, logger="ic3sync"):
+        result = _run(manager)
+        assert notifications.drain(10)
+    assert result.failed == 2 and smtp.mails == []
+    assert "login refused (535)" in caplog.text and "after 1 attempt(s)" in caplog.text
+    assert wrong not in caplog.text
+    assert 'channel="email",outcome="failed"} 1.0' in metrics.render().decode()
+
+
+def test_the_notice_counts_the_runs_changes_by_column_when_the_history_exists(engine):
+    from ic3sync.model import SyncResult
+    from ic3sync.notify import notice_for
+
+    result = SyncResult(run_id=5, total=3, success=3, status="completed", duration_ms=900)
+    assert notice_for(engine, "cli", result, None).changes == {}
+
+    change = sa.Table(
+        "ic3_asset_change",
+        sa.MetaData(),
+        sa.Column("change_id", sa.Integer, primary_key=True),
+        sa.Column("asset_id", sa.BigInteger),
+        sa.Column("run_id", sa.BigInteger),
+        sa.Column("column_name", sa.Text),
+    )
+    change.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(change),
+            [
+                {"asset_id": 1, "run_id": 5, "column_name": "criticality"},
+                {"asset_id": 2, "run_id": 5, "column_name": "criticality"},
+                {"asset_id": 2, "run_id": 5, "column_name": "in_charge_person"},
+                {"asset_id": 3, "run_id": 4, "column_name": "barcode"},
+            ],
+        )
+    notice = notice_for(engine, "cli", result, "https://ic3.example.org")
+    assert notice.changes == {"criticality": 2, "in_charge_person": 1}
+    assert "Changed: criticality: 2 assets, in_charge_person: 1 asset" in notice.text()
+    assert notice.as_json()["changes_url"] == "https://ic3.example.org/runs/5#changes"
+
+
+def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engine, simulator):
+    from datetime import UTC, datetime, timedelta
+
+    from ic3sync.db.schema import sync_log, sync_run
+
+    seed_assets(engine, GOOD)
+    began = datetime.now(UTC) - timedelta(hours=3)
+    with engine.begin() as conn:
+        dead = conn.execute(
+            sa.insert(sync_run)
+            .values(trigger="schedule", status="running", total=40, started_at=began, pid=1)
+            .returning(sync_run.c.run_id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(sync_log),
+            [
+                {"run_id": dead, "cmms_asset_id": GOOD[0], "status": "success", "synced_at": began,
+                 "error_message": None, "http_status": 200, "error_kind": None},
+                {"run_id": dead, "cmms_asset_id": "X_1", "status": "failed", "synced_at": began,
+                 "error_message": "HTTP 503 after 4 attempts", "http_status": 503,
+                 "error_kind": "server_error"},
+            ],
+        )  # fmt: skip
+    with webhook_receiver() as hook:
+        manager, notifications, _ = _manager(
+            _settings(engine, simulator.url, notify_webhook_url=hook.url), engine
+        )
+        result = _run(manager)
+        assert notifications.drain(10)
+        bodies = list(hook.bodies)
+    assert result.status == "completed" and result.failed == 0
+    # Only the interrupted run is a problem; the clean run that found it is not sent.
+    assert [b["run_id"] for b in bodies] == [dead]
+    body = bodies[0]
+    assert (body["status"], body["trigger"]) == ("interrupted", "schedule")
+    assert body["counts"] == {"total": 40, "success": 1, "failed": 1, "skipped": 0}
+    assert body["failures"] == [
+        {"cmms_asset_id": "X_1", "reason": "HTTP 503 after 4 attempts", "kind": "server_error"}
+    ]
+    assert "stopped without finishing" in body["error"] and body["duration_ms"] >= 3 * 3600_000
+
+
+def test_a_mail_server_whose_certificate_is_not_trusted_is_refused(smtp):
+    from pydantic import SecretStr
+
+    from ic3sync.notify import MailNotifier, parse_smtp_url, sample_notice
+
+    # The system's trust store, as in production: the suite's throwaway CA is not in it.
+    mail = MailNotifier(parse_smtp_url(SecretStr(smtp.url())), ["ops@example.org"])
+    (delivery,) = Notifications([mail], backoff_s=0).deliver(sample_notice(None))
+    assert not delivery.ok and "TLS failed (CERTIFICATE_VERIFY_FAILED)" in delivery.detail
+    assert smtp.mails == []
+
+
+def test_a_mail_server_without_starttls_gets_neither_password_nor_mail():
+    from aiosmtpd.controller import Controller
+    from pydantic import SecretStr
+
+    from ic3sync.notify import MailNotifier, parse_smtp_url, sample_notice
+    from tests.receivers import MailHandler
+
+    handler, port = MailHandler(), free_port()
+    plain = Controller(handler, hostname="127.0.0.1", port=port)
+    plain.start()
+    try:
+        url = SecretStr(f"smtp://u:{SMTP_PASSWORD}@127.0.0.1:{port}")
+        mail = MailNotifier(parse_smtp_url(url), ["ops@example.org"])
+        (delivery,) = Notifications([mail], backoff_s=0).deliver(sample_notice(None))
+    finally:
+        plain.stop()
+    assert not delivery.ok and delivery.attempts == 1
+    assert "offers no STARTTLS" in delivery.detail and handler.mails == []

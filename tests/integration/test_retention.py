@@ -1,0 +1,171 @@
+"""Log retention on SQLite and PostgreSQL: what goes and what stays, in batches, and the
+`ic3sync prune` command as a process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from ic3sync.db.retention import count_prunable, prune
+from ic3sync.db.schema import sync_log, sync_run
+from tests.procs import base_env, run_cli
+
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+
+
+def _run(conn: sa.Connection, days_ago: int, assets: list[str], status: str = "completed") -> int:
+    started = NOW - timedelta(days=days_ago)
+    run_id = conn.execute(
+        sa.insert(sync_run)
+        .values(trigger="schedule", status=status, started_at=started, finished_at=started)
+        .returning(sync_run.c.run_id)
+    ).scalar_one()
+    if assets:
+        conn.execute(
+            sa.insert(sync_log),
+            [
+                {
+                    "run_id": run_id,
+                    "cmms_asset_id": a,
+                    "status": "success",
+                    "attempts": 1,
+                    "synced_at": started + timedelta(seconds=i),
+                }
+                for i, a in enumerate(assets)
+            ],
+        )
+    return run_id
+
+
+def _history(engine: sa.Engine) -> tuple[set[int], list[tuple[int, str]]]:
+    with engine.connect() as conn:
+        runs = set(conn.execute(sa.select(sync_run.c.run_id)).scalars())
+        logs = conn.execute(
+            sa.select(sync_log.c.run_id, sync_log.c.cmms_asset_id).order_by(sync_log.c.log_id)
+        ).all()
+    return runs, [tuple(r) for r in logs]
+
+
+def _change_table(engine: sa.Engine) -> sa.Table:
+    """A stand-in for the change history's table: only the columns retention looks at."""
+    table = sa.Table(
+        "ic3_asset_change",
+        sa.MetaData(),
+        sa.Column("change_id", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.BigInteger, nullable=False),
+        sa.Column("asset_id", sa.BigInteger, nullable=False),
+        sa.Column("column_name", sa.Text, nullable=False),
+    )
+    table.create(engine)
+    return table
+
+
+def test_old_rows_go_and_each_assets_latest_row_and_the_change_history_stay(engine):
+    changes = _change_table(engine)
+    with engine.begin() as conn:
+        ancient = _run(conn, 400, ["A", "B", "C"])  # C's only row: stays, so does this run
+        old = _run(conn, 200, ["A", "B"])  # superseded everywhere: run and rows go
+        changed = _run(conn, 190, [])  # no log rows, but the history points at it
+        empty = _run(conn, 185, [])  # nothing points at it: goes
+        stuck = _run(conn, 300, [], status="running")  # never pruned while running
+        recent = _run(conn, 10, ["A", "B"])
+        conn.execute(sa.insert(changes).values(run_id=changed, asset_id=1, column_name="barcode"))
+
+    dry = count_prunable(engine, 180, now=NOW)
+    assert _history(engine)[1] == [
+        (ancient, "A"),
+        (ancient, "B"),
+        (ancient, "C"),
+        (old, "A"),
+        (old, "B"),
+        (recent, "A"),
+        (recent, "B"),
+    ]
+    done = prune(engine, 180, now=NOW, batch=2)
+
+    runs, logs = _history(engine)
+    assert logs == [(ancient, "C"), (recent, "A"), (recent, "B")]
+    assert runs == {ancient, changed, stuck, recent} and empty not in runs and old not in runs
+    assert (done.log_rows, done.runs, done.complete) == (4, 2, True)
+    assert (dry.log_rows, dry.runs) == (4, 2)
+    assert done.batches >= 3  # 4 old rows in batches of 2, then the runs
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(changes)).scalar() == 1
+    again = prune(engine, 180, now=NOW)
+    assert (again.log_rows, again.runs) == (0, 0)
+
+
+def test_a_longer_retention_keeps_more(engine):
+    with engine.begin() as conn:
+        _run(conn, 200, ["A"])
+        _run(conn, 100, ["A"])
+        _run(conn, 1, ["A"])
+    assert prune(engine, 365, now=NOW).log_rows == 0
+    assert prune(engine, 150, now=NOW).log_rows == 1
+    assert len(_history(engine)[1]) == 2
+    assert prune(engine, 90, now=NOW).log_rows == 1
+    assert len(_history(engine)[1]) == 1
+
+
+def test_a_time_budget_stops_between_batches_and_the_next_prune_goes_on(engine):
+    with engine.begin() as conn:
+        for days in range(300, 290, -1):
+            _run(conn, days, ["A", "B", "C"])
+        _run(conn, 1, ["A", "B", "C"])
+    first = prune(engine, 180, now=NOW, batch=3, budget_s=0)
+    assert first.complete is False and first.log_rows == 3 and first.runs == 0
+    rest = prune(engine, 180, now=NOW, batch=3)
+    assert rest.complete and first.log_rows + rest.log_rows == 30 and rest.runs == 10
+    assert len(_history(engine)[1]) == 3
+
+
+def test_prune_command_dry_run_counts_and_prune_deletes(engine, db_url):
+    with engine.begin() as conn:
+        _run(conn, 500, ["A", "B"])
+        _run(conn, 0, ["A", "B"])
+    env = base_env(db_url, IC3_LOG_RETENTION_DAYS="30")
+
+    dry = run_cli("prune", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete 2 log rows and 1 runs older than 30 days" in dry.stdout
+    assert len(_history(engine)[1]) == 4
+
+    done = run_cli("prune", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "deleted 2 log rows and 1 runs older than 30 days" in done.stdout
+    assert len(_history(engine)[1]) == 2
+
+    bad = run_cli("prune", env={**env, "IC3_LOG_RETENTION_DAYS": "0"})
+    assert bad.returncode == 1 and "IC3_LOG_RETENTION_DAYS" in bad.stderr
+
+
+def test_each_run_prunes_after_itself_whatever_started_it(engine, db_url, tmp_path):
+    from ic3sync.bootstrap import bootstrap, client_factory
+    from ic3sync.config import Settings
+    from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
+    from ic3sync.model import AssetSelection
+    from tests.helpers import TOKEN, seed_assets
+    from tests.procs import simulator_process
+
+    ids = ["Plant 01_PUMP_01", "Plant 02_PUMP_02"]
+    seed_assets(engine, ids)
+    with engine.begin() as conn:
+        old = _run(conn, 400, ids)
+
+    with Simulator(SimulatorConfig(token=TOKEN)) as sim:
+        settings = Settings(database_url=db_url, api_url=sim.url, api_token=TOKEN, rate_ms=0)
+        manager = bootstrap(settings, engine=engine, clients=client_factory(settings)).run_manager()
+        api_run = manager.start(AssetSelection(), trigger="api").wait(30).run_id
+        manager.shutdown()  # joins the run's thread, which prunes after the run
+    assert _history(engine) == ({api_run}, [(api_run, ids[0]), (api_run, ids[1])])
+
+    # An asset no longer in the register: its older row goes, its latest stays.
+    with engine.begin() as conn:
+        older, newer = _run(conn, 300, ["Gone_01"]), _run(conn, 299, ["Gone_01"])
+    with simulator_process(tmp_path) as api:
+        done = run_cli("sync", "--json", env=base_env(db_url, api))
+    assert done.returncode == 0, done.stderr
+    runs, logs = _history(engine)
+    assert older not in runs and newer in runs and (newer, "Gone_01") in logs
+    assert len(logs) == 5 and old not in runs
