@@ -20,9 +20,11 @@ import sqlalchemy as sa
 
 from ic3sync.db import fastpath
 from ic3sync.db.schema import (
+    ASSET_DETAILS,
     ASSET_INT_COLUMNS,
     ASSET_TEXT_COLUMNS,
     PERFORMANCE_TEXT_COLUMNS,
+    WORKORDER_BY_PERIOD,
     WORKORDER_COST_COLUMNS,
     WORKORDER_COUNT_COLUMNS,
     WORKORDER_PERIODS,
@@ -78,14 +80,13 @@ _DIMENSIONS: Final = (
     ("floor", floor, "floor_id", "floor_name"),
     ("department", department, "department_id", "department_name"),
 )
-_WO = {p: workorder_summary.alias("wo_" + p) for p in WORKORDER_PERIODS}
 
 _TRACKED: Final[tuple[_Tracked, ...]] = (
     *(_Tracked(asset_master.name, c, asset_master.c[c]) for c in MASTER_COLUMNS),
     *(_Tracked(t.name, name, t.c[name]) for _, t, _, name in _DIMENSIONS),
     *(_Tracked(asset_performance.name, c, asset_performance.c[c]) for c in PERFORMANCE_COLUMNS),
     *(
-        _Tracked(workorder_summary.name, f"{p}.{c}", _WO[p].c[c])
+        _Tracked(workorder_summary.name, f"{p}.{c}", WORKORDER_BY_PERIOD[p].c[c])
         for p in WORKORDER_PERIODS
         for c in WORKORDER_COLUMNS
     ),
@@ -94,23 +95,9 @@ _TRACKED: Final[tuple[_Tracked, ...]] = (
 
 def _stored_select() -> sa.Select[Any]:
     m = asset_master
-    joined: sa.FromClause = m.outerjoin(
-        asset_performance, asset_performance.c.asset_id == m.c.asset_id
-    )
-    for period, wo in _WO.items():
-        joined = joined.outerjoin(
-            wo,
-            sa.and_(
-                wo.c.asset_id == m.c.asset_id,
-                # Inlined, not bound: the compiled statement takes the asset id alone.
-                wo.c.period_type == sa.literal_column(f"'{period}'"),
-            ),
-        )
-    for _, table, key, _ in _DIMENSIONS:
-        joined = joined.outerjoin(table, table.c[key] == m.c[key])
     return (
         sa.select(m.c.last_synced_at, *(t.column for t in _TRACKED))
-        .select_from(joined)
+        .select_from(ASSET_DETAILS)
         .where(m.c.asset_id == sa.bindparam("p_asset_id", type_=m.c.asset_id.type))
     )
 

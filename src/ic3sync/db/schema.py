@@ -265,3 +265,33 @@ asset_change = sa.Table(
     # Changes since a date, for the overview, the command and the export.
     sa.Index("ix_ic3_asset_change_changed_at", "changed_at"),
 )
+
+
+def _asset_details() -> tuple[sa.FromClause, dict[str, sa.TableClause]]:
+    m = asset_master
+    by_period = {p: workorder_summary.alias("wo_" + p) for p in WORKORDER_PERIODS}
+    joined: sa.FromClause = m.outerjoin(
+        asset_performance, asset_performance.c.asset_id == m.c.asset_id
+    )
+    for period, wo in by_period.items():
+        joined = joined.outerjoin(
+            wo,
+            sa.and_(
+                wo.c.asset_id == m.c.asset_id,
+                # Inlined, not bound: statements over this join take the asset id alone.
+                wo.c.period_type == sa.literal_column(f"'{period}'"),
+            ),
+        )
+    for table, key in (
+        (building, "building_id"),
+        (floor, "floor_id"),
+        (department, "department_id"),
+    ):
+        joined = joined.outerjoin(table, table.c[key] == m.c[key])
+    return joined, by_period  # type: ignore[return-value]
+
+
+# An asset with everything stored about it, one row per asset: its performance, its work-order
+# summary of each period (WORKORDER_BY_PERIOD), and the building, floor and department it is
+# assigned to. The change history reads it before a sync writes; the export reads it whole.
+ASSET_DETAILS, WORKORDER_BY_PERIOD = _asset_details()
