@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -60,15 +60,15 @@ class Column:
 def _local(zone: ZoneInfo) -> Callable[[datetime], datetime]:
     # Excel has no time zones: instants are written as wall time in the dashboard's zone.
     def convert(value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value
-        return value.astimezone(zone).replace(tzinfo=None)
+        # SQLite hands back the UTC instant it stored without its zone.
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(zone).replace(tzinfo=None)
 
     return convert
 
 
 def _hours(seconds: int) -> float:
-    return round(seconds / 3600, 6)
+    return seconds / 3600
 
 
 def _columns(names_and_types: Iterable[tuple[str, Any]], zone: ZoneInfo) -> list[Column]:
@@ -78,8 +78,11 @@ def _columns(names_and_types: Iterable[tuple[str, Any]], zone: ZoneInfo) -> list
         if name in _SECONDS:
             hours = name.removesuffix("_seconds") + "_hours"
             columns.append(Column(hours, name, _hours, _HOURS_FORMAT))
-        elif isinstance(type_, sa.DateTime) or type_ is datetime:
+        elif type_ is datetime or (isinstance(type_, sa.DateTime) and type_.timezone):
             columns.append(Column(name, name, local, _TIME_FORMAT))
+        elif isinstance(type_, sa.DateTime):
+            # A vendor time kept as written (asset_created_at): no instant to convert.
+            columns.append(Column(name, name, None, _TIME_FORMAT))
         elif isinstance(type_, sa.Date):
             columns.append(Column(name, name, None, _DATE_FORMAT))
         else:
