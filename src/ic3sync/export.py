@@ -123,9 +123,14 @@ CHANGE_FIELDS = (
 )
 
 
-def _text_cell(ws: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, ILLEGAL_CHARACTERS_RE.sub("", value))
-    # A vendor string such as "=HYPERLINK(...)" stays text, never a formula.
+def _text(ws: WriteOnlyWorksheet, value: str) -> str | WriteOnlyCell:
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not value.startswith("="):
+        return value
+    # A vendor string such as "=HYPERLINK(...)" stays text, never a formula. Only these get a
+    # cell object of their own: making one per value would double the export's time.
+    cell = WriteOnlyCell(ws, value)
     cell.data_type = "s"
     return cell
 
@@ -149,7 +154,7 @@ def _sheet(
         for column in columns:
             value = column.value(row)
             if isinstance(value, str):
-                out.append(_text_cell(ws, value))
+                out.append(_text(ws, value))
             elif value is not None and column.number_format is not None:
                 cell = WriteOnlyCell(ws, value)
                 cell.number_format = column.number_format
