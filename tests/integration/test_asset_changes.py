@@ -4,10 +4,12 @@ old and new value as stored, and failures and empty API values record nothing.""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ic3sync.db import queries
 from ic3sync.db.schema import (
     asset_master,
     asset_performance,
@@ -160,3 +162,18 @@ def test_an_empty_api_value_keeps_the_stored_one_and_records_nothing(engine):
     assert result.success == 1
     assert master(engine, IDS[0])["criticality"] == "Critical-from-Excel"
     assert _changes(engine) == []
+
+
+def test_changes_since_the_edges_of_the_calendar_answer_all_or_nothing(engine):
+    seed_assets(engine, IDS[:1])
+    _sync(engine)
+    _edit_stored(engine, IDS[0])
+    _sync(engine)
+    east, west = timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))
+    with engine.connect() as conn:
+        everything = queries.list_changes(conn).total
+        assert everything == 6
+        assert queries.list_changes(conn, since=datetime(1, 1, 1, tzinfo=east)).total == 6
+        assert queries.list_changes(conn, since=datetime(9999, 12, 31, 23, tzinfo=west)).total == 0
+        counts = queries.run_change_counts(conn, 2)
+    assert dict(counts)["criticality"] == 1 and len(counts) == 6

@@ -342,6 +342,18 @@ def register_customers(conn: sa.Connection) -> list[CustomerCount]:
 # --- the field-level history (ic3_asset_change) ----------------------------------------------
 
 
+def _as_utc(value: datetime) -> datetime:
+    """Stored instants are UTC and SQLite compares them as written, so bind UTC too. A time at
+    the edge of the calendar (year 1 or 9999 with an offset) cannot move to UTC: it is before or
+    after every stored change alike."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if value.year > 1 else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
 def _change_filters(
     *,
     since: datetime | None = None,
@@ -353,8 +365,7 @@ def _change_filters(
     c = asset_change.c
     where: list[sa.ColumnElement[bool]] = []
     if since is not None:
-        # Stored as UTC instants; SQLite compares them as written, so bind UTC too.
-        where.append(c.changed_at >= _utc(since).astimezone(UTC))  # type: ignore[union-attr]
+        where.append(c.changed_at >= _as_utc(since))
     if column is not None:
         where.append(c.column_name == column)
     if cmms_asset_id is not None:
