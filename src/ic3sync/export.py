@@ -39,6 +39,7 @@ CHANGES_DAYS = 30
 _DATE_FORMAT = "yyyy-mm-dd"
 _TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _HOURS_FORMAT = "0.00"
+_MONEY_FORMAT = "#,##0.00"
 _SECONDS = set(DURATION_COLUMNS.values())
 
 
@@ -85,6 +86,8 @@ def _columns(names_and_types: Iterable[tuple[str, Any]], zone: ZoneInfo) -> list
             columns.append(Column(name, name, None, _TIME_FORMAT))
         elif isinstance(type_, sa.Date):
             columns.append(Column(name, name, None, _DATE_FORMAT))
+        elif isinstance(type_, sa.Numeric) and type_.scale == 2:
+            columns.append(Column(name, name, None, _MONEY_FORMAT))
         else:
             columns.append(Column(name, name))
     return columns

@@ -160,6 +160,7 @@ def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engin
         first["installation_date"] is None
     )
     assert ws.cell(2, header.index("last_synced_at") + 1).is_date
+    assert ws.cell(2, header.index("upto.ticket_cost") + 1).number_format == "#,##0.00"
 
     failures = _sheet_rows(wb[FAILURES_SHEET])
     assert wb[FAILURES_SHEET].freeze_panes == "A2"
