@@ -324,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         elif RESULTS.exists():
             previous = json.loads(RESULTS.read_text())
             results["export"] = previous.get("export", [])
-            results["export_measured_at"] = previous.get("started_at")
+            results["export_measured_at"] = previous.get(
+                "export_measured_at", previous.get("started_at")
+            )
     results["load_after"] = list(os.getloadavg())
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
