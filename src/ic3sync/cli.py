@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -265,15 +265,16 @@ def changes(
         settings = bootstrap.load_settings()
         zone = parse_timezone(settings.timezone)
         engine = bootstrap.open_engine(settings)
-        filters = {
+        cmms_asset_id = clean_asset_id(asset) if asset is not None else None
+        filters: dict[str, Any] = {
             "since": since.replace(tzinfo=zone) if since is not None else None,
             "column": column,
             "customer_id": customer_id,
-            "cmms_asset_id": clean_asset_id(asset) if asset is not None else None,
+            "cmms_asset_id": cmms_asset_id,
         }
         with engine.connect() as conn:
-            if asset is not None and queries.find_asset(conn, filters["cmms_asset_id"]) is None:
-                raise AssetNotFound(asset)
+            if cmms_asset_id is not None and queries.find_asset(conn, cmms_asset_id) is None:
+                raise AssetNotFound(cmms_asset_id)
             if target is None:
                 page = queries.list_changes(conn, limit=limit, **filters)
                 print_changes(page, zone, out)

@@ -53,7 +53,7 @@ class _Tracked:
 
     table_name: str
     column_name: str  # as recorded: work-order columns are prefixed with their period
-    column: sa.Column[Any]
+    column: sa.ColumnElement[Any]
 
 
 MASTER_COLUMNS: Final = (
