@@ -11,8 +11,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -24,14 +25,25 @@ from ic3sync.db.engine import redact_url
 from ic3sync.db.errors import db_reason, map_db_errors
 from ic3sync.db.retention import count_prunable, prune, prune_after_run
 from ic3sync.errors import (
+    AssetNotFound,
     AssetSyncFailed,
     ConfigError,
     Ic3SyncError,
     ImportFileError,
 )
-from ic3sync.model import AssetSelection, Observers, RunObserver
+from ic3sync.model import AssetSelection, Observers, RunObserver, clean_asset_id
+from ic3sync.schedule import parse_timezone
 from ic3sync.sync import run_sync, sync_asset
-from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
+from ic3sync.terminal import (
+    RichProgress,
+    escape,
+    print_changes,
+    print_summary,
+    stop_on_signals,
+)
+
+if TYPE_CHECKING:
+    from ic3sync.export import Format
 
 EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
 
@@ -276,6 +288,98 @@ def prune_cmd(
         out.print(
             f"{verb} {result.log_rows} log rows and {result.runs} runs older than {days} days "
             f"(before {result.cutoff:%Y-%m-%d %H:%M} UTC) in {result.seconds:.1f} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _one_file(csv_path: Path | None, xlsx_path: Path | None) -> tuple[Path, Format] | None:
+    if csv_path is not None and xlsx_path is not None:
+        _fail("give --csv or --xlsx, not both")
+    if xlsx_path is not None:
+        return xlsx_path, "xlsx"
+    if csv_path is not None:
+        return csv_path, "csv"
+    return None
+
+
+CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file here")]
+XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
+
+
+@app.command()
+def changes(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+            help="only changes at or after this date (and time), in IC3_TIMEZONE",
+        ),
+    ] = None,
+    asset: Annotated[str | None, typer.Option("--asset", help="only this asset's changes")] = None,
+    column: Annotated[
+        str | None, typer.Option(help="only this column (criticality, upto.ticket_count, ...)")
+    ] = None,
+    customer_id: Annotated[
+        int | None, typer.Option("--customer-id", help="only this customer's assets")
+    ] = None,
+    csv_path: CsvPath = None,
+    xlsx_path: XlsxPath = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help="rows shown in the table, newest first (files take all)")
+    ] = 50,
+) -> None:
+    """What the syncs changed: a table here, or every matching change in a file."""
+    from ic3sync.db import queries
+    from ic3sync.export import write_changes
+
+    target = _one_file(csv_path, xlsx_path)
+    with _errors():
+        settings = bootstrap.load_settings()
+        zone = parse_timezone(settings.timezone)
+        engine = bootstrap.open_engine(settings)
+        cmms_asset_id = clean_asset_id(asset) if asset is not None else None
+        filters: dict[str, Any] = {
+            "since": since.replace(tzinfo=zone) if since is not None else None,
+            "column": column,
+            "customer_id": customer_id,
+            "cmms_asset_id": cmms_asset_id,
+        }
+        with engine.connect() as conn:
+            if cmms_asset_id is not None and queries.find_asset(conn, cmms_asset_id) is None:
+                raise AssetNotFound(cmms_asset_id)
+            if target is None:
+                page = queries.list_changes(conn, limit=limit, **filters)
+                print_changes(page, zone, out)
+                return
+            path, fmt = target
+            n = write_changes(queries.iter_changes(conn, **filters), path, fmt, zone=zone)
+        out.print(f"wrote {n} changes to {path}", highlight=False)
+
+
+@app.command()
+def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
+    """The synced register as a file: an .xlsx with the sheets Register, Last run's failures
+    and Changes (last 30 days), or the Register sheet alone as a .csv."""
+    from ic3sync.export import write_register_csv, write_workbook
+
+    target = _one_file(csv_path, xlsx_path)
+    if target is None:
+        _fail("give --xlsx PATH or --csv PATH")
+    path, fmt = target
+    with _errors():
+        settings = bootstrap.load_settings()
+        zone = parse_timezone(settings.timezone)
+        engine = bootstrap.open_engine(settings)
+        if fmt == "csv":
+            n = write_register_csv(engine, path, zone=zone)
+            out.print(f"wrote {n} assets to {path}", highlight=False)
+            return
+        counts = write_workbook(engine, path, zone=zone, now=datetime.now(UTC))
+        run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
+        out.print(
+            f"wrote {path}: {counts.register} assets, {counts.failures} failures of the last "
+            f"run ({run}), {counts.changes} changes of the last 30 days",
             highlight=False,
             soft_wrap=True,
         )

@@ -32,7 +32,8 @@ from tenacity import (
 )
 
 from ic3sync.config import Settings
-from ic3sync.db.digest import LoggedFailure, changes_by_column, closed_run, run_failures
+from ic3sync.db.digest import LoggedFailure, closed_run, run_failures
+from ic3sync.db.queries import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.errors import ConfigError
 from ic3sync.metrics import SyncMetrics
@@ -47,7 +48,7 @@ RETRIES = 3
 # Statuses that are a problem whatever the counts; a run that failed assets is one too.
 PROBLEM_STATUSES = frozenset({"aborted", "interrupted"})
 # Where a run's changes are listed, below its page.
-CHANGES_PATH = "#changes"
+CHANGES_PATH = "#run-changes"
 
 
 class DeliveryError(Exception):
@@ -255,7 +256,7 @@ def notice_for(
     try:
         with engine.connect() as conn:
             logged = run_failures(conn, result.run_id, NOTICE_FAILURES)
-            notice.changes = changes_by_column(conn, result.run_id)
+            notice.changes = dict(run_change_counts(conn, result.run_id))
         notice.failures = [Failure(f.cmms_asset_id, f.reason, _kind(f)) for f in logged]
     except sa.exc.SQLAlchemyError as exc:
         log.warning("run %s: notice without the log (%s)", result.run_id, type(exc).__name__)

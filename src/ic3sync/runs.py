@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -47,6 +47,7 @@ from ic3sync.notify import Notifications
 from ic3sync.sync import asset_synced, one_asset, run_sync
 
 log = logging.getLogger("ic3sync.runs")
+T = TypeVar("T")
 
 # How long a cancel request waits for the asset in flight to finish before answering.
 CANCEL_WAIT_S = 10.0
@@ -226,6 +227,11 @@ class RunManager:
     def _conn(self) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn:
             yield conn
+
+    def read(self, query: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Any read of db/queries.py, on a connection of its own."""
+        with self._conn() as conn:
+            return query(conn, *args, **kw)
 
     def list_runs(self, **kw: Any) -> RunPage:
         with self._conn() as conn:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from ic3sync import mapping
-from ic3sync.db import queries, writes
+from ic3sync.db import changes, queries, writes
 from ic3sync.db import runs as run_rows
 from ic3sync.db.errors import (
     connection_lost,
@@ -84,8 +84,10 @@ class _Run:
         observer: RunObserver,
         lock: RunLock | None = None,
         db_retry_s: float = DB_RETRY_S,
+        detect_changes: bool = True,
     ) -> None:
         self.engine = engine
+        self.detect_changes = detect_changes
         self.client = client
         self.cancel = cancel
         self.observer = observer
@@ -156,9 +158,23 @@ class _Run:
                 # The asset's rows and its log row reach PostgreSQL in one round trip; the
                 # COMMIT is the second.
                 with writes.pipeline(conn):
+                    # Read before the writes, in the same round trip.
+                    stored = (
+                        changes.read_stored(conn, asset.asset_id) if self.detect_changes else None
+                    )
                     writes.write_asset(conn, asset.asset_id, rows, now)
                     outcome.duration_ms = _ms_since(started)
                     writes.insert_logs(conn, [self.log_row(asset, outcome, now)])
+                if stored is not None:
+                    # Only an asset that changed pays a round trip for it.
+                    changes.record(
+                        conn,
+                        asset_id=asset.asset_id,
+                        cmms_asset_id=asset.cmms_asset_id,
+                        run_id=self.result.run_id,
+                        changes=changes.diff(stored(), rows),
+                        now=now,
+                    )
                 beat = self.heartbeat_values(asset.cmms_asset_id)
                 if beat is not None:
                     # Counted as if this asset had committed, which it does with this row.
@@ -292,16 +308,19 @@ def run_sync(
     cancel: threading.Event | None = None,
     observer: RunObserver | None = None,
     db_retry_s: float = DB_RETRY_S,
+    detect_changes: bool = True,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
     for a single-asset run of an unknown id, DatabaseError when the database is unreachable at
     the start. Everything else about the run, including its failures and a database that went
-    away for longer than `db_retry_s` mid-run, is in the returned SyncResult."""
+    away for longer than `db_retry_s` mid-run, is in the returned SyncResult.
+    `detect_changes=False` skips the field-level history (ic3_asset_change), for measuring
+    what it costs."""
     sel = selection or AssetSelection()
     cancel = cancel or threading.Event()
     t0 = time.monotonic()
     lock = RunLock(engine)
-    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s)
+    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s, detect_changes)
     with map_db_errors(), contextlib.ExitStack() as release:
         release.callback(lock.release)
         if not lock.acquire():

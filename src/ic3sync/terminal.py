@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import (
@@ -19,7 +20,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
+from ic3sync.api.present import local_time
+from ic3sync.db.views import ChangePage
 from ic3sync.durations import duration
 from ic3sync.model import AssetOutcome, AssetRef, RunObserver, SyncResult
 
@@ -119,3 +123,25 @@ def print_summary(result: SyncResult, console: Console) -> None:
                 "AND status = 'failed'",
                 highlight=False,
             )
+
+
+def print_changes(page: ChangePage, zone: ZoneInfo, console: Console) -> None:
+    """A page of changes as a table, newest first, and how many more there are."""
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for name in ("changed at", "asset", "column", "old", "new", "run"):
+        # Times, columns and runs are read whole; long ids and values fold.
+        table.add_column(name, overflow="fold", no_wrap=name in ("changed at", "column", "run"))
+    for c in page.items:
+        table.add_row(
+            local_time(c.changed_at, zone),
+            Text(c.cmms_asset_id),
+            Text(c.column_name),
+            Text("" if c.old_value is None else c.old_value, style="red"),
+            Text("" if c.new_value is None else c.new_value, style="green"),
+            str(c.run_id),
+        )
+    if page.items:
+        console.print(table)
+    shown = len(page.items)
+    more = f"; --csv or --xlsx writes all {page.total}" if page.total > shown else ""
+    console.print(f"{shown} of {page.total} changes{more}", highlight=False)

@@ -44,7 +44,7 @@ def live_server(
 def test_the_service_keeps_to_its_openapi_schema(live_server: ServerProcess) -> None:
     api = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 12
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     for operation in operations:
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from ic3sync.bootstrap import bootstrap, client_factory
 from ic3sync.config import Settings
+from ic3sync.db.schema import asset_change, asset_master
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.metrics import SyncMetrics
 from ic3sync.model import AssetSelection
@@ -217,33 +219,32 @@ def test_the_notice_counts_the_runs_changes_by_column_when_the_history_exists(en
     result = SyncResult(run_id=5, total=3, success=3, status="completed", duration_ms=900)
     assert notice_for(engine, "cli", result, None).changes == {}
 
-    change = sa.Table(
-        "ic3_asset_change",
-        sa.MetaData(),
-        sa.Column("change_id", sa.Integer, primary_key=True),
-        sa.Column("asset_id", sa.BigInteger),
-        sa.Column("run_id", sa.BigInteger),
-        sa.Column("column_name", sa.Text),
-    )
-    change.create(engine)
+    seed_assets(engine, ["A_1", "A_2", "A_3"])
+    with engine.connect() as conn:
+        ids = dict(
+            conn.execute(sa.select(asset_master.c.cmms_asset_id, asset_master.c.asset_id)).all()
+        )
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(change),
+            sa.insert(asset_change),
             [
-                {"asset_id": 1, "run_id": 5, "column_name": "criticality"},
-                {"asset_id": 2, "run_id": 5, "column_name": "criticality"},
-                {"asset_id": 2, "run_id": 5, "column_name": "in_charge_person"},
-                {"asset_id": 3, "run_id": 4, "column_name": "barcode"},
+                {"asset_id": ids[f"A_{asset}"], "cmms_asset_id": f"A_{asset}", "run_id": run,
+                 "table_name": "ic3_asset_master", "column_name": column,
+                 "old_value": "a", "new_value": "b", "changed_at": now}
+                for asset, run, column in [
+                    (1, 5, "criticality"), (2, 5, "criticality"),
+                    (2, 5, "in_charge_person"), (3, 4, "barcode"),
+                ]
             ],
-        )
+        )  # fmt: skip
     notice = notice_for(engine, "cli", result, "https://ic3.example.org")
     assert notice.changes == {"criticality": 2, "in_charge_person": 1}
     assert "Changed: criticality: 2 assets, in_charge_person: 1 asset" in notice.text()
-    assert notice.as_json()["changes_url"] == "https://ic3.example.org/runs/5#changes"
+    assert notice.as_json()["changes_url"] == "https://ic3.example.org/runs/5#run-changes"
 
 
 def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engine, simulator):
-    from datetime import UTC, datetime, timedelta
 
     from ic3sync.db.schema import sync_log, sync_run
 

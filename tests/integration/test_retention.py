@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from ic3sync.db.retention import count_prunable, prune
-from ic3sync.db.schema import sync_log, sync_run
+from ic3sync.db.schema import asset_change, asset_master, sync_log, sync_run
+from tests.helpers import seed_assets
 from tests.procs import base_env, run_cli
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -47,22 +48,8 @@ def _history(engine: sa.Engine) -> tuple[set[int], list[tuple[int, str]]]:
     return runs, [tuple(r) for r in logs]
 
 
-def _change_table(engine: sa.Engine) -> sa.Table:
-    """A stand-in for the change history's table: only the columns retention looks at."""
-    table = sa.Table(
-        "ic3_asset_change",
-        sa.MetaData(),
-        sa.Column("change_id", sa.Integer, primary_key=True),
-        sa.Column("run_id", sa.BigInteger, nullable=False),
-        sa.Column("asset_id", sa.BigInteger, nullable=False),
-        sa.Column("column_name", sa.Text, nullable=False),
-    )
-    table.create(engine)
-    return table
-
-
 def test_old_rows_go_and_each_assets_latest_row_and_the_change_history_stay(engine):
-    changes = _change_table(engine)
+    seed_assets(engine, ["A"])
     with engine.begin() as conn:
         ancient = _run(conn, 400, ["A", "B", "C"])  # C's only row: stays, so does this run
         old = _run(conn, 200, ["A", "B"])  # superseded everywhere: run and rows go
@@ -70,7 +57,14 @@ def test_old_rows_go_and_each_assets_latest_row_and_the_change_history_stay(engi
         empty = _run(conn, 185, [])  # nothing points at it: goes
         stuck = _run(conn, 300, [], status="running")  # never pruned while running
         recent = _run(conn, 10, ["A", "B"])
-        conn.execute(sa.insert(changes).values(run_id=changed, asset_id=1, column_name="barcode"))
+        asset_id = conn.execute(sa.select(asset_master.c.asset_id)).scalar_one()
+        conn.execute(
+            sa.insert(asset_change).values(
+                run_id=changed, asset_id=asset_id, cmms_asset_id="A",
+                table_name="ic3_asset_master", column_name="barcode",
+                old_value="1", new_value="2", changed_at=NOW - timedelta(days=190),
+            )
+        )  # fmt: skip
 
     dry = count_prunable(engine, 180, now=NOW)
     assert _history(engine)[1] == [
@@ -91,7 +85,7 @@ def test_old_rows_go_and_each_assets_latest_row_and_the_change_history_stay(engi
     assert (dry.log_rows, dry.runs) == (4, 2)
     assert done.batches >= 3  # 4 old rows in batches of 2, then the runs
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(changes)).scalar() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(asset_change)).scalar() == 1
     again = prune(engine, 180, now=NOW)
     assert (again.log_rows, again.runs) == (0, 0)
 

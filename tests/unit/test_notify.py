@@ -58,7 +58,7 @@ def test_the_subject_and_text_carry_status_counts_failures_and_link():
     assert "- A2: HTTP 404 for A2 [http_404]" in text
     assert text.endswith("Run: https://ic3.example.org/runs/7")
     body = notice.as_json()
-    assert body["changes_url"] == "https://ic3.example.org/runs/7#changes"
+    assert body["changes_url"] == "https://ic3.example.org/runs/7#run-changes"
     assert body["counts"] == {"total": 100, "success": 97, "failed": 3, "skipped": 0}
 
 

@@ -20,3 +20,11 @@ AssetId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+ColumnName = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=r"^[a-z0-9_.]+$",
+        description="only changes of this column (`criticality`, `upto.ticket_count`, ...)",
+    ),
+]

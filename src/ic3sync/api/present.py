@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from ic3sync.db.views import FailureGroup, RunView
+from ic3sync.db.views import ChangeRow, FailureGroup, RunView
 from ic3sync.durations import duration
 from ic3sync.errors import HTTP_KINDS, ErrorKind
 
@@ -219,3 +219,33 @@ def pager(page: int, per_page: int, total: int) -> Pager:
     page = min(max(page, 1), pages)
     first = (page - 1) * per_page + 1 if total else 0
     return Pager(page, pages, total, first, min(page * per_page, total))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeGroup:
+    """Changes written together: one asset's in one run (a timeline entry), or one column's."""
+
+    key: str
+    run_id: int
+    changed_at: datetime
+    changes: tuple[ChangeRow, ...]
+
+
+def timeline(changes: Iterable[ChangeRow]) -> list[ChangeGroup]:
+    """An asset's changes (newest first) as one entry per run, in the same order."""
+    groups: list[ChangeGroup] = []
+    for c in changes:
+        if groups and groups[-1].run_id == c.run_id:
+            last = groups[-1]
+            groups[-1] = ChangeGroup(last.key, last.run_id, last.changed_at, (*last.changes, c))
+        else:
+            groups.append(ChangeGroup(c.cmms_asset_id, c.run_id, c.changed_at, (c,)))
+    return groups
+
+
+def by_column(changes: Iterable[ChangeRow]) -> dict[str, list[ChangeRow]]:
+    """Changes grouped by column, columns in the order they first appear."""
+    out: dict[str, list[ChangeRow]] = {}
+    for c in changes:
+        out.setdefault(c.column_name, []).append(c)
+    return out

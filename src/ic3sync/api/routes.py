@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from ic3sync.api.params import (
     INT32_MAX,
     INT64_MAX,
     AssetId,
+    ColumnName,
     Limit,
     Offset,
     RunId,
@@ -29,7 +31,7 @@ from ic3sync.api.schemas import (
 from ic3sync.db import migrate as migrations
 from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
-from ic3sync.db.views import AssetDetail, LogPage, RunPage, RunView
+from ic3sync.db.views import AssetDetail, ChangePage, LogPage, RunChanges, RunPage, RunView
 from ic3sync.metrics import CONTENT_TYPE
 from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id
 
@@ -165,6 +167,77 @@ def cancel_run(manager: Manager, run_id: RunId) -> RunView:
     ends `cancelled`. Answers the run once it has stopped (or after 10 s, still `running`).
     A run of another process (the CLI) answers 409: stop it there."""
     return manager.cancel(run_id)
+
+
+# Before /assets/{cmms_asset_id:path}, which would take ".../changes" as part of an asset id.
+@admin.get(
+    "/assets/{cmms_asset_id:path}/changes",
+    tags=["changes"],
+    summary="An asset's changes, newest first",
+    response_model=ChangePage,
+    responses=error_responses(404),
+)
+def asset_changes(
+    manager: Manager, cmms_asset_id: AssetId, limit: Limit = 50, offset: Offset = 0
+) -> ChangePage:
+    """Each stored value of the asset that a sync changed, with its old and new value as
+    stored (text) and the run that changed it. The asset's first sync is its baseline and
+    records none. 404 when the asset is not in the register."""
+    return manager.read(
+        queries.asset_changes, clean_asset_id(cmms_asset_id), limit=limit, offset=offset
+    )
+
+
+@admin.get(
+    "/runs/{run_id}/changes",
+    tags=["changes"],
+    summary="What changed in a run: counts per column, then the rows",
+    response_model=RunChanges,
+    responses=error_responses(404),
+)
+def run_changes(
+    manager: Manager,
+    run_id: RunId,
+    column: ColumnName = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> RunChanges:
+    """`by_column` counts the run's changes and the assets they touched per column, most
+    changed first; `items` are the rows in the order the run wrote them (`column` filters them)."""
+    return manager.read(queries.run_changes, run_id, column=column, limit=limit, offset=offset)
+
+
+@admin.get(
+    "/changes",
+    tags=["changes"],
+    summary="Changes across the register, newest first",
+    response_model=ChangePage,
+)
+def list_changes(
+    manager: Manager,
+    since: Annotated[
+        datetime | None,
+        Query(
+            description="only changes at or after this instant (ISO 8601; a date or a time "
+            "without an offset is UTC)",
+            examples=["2026-11-01"],
+        ),
+    ] = None,
+    column: ColumnName = None,
+    customer_id: Annotated[
+        int | None, Query(ge=0, le=INT64_MAX, description="only this customer's assets")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> ChangePage:
+    return manager.read(
+        queries.list_changes,
+        since=since,
+        column=column,
+        customer_id=customer_id,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @admin.get(

@@ -10,8 +10,6 @@ import sqlalchemy as sa
 from ic3sync.db.schema import sync_log, sync_run
 from ic3sync.model import SyncResult
 
-CHANGE_TABLE = "ic3_asset_change"
-
 
 @dataclass(frozen=True, slots=True)
 class LoggedFailure:
@@ -38,22 +36,6 @@ def run_failures(conn: sa.Connection, run_id: int, limit: int) -> list[LoggedFai
         LoggedFailure(r.cmms_asset_id, r.error_message or "failed", r.http_status, r.kind)
         for r in rows
     ]
-
-
-def changes_by_column(conn: sa.Connection, run_id: int) -> dict[str, int]:
-    """How many assets this run changed, per column, busiest first; empty when the database
-    keeps no change history (ic3_asset_change does not exist)."""
-    if not sa.inspect(conn).has_table(CHANGE_TABLE):
-        return {}
-    change = sa.Table(CHANGE_TABLE, sa.MetaData(), autoload_with=conn)
-    assets = sa.func.count(sa.distinct(change.c.asset_id))
-    rows = conn.execute(
-        sa.select(change.c.column_name, assets.label("assets"))
-        .where(change.c.run_id == run_id)
-        .group_by(change.c.column_name)
-        .order_by(assets.desc(), change.c.column_name)
-    ).all()
-    return {r.column_name: int(r.assets) for r in rows}
 
 
 def closed_run(conn: sa.Connection, run_id: int) -> tuple[str, SyncResult] | None:

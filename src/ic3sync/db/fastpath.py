@@ -137,3 +137,39 @@ def pipeline(conn: sa.Connection) -> Iterator[None]:
     fairy = conn.connection
     with _driver_errors(conn, fairy, None, None), fairy.driver_connection.pipeline():  # type: ignore[union-attr]
         yield
+
+
+@functools.lru_cache(maxsize=8)
+def select_statement(dialect: sa.Dialect, stmt: sa.Select[Any]) -> _Compiled:
+    """A SELECT compiled once; its bind parameters are named p_<key of the row dict>."""
+    return _compile(dialect, stmt)
+
+
+def fetch_later(
+    conn: sa.Connection, statement: _Compiled, row: Mapping[str, Any]
+) -> Callable[[], Sequence[Any] | None]:
+    """Run a SELECT of at most one row now and return a function that gives that row.
+
+    Inside pipeline() on PostgreSQL the row comes back with the rest of the batch, so reading it
+    costs no round trip of its own: call the function after leaving the pipeline. Elsewhere the
+    row is read at once, before any later statement of the transaction can change it."""
+    fairy = conn.connection
+    params = statement.parameters(row)
+    cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with _driver_errors(conn, fairy, statement.sql, params):
+        cursor.execute(statement.sql, params)
+    if conn.dialect.name != "postgresql":
+        try:
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        return lambda: found
+
+    def fetch() -> Sequence[Any] | None:
+        try:
+            with _driver_errors(conn, fairy, statement.sql, params):
+                return cursor.fetchone()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    return fetch

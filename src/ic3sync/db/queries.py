@@ -4,7 +4,7 @@ the typed rows of db/views.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,11 @@ import sqlalchemy as sa
 
 from ic3sync.db.runs import log_counts
 from ic3sync.db.schema import (
+    ASSET_DETAILS,
+    WORKORDER_BY_PERIOD,
+    WORKORDER_COST_COLUMNS,
+    WORKORDER_COUNT_COLUMNS,
+    asset_change,
     asset_master,
     asset_performance,
     building,
@@ -24,11 +29,15 @@ from ic3sync.db.schema import (
 )
 from ic3sync.db.views import (
     AssetDetail,
+    ChangePage,
+    ChangeRow,
+    ColumnChanges,
     CustomerCount,
     FailureGroup,
     LogPage,
     LogRow,
     RegisterHealth,
+    RunChanges,
     RunFilters,
     RunPage,
     RunView,
@@ -332,3 +341,203 @@ def register_customers(conn: sa.Connection) -> list[CustomerCount]:
         .order_by(asset_master.c.customer_id)
     )
     return [CustomerCount(customer_id=c, customer_name=name, assets=k) for c, name, k in rows]
+
+
+# --- the field-level history (ic3_asset_change) ----------------------------------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored instants are UTC and SQLite compares them as written, so bind UTC too. A time at
+    the edge of the calendar (year 1 or 9999 with an offset) cannot move to UTC: it is before or
+    after every stored change alike."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if value.year > 1 else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
+def _change_filters(
+    *,
+    since: datetime | None = None,
+    column: str | None = None,
+    customer_id: int | None = None,
+    cmms_asset_id: str | None = None,
+    run_id: int | None = None,
+) -> list[sa.ColumnElement[bool]]:
+    c = asset_change.c
+    where: list[sa.ColumnElement[bool]] = []
+    if since is not None:
+        where.append(c.changed_at >= _as_utc(since))
+    if column is not None:
+        where.append(c.column_name == column)
+    if cmms_asset_id is not None:
+        where.append(c.cmms_asset_id == cmms_asset_id)
+    if run_id is not None:
+        where.append(c.run_id == run_id)
+    if customer_id is not None:
+        # The asset's customer today, as the register keeps it.
+        where.append(
+            c.asset_id.in_(
+                sa.select(asset_master.c.asset_id).where(asset_master.c.customer_id == customer_id)
+            )
+        )
+    return where
+
+
+def _change_page(
+    conn: sa.Connection,
+    where: list[sa.ColumnElement[bool]],
+    order: sa.ColumnElement[Any],
+    limit: int,
+    offset: int,
+) -> ChangePage:
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(asset_change).where(*where)
+    ).scalar()
+    rows = conn.execute(
+        sa.select(asset_change).where(*where).order_by(order).limit(limit).offset(offset)
+    ).mappings()
+    return ChangePage(
+        items=[ChangeRow(**_plain(r)) for r in rows],  # type: ignore[arg-type]
+        total=total or 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def asset_changes(
+    conn: sa.Connection, cmms_asset_id: str, *, limit: int = 50, offset: int = 0
+) -> ChangePage:
+    """An asset's changes, newest first; AssetNotFound when it is not in the register."""
+    if find_asset(conn, cmms_asset_id) is None:
+        raise AssetNotFound(cmms_asset_id)
+    where = _change_filters(cmms_asset_id=cmms_asset_id)
+    return _change_page(conn, where, asset_change.c.change_id.desc(), limit, offset)
+
+
+def list_changes(
+    conn: sa.Connection,
+    *,
+    since: datetime | None = None,
+    column: str | None = None,
+    customer_id: int | None = None,
+    cmms_asset_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> ChangePage:
+    """Changes across the register, newest first."""
+    where = _change_filters(
+        since=since, column=column, customer_id=customer_id, cmms_asset_id=cmms_asset_id
+    )
+    return _change_page(conn, where, asset_change.c.change_id.desc(), limit, offset)
+
+
+def iter_changes(conn: sa.Connection, *, chunk: int = 2000, **filters: Any) -> Iterator[ChangeRow]:
+    """Every change matching the filters of list_changes, oldest first, read in chunks of
+    `chunk` rows (keyset on change_id), so a file of any length is written in bounded memory."""
+    select = sa.select(asset_change).where(*_change_filters(**filters))
+    for row in _keyset(conn, select, asset_change.c.change_id, chunk):
+        yield ChangeRow(**_plain(row))  # type: ignore[arg-type]
+
+
+def _keyset(
+    conn: sa.Connection, select: sa.Select[Any], key: sa.Column[Any], chunk: int
+) -> Iterator[sa.RowMapping]:
+    """The rows of `select` in `key` order, fetched `chunk` at a time: each fetch starts after
+    the last key seen, so neither side holds more than a chunk however many rows there are."""
+    after = None
+    while True:
+        page = select if after is None else select.where(key > after)
+        rows = conn.execute(page.order_by(key).limit(chunk)).mappings().all()
+        yield from rows
+        if len(rows) < chunk:
+            return
+        after = rows[-1][key.name]
+
+
+def change_counts(
+    conn: sa.Connection, *, since: datetime | None = None, run_id: int | None = None
+) -> list[ColumnChanges]:
+    """Changes counted by column (and the assets they touched), most changed first."""
+    c = asset_change.c
+    n = sa.func.count().label("n")
+    rows = conn.execute(
+        sa.select(c.table_name, c.column_name, n, sa.func.count(sa.distinct(c.asset_id)))
+        .where(*_change_filters(since=since, run_id=run_id))
+        .group_by(c.table_name, c.column_name)
+        .order_by(n.desc(), c.table_name, c.column_name)
+    )
+    return [
+        ColumnChanges(table_name=t, column_name=col, changes=k, assets=a) for t, col, k, a in rows
+    ]
+
+
+def run_change_counts(conn: sa.Connection, run_id: int) -> list[tuple[str, int]]:
+    """(column_name, assets changed) of a run, most changed first: for a run's summary."""
+    return [(c.column_name, c.assets) for c in change_counts(conn, run_id=run_id)]
+
+
+def run_changes(
+    conn: sa.Connection,
+    run_id: int,
+    *,
+    column: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> RunChanges:
+    """A run's changes counted by column, then its rows in the order they were written;
+    RunNotFound when there is no such run."""
+    exists = conn.execute(sa.select(sync_run.c.run_id).where(sync_run.c.run_id == run_id)).first()
+    if exists is None:
+        raise RunNotFound(run_id)
+    where = _change_filters(run_id=run_id, column=column)
+    page = _change_page(conn, where, asset_change.c.change_id, limit, offset)
+    return RunChanges(
+        run_id=run_id, by_column=change_counts(conn, run_id=run_id), **page.model_dump()
+    )
+
+
+# --- the register as files (export) -----------------------------------------------------------
+
+
+def _register_select() -> sa.Select[Any]:
+    m, p = asset_master, asset_performance
+    skip_perf = {"performance_id", "asset_id", "serialnumber"}
+    return sa.select(
+        *m.c,
+        building.c.building_name,
+        floor.c.floor_name,
+        department.c.department_name,
+        *(c for c in p.c if c.key not in skip_perf),
+        *(
+            wo.c[column].label(f"{period}.{column}")
+            for period, wo in WORKORDER_BY_PERIOD.items()
+            for column in (*WORKORDER_COUNT_COLUMNS, *WORKORDER_COST_COLUMNS)
+        ),
+    ).select_from(ASSET_DETAILS)
+
+
+def iter_register(conn: sa.Connection, *, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every asset of the register with its building, floor and department names, performance
+    and work-order summaries, one flat row each, in asset_id order, read `chunk` rows at a time
+    (keyset on asset_id) so that a register of any size is read in bounded memory."""
+    for row in _keyset(conn, _register_select(), asset_master.c.asset_id, chunk):
+        yield dict(row)
+
+
+def register_columns() -> list[tuple[str, sa.types.TypeEngine[Any]]]:
+    """(name, type) of the rows iter_register yields, in order."""
+    return [(c.name, c.type) for c in _register_select().selected_columns]
+
+
+def latest_run_id(conn: sa.Connection) -> int | None:
+    return conn.execute(sa.select(sa.func.max(sync_run.c.run_id))).scalar()
+
+
+def iter_failures(conn: sa.Connection, run_id: int, *, chunk: int = 2000) -> Iterator[LogRow]:
+    """A run's failed log rows in the order they were written, read in chunks."""
+    select = sa.select(sync_log).where(sync_log.c.run_id == run_id, sync_log.c.status == "failed")
+    for row in _keyset(conn, select, sync_log.c.log_id, chunk):
+        yield LogRow(**_plain(row))  # type: ignore[arg-type]

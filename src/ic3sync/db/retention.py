@@ -14,9 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ic3sync.db.digest import CHANGE_TABLE
 from ic3sync.db.errors import db_reason
-from ic3sync.db.schema import sync_log, sync_run
+from ic3sync.db.schema import asset_change, sync_log, sync_run
 
 log = logging.getLogger("ic3sync.retention")
 
@@ -62,11 +61,8 @@ def _old_runs(conn: sa.Connection, cutoff: datetime) -> sa.ColumnElement[bool]:
 
 
 def _outside_history(conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
-    """A run the change history points at stays (when the database keeps one)."""
-    if not sa.inspect(conn).has_table(CHANGE_TABLE):
-        return []
-    change = sa.table(CHANGE_TABLE, sa.column("run_id"))
-    return [~sa.exists().where(change.c.run_id == sync_run.c.run_id)]
+    """A run the change history points at stays."""
+    return [~sa.exists().where(asset_change.c.run_id == sync_run.c.run_id)]
 
 
 def count_prunable(engine: sa.Engine, days: int, now: datetime | None = None) -> PruneResult:

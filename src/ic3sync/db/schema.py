@@ -240,3 +240,60 @@ sync_log = sa.Table(
     sa.Index("ix_cmms_sync_log_run_id_status", "run_id", "status"),
     sa.Index("ix_cmms_sync_log_cmms_asset_id_log_id", "cmms_asset_id", "log_id"),
 )
+
+# The field-level history of what the CMMS changed. run_id has no foreign key on purpose: the
+# log's retention prunes old runs, and the history of an asset outlives them.
+asset_change = sa.Table(
+    "ic3_asset_change",
+    metadata,
+    sa.Column("change_id", BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "asset_id",
+        sa.BigInteger,
+        sa.ForeignKey("ic3_asset_master.asset_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("cmms_asset_id", sa.Text, nullable=False),
+    sa.Column("run_id", sa.BigInteger, nullable=False),
+    sa.Column("table_name", sa.Text, nullable=False),
+    sa.Column("column_name", sa.Text, nullable=False),
+    sa.Column("old_value", sa.Text),
+    sa.Column("new_value", sa.Text),
+    sa.Column("changed_at", TZ, nullable=False),
+    # An asset's timeline, newest first.
+    sa.Index("ix_ic3_asset_change_cmms_asset_id_change_id", "cmms_asset_id", "change_id"),
+    # A run's changes, counted by column.
+    sa.Index("ix_ic3_asset_change_run_id_column_name", "run_id", "column_name"),
+    # Changes since a date, for the overview, the command and the export.
+    sa.Index("ix_ic3_asset_change_changed_at", "changed_at"),
+)
+
+
+def _asset_details() -> tuple[sa.FromClause, dict[str, sa.TableClause]]:
+    m = asset_master
+    by_period = {p: workorder_summary.alias("wo_" + p) for p in WORKORDER_PERIODS}
+    joined: sa.FromClause = m.outerjoin(
+        asset_performance, asset_performance.c.asset_id == m.c.asset_id
+    )
+    for period, wo in by_period.items():
+        joined = joined.outerjoin(
+            wo,
+            sa.and_(
+                wo.c.asset_id == m.c.asset_id,
+                # Inlined, not bound: statements over this join take the asset id alone.
+                wo.c.period_type == sa.literal_column(f"'{period}'"),
+            ),
+        )
+    for table, key in (
+        (building, "building_id"),
+        (floor, "floor_id"),
+        (department, "department_id"),
+    ):
+        joined = joined.outerjoin(table, table.c[key] == m.c[key])
+    return joined, by_period  # type: ignore[return-value]
+
+
+# An asset with everything stored about it, one row per asset: its performance, its work-order
+# summary of each period (WORKORDER_BY_PERIOD), and the building, floor and department it is
+# assigned to. The change history reads it before a sync writes; the export reads it whole.
+ASSET_DETAILS, WORKORDER_BY_PERIOD = _asset_details()

@@ -190,3 +190,60 @@ class CustomerCount(BaseModel):
     customer_id: int
     customer_name: str | None = None
     assets: int
+
+
+class ChangeRow(BaseModel):
+    """One stored value a sync changed, old and new as stored (text)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "change_id": 981,
+                    "asset_id": 1,
+                    "cmms_asset_id": "Delhi Cantt Naraina_BP_01",
+                    "run_id": 14,
+                    "table_name": "ic3_asset_master",
+                    "column_name": "criticality",
+                    "old_value": "Medium",
+                    "new_value": "High",
+                    "changed_at": "2026-11-24T01:00:03.412000Z",
+                }
+            ]
+        }
+    )
+
+    change_id: int
+    asset_id: int
+    cmms_asset_id: str
+    run_id: int
+    table_name: str
+    column_name: str = Field(
+        description="the column; work-order columns carry their period (`upto.ticket_count`)"
+    )
+    old_value: str | None = None
+    new_value: str | None = None
+    changed_at: datetime
+
+
+class ChangePage(BaseModel):
+    items: list[ChangeRow]
+    total: int = Field(description="changes matching the filter")
+    limit: int
+    offset: int
+
+
+class ColumnChanges(BaseModel):
+    """How many values of one column changed, and in how many assets."""
+
+    table_name: str
+    column_name: str
+    changes: int
+    assets: int
+
+
+class RunChanges(ChangePage):
+    """A run's changes: counted by column, then the rows, oldest first."""
+
+    run_id: int
+    by_column: list[ColumnChanges]

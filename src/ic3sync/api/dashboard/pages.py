@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.background import BackgroundTask
 from starlette.middleware.sessions import SessionMiddleware
 
+from ic3sync import export
 from ic3sync.api import present
 from ic3sync.api.dashboard.checks import (
     LoggedIn,
@@ -41,6 +46,7 @@ from ic3sync.api.dashboard.templating import (
 from ic3sync.api.deps import AppSettings, Manager
 from ic3sync.api.params import INT32_MAX, INT64_MAX, RunId
 from ic3sync.config import Settings
+from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import RunView
 from ic3sync.errors import (
@@ -54,7 +60,7 @@ from ic3sync.errors import (
 )
 from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS, AssetSelection, clean_asset_id
 from ic3sync.runs import RunManager
-from ic3sync.schedule import Scheduler
+from ic3sync.schedule import Scheduler, parse_timezone
 
 log = logging.getLogger("ic3sync.dashboard")
 
@@ -69,6 +75,11 @@ CHART_RUNS = 30
 # started elsewhere (the CLI, the schedule, another server).
 LIVE_RUNNING_MS = 1000
 LIVE_IDLE_MS = 5000
+# The change history on pages; the API, `ic3sync changes` and the export give all of it.
+TIMELINE_SHOWN = 100
+RUN_CHANGES_SHOWN = 500
+RECENT_CHANGE_DAYS = 7
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- errors as pages -----------------------------------------------------------------------
@@ -198,6 +209,14 @@ def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _recent_changes(manager: RunManager) -> dict[str, Any]:
+    since = datetime.now(UTC) - timedelta(days=RECENT_CHANGE_DAYS)
+    return {
+        "recent_changes": manager.read(queries.change_counts, since=since),
+        "recent_days": RECENT_CHANGE_DAYS,
+    }
+
+
 @router.get("/", dependencies=[LoggedIn])
 def overview(request: Request, manager: Manager, settings: AppSettings) -> Response:
     context = _overview(manager, settings)
@@ -211,6 +230,7 @@ def _with_form(
 ) -> dict[str, Any]:
     return {
         **context,
+        **_recent_changes(manager),
         "customers": manager.register_customers(),
         "form": form or {"customer_id": "", "batch": "", "offset": "0", "only_failed": ""},
         "start_error": None,
@@ -404,7 +424,49 @@ def run_page(
     }
     if is_live(request):
         return render(request, "_run_live.html", context)
+    changes = manager.read(queries.run_changes, run_id, limit=RUN_CHANGES_SHOWN)
+    context["changes"] = changes
+    context["changed_columns"] = present.by_column(changes.items)
     return render(request, "run.html", context)
+
+
+def _xlsx(write: Callable[[Path], object], filename: str) -> FileResponse:
+    """A workbook written to a temporary file, sent, then removed."""
+    fd, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    path = Path(name)
+    try:
+        write(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=XLSX_TYPE,
+        filename=filename,
+        headers=SECURITY_HEADERS,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/runs/{run_id}/failures.xlsx", dependencies=[LoggedIn])
+def run_failures_xlsx(manager: Manager, settings: AppSettings, run_id: RunId) -> Response:
+    manager.get_run(run_id)  # RunNotFound: a 404 page
+    zone = parse_timezone(settings.timezone)
+    return _xlsx(
+        lambda path: export.write_failures_workbook(manager.engine, path, run_id, zone=zone),
+        f"ic3sync-run-{run_id}-failures.xlsx",
+    )
+
+
+@router.get("/export.xlsx", dependencies=[LoggedIn])
+def register_xlsx(manager: Manager, settings: AppSettings) -> Response:
+    zone = parse_timezone(settings.timezone)
+    now = datetime.now(UTC)
+    return _xlsx(
+        lambda path: export.write_workbook(manager.engine, path, zone=zone, now=now),
+        f"ic3sync-register-{now.astimezone(zone):%Y-%m-%d}.xlsx",
+    )
 
 
 def _cancellable(manager: RunManager, run: RunView) -> bool:
@@ -423,8 +485,17 @@ def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
 
 @router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])
 def asset_page(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
-    detail = manager.asset_detail(clean_asset_id(cmms_asset_id), log_limit=20)
-    return render(request, "asset.html", {"d": detail, "a": detail.asset})
+    asset_id = clean_asset_id(cmms_asset_id)
+    detail = manager.asset_detail(asset_id, log_limit=20)
+    changes = manager.read(queries.asset_changes, asset_id, limit=TIMELINE_SHOWN)
+    context = {
+        "d": detail,
+        "a": detail.asset,
+        "timeline": present.timeline(changes.items),
+        "changes_total": changes.total,
+        "timeline_shown": TIMELINE_SHOWN,
+    }
+    return render(request, "asset.html", context)
 
 
 @router.post("/sync/{cmms_asset_id:path}", dependencies=SameOrigin)

@@ -1,0 +1,241 @@
+"""What a sync changed in an asset's stored values: read them in one statement before the
+asset's writes, compare them with what the writes store (`diff`, pure), and insert one
+ic3_asset_change row per changed value in the asset's own transaction.
+
+Values are compared as the database stores them, in one text form on both backends: numbers at
+their column's scale ("1250.50"), instants in UTC ISO 8601, dates ISO. The first successful sync
+of an asset (last_synced_at still NULL) is its baseline and records nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final, NamedTuple
+
+import sqlalchemy as sa
+
+from ic3sync.db import fastpath
+from ic3sync.db.schema import (
+    ASSET_DETAILS,
+    ASSET_INT_COLUMNS,
+    ASSET_TEXT_COLUMNS,
+    PERFORMANCE_TEXT_COLUMNS,
+    WORKORDER_BY_PERIOD,
+    WORKORDER_COST_COLUMNS,
+    WORKORDER_COUNT_COLUMNS,
+    WORKORDER_PERIODS,
+    asset_change,
+    asset_master,
+    asset_performance,
+    building,
+    department,
+    floor,
+    workorder_summary,
+)
+
+__all__ = ["Change", "Stored", "diff", "read_stored", "record", "stored_text"]
+
+
+class Change(NamedTuple):
+    table_name: str
+    column_name: str
+    old_value: str | None
+    new_value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    """One stored value a sync may change: where it lives, and the column that types it."""
+
+    table_name: str
+    column_name: str  # as recorded: work-order columns are prefixed with their period
+    column: sa.ColumnElement[Any]
+
+
+MASTER_COLUMNS: Final = (
+    *ASSET_TEXT_COLUMNS,
+    *ASSET_INT_COLUMNS,
+    "customer_id",
+    "customer_name",
+    "location_id",
+    "location_name",
+    "installation_date",
+    "traceability_updated_on",
+)
+# The parsed companions (mttr_seconds, availability_pct, ...) are left out: they follow from the
+# text beside them in the same row, and a second row per change would only repeat it.
+PERFORMANCE_COLUMNS: Final = (
+    *(c for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber"),
+    "total_ticket",
+)
+WORKORDER_COLUMNS: Final = (*WORKORDER_COUNT_COLUMNS, *WORKORDER_COST_COLUMNS)
+# The name of the building, floor and department the asset is assigned to, reached through the
+# asset's own building_id, floor_id and department_id.
+_DIMENSIONS: Final = (
+    ("building", building, "building_id", "building_name"),
+    ("floor", floor, "floor_id", "floor_name"),
+    ("department", department, "department_id", "department_name"),
+)
+
+_TRACKED: Final[tuple[_Tracked, ...]] = (
+    *(_Tracked(asset_master.name, c, asset_master.c[c]) for c in MASTER_COLUMNS),
+    *(_Tracked(t.name, name, t.c[name]) for _, t, _, name in _DIMENSIONS),
+    *(_Tracked(asset_performance.name, c, asset_performance.c[c]) for c in PERFORMANCE_COLUMNS),
+    *(
+        _Tracked(workorder_summary.name, f"{p}.{c}", WORKORDER_BY_PERIOD[p].c[c])
+        for p in WORKORDER_PERIODS
+        for c in WORKORDER_COLUMNS
+    ),
+)
+
+
+def _stored_select() -> sa.Select[Any]:
+    m = asset_master
+    return (
+        sa.select(m.c.last_synced_at, *(t.column for t in _TRACKED))
+        .select_from(ASSET_DETAILS)
+        .where(m.c.asset_id == sa.bindparam("p_asset_id", type_=m.c.asset_id.type))
+    )
+
+
+_STORED_SELECT: Final = _stored_select()
+
+
+class Stored:
+    """An asset's stored values, keyed by (table_name, column_name), and whether it was synced
+    before."""
+
+    def __init__(self, synced_before: bool, values: Mapping[tuple[str, str], Any]) -> None:
+        self.synced_before = synced_before
+        self.values = values
+
+
+@functools.lru_cache(maxsize=4)
+def _processors(dialect: sa.Dialect) -> list[Callable[[Any], Any] | None]:
+    # psycopg hands back Decimal, date and datetime itself. SQLite needs the types' own result
+    # processors, so a timestamp string reads as a datetime and a REAL as a Decimal, as a query
+    # through SQLAlchemy would read them.
+    if dialect.name == "postgresql":
+        return [None] * len(_STORED_SELECT.selected_columns)
+    return [
+        c.type.dialect_impl(dialect).result_processor(dialect, None)
+        for c in _STORED_SELECT.selected_columns
+    ]
+
+
+def read_stored(conn: sa.Connection, asset_id: int) -> Callable[[], Stored | None]:
+    """Start reading an asset's stored values in one statement; the returned function gives them.
+
+    Run it inside writes.pipeline() before the asset's writes: on PostgreSQL the read travels
+    with them in the same round trip, and call the function after the pipeline ends."""
+    dialect = conn.dialect
+    fetch = fastpath.fetch_later(
+        conn, fastpath.select_statement(dialect, _STORED_SELECT), {"asset_id": asset_id}
+    )
+    processors = _processors(dialect)
+
+    def stored() -> Stored | None:
+        row = fetch()
+        if row is None:
+            return None
+        values = [
+            v if p is None or v is None else p(v) for v, p in zip(row, processors, strict=True)
+        ]
+        return Stored(
+            values[0] is not None,
+            {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, values[1:], strict=True)},
+        )
+
+    return stored
+
+
+def stored_text(value: Any, type_: sa.types.TypeEngine[Any]) -> str | None:
+    """`value` in the text form the history keeps, the same whichever backend stored it."""
+    if value is None:
+        return None
+    if isinstance(type_, sa.Numeric) and not isinstance(value, int):
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if type_.scale is not None:
+            # As PostgreSQL rounds on storing: half away from zero.
+            number = number.quantize(Decimal(1).scaleb(-type_.scale), rounding=ROUND_HALF_UP)
+        return format(number, "f")
+    if isinstance(value, datetime):
+        if getattr(type_, "timezone", False):
+            # SQLite hands back the UTC instant it stored without its zone.
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _new_values(rows: Any) -> Iterable[tuple[str, str, Any]]:
+    """(table_name, column_name, value) of every tracked value the asset's writes set. A value
+    the API left empty is absent from the rows, keeps what is stored, and is no change."""
+    for column, value in rows.master.items():
+        yield asset_master.name, column, value
+    for attr, table, _, name in _DIMENSIONS:
+        row = getattr(rows, attr)
+        if row and name in row:
+            yield table.name, name, row[name]
+    for column, value in rows.performance.items():
+        yield asset_performance.name, column, value
+    for period in rows.workorders:
+        prefix = period["period_type"] + "."
+        for column, value in period.items():
+            yield workorder_summary.name, prefix + column, value
+
+
+_TYPES: Final = {(t.table_name, t.column_name): t.column.type for t in _TRACKED}
+
+
+def diff(stored: Stored | None, rows: Any) -> list[Change]:
+    """The changes the writes of `rows` (a mapping.AssetRows) make to `stored`, in a stable
+    order. None for a baseline (an asset never synced), and none without a stored row."""
+    if stored is None or not stored.synced_before:
+        return []
+    changes = []
+    for table_name, column_name, value in _new_values(rows):
+        type_ = _TYPES.get((table_name, column_name))
+        if type_ is None:
+            continue  # not tracked: keys, the echoed serialnumber, parsed companions
+        stored_value = stored.values[table_name, column_name]
+        # Equal values of one type store alike; most values of a sync are unchanged, and this
+        # spares them the text forms (it halves the comparison's time).
+        if type(stored_value) is type(value) and stored_value == value:
+            continue
+        old = stored_text(stored_value, type_)
+        new = stored_text(value, type_)
+        if old != new:
+            changes.append(Change(table_name, column_name, old, new))
+    return changes
+
+
+def record(
+    conn: sa.Connection,
+    *,
+    asset_id: int,
+    cmms_asset_id: str,
+    run_id: int,
+    changes: Sequence[Change],
+    now: datetime,
+) -> None:
+    """Insert the changes, in the caller's transaction (the asset's)."""
+    if not changes:
+        return
+    rows = [
+        {
+            "asset_id": asset_id,
+            "cmms_asset_id": cmms_asset_id,
+            "run_id": run_id,
+            **c._asdict(),
+            "changed_at": now,
+        }
+        for c in changes
+    ]
+    statement = fastpath.insert_statement(conn.dialect, asset_change.name, tuple(rows[0]))
+    fastpath.execute(conn, statement, rows)

@@ -1,0 +1,123 @@
+"""The change history from outside: the admin routes of `ic3sync serve`, and `ic3sync changes`
+and `ic3sync export` as processes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+import sqlalchemy as sa
+
+from ic3sync.db.schema import asset_master, workorder_summary
+from ic3sync.innomaint.simulator import asset_payload
+from tests.e2e.conftest import BROKEN, PREFIX, asset_ids
+from tests.helpers import seed_assets
+from tests.procs import base_env, run_cli
+
+SPACED = "Delhi Cantt Naraina_BP_01"
+OTHER_CUSTOMER = "Plant 09_PUMP_09"  # customer 24481; the others are 24463 and 24470
+
+
+def _edit(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.cmms_asset_id.in_([SPACED, OTHER_CUSTOMER]))
+            .values(criticality="Was-Low")
+        )
+        conn.execute(
+            sa.update(workorder_summary)
+            .where(workorder_summary.c.period_type == "upto")
+            .values(ticket_count=999)
+        )
+
+
+def test_the_change_routes_answer_per_asset_per_run_and_across_the_register(register, start_server):
+    seed_assets(register, [SPACED, *asset_ids(2), BROKEN])
+    seed_assets(register, [OTHER_CUSTOMER], start_seq=10)
+    http = start_server().http
+    baseline = http.post(f"{PREFIX}/sync").json()
+    assert baseline["success"] == 4
+    assert http.get(f"{PREFIX}/runs/{baseline['run_id']}/changes").json()["total"] == 0
+    _edit(register)
+    run = http.post(f"{PREFIX}/sync").json()
+    data = asset_payload(SPACED)["response"]
+
+    timeline = http.get(f"{PREFIX}/assets/{SPACED}/changes").json()
+    assert timeline["total"] == 2
+    by_column = {c["column_name"]: c for c in timeline["items"]}
+    assert by_column["criticality"]["old_value"] == "Was-Low"
+    assert by_column["criticality"]["new_value"] == data["data"]["criticality"]
+    assert by_column["upto.ticket_count"]["old_value"] == "999"
+    assert by_column["upto.ticket_count"]["new_value"] == str(
+        data["workorder_transactional"]["upto"]["ticket_count"]
+    )
+    assert all(c["run_id"] == run["run_id"] for c in timeline["items"])
+    # Newest first, paginated.
+    ids = [c["change_id"] for c in timeline["items"]]
+    assert ids == sorted(ids, reverse=True)
+    page = http.get(f"{PREFIX}/assets/{SPACED}/changes", params={"limit": 1, "offset": 1})
+    assert [c["change_id"] for c in page.json()["items"]] == ids[1:]
+    assert http.get(f"{PREFIX}/assets/No%20Such/changes").status_code == 404
+
+    per_run = http.get(f"{PREFIX}/runs/{run['run_id']}/changes").json()
+    counts = {c["column_name"]: (c["changes"], c["assets"]) for c in per_run["by_column"]}
+    # Every synced asset had its upto.ticket_count edited; two had their criticality.
+    assert counts == {"upto.ticket_count": (4, 4), "criticality": (2, 2)}
+    assert per_run["total"] == 6 and len(per_run["items"]) == 6
+    only = http.get(f"{PREFIX}/runs/{run['run_id']}/changes", params={"column": "criticality"})
+    assert {c["cmms_asset_id"] for c in only.json()["items"]} == {SPACED, OTHER_CUSTOMER}
+    assert http.get(f"{PREFIX}/runs/99999/changes").status_code == 404
+    assert http.get(f"{PREFIX}/changes", params={"column": "bad\x00"}).status_code == 422
+
+    # The customer as the sync stored it; the simulator gives this one a customer of its own.
+    other = asset_payload(OTHER_CUSTOMER)["response"]["data"]["customer_id"]
+    customer = http.get(f"{PREFIX}/changes", params={"customer_id": other}).json()
+    assert {c["cmms_asset_id"] for c in customer["items"]} == {OTHER_CUSTOMER}
+    since_now = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert http.get(f"{PREFIX}/changes", params={"since": since_now}).json()["total"] == 0
+    today = http.get(f"{PREFIX}/changes", params={"since": "2000-01-01", "column": "criticality"})
+    assert today.json()["total"] == 2
+
+    schema = http.get("/openapi.json").json()["paths"]
+    for path in ("/assets/{cmms_asset_id}/changes", "/runs/{run_id}/changes", "/changes"):
+        assert PREFIX + path in schema, path
+
+
+def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_simulator, tmp_path):
+    seed_assets(register, [SPACED, *asset_ids(2)])
+    env = base_env(db_url, api_simulator, COLUMNS="160")
+    assert run_cli("sync", env=env).returncode == 0
+    _edit(register)
+    assert run_cli("sync", env=env).returncode == 0
+
+    table = run_cli("changes", "--asset", SPACED, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "criticality" in table.stdout and "upto.ticket_count" in table.stdout
+    assert "Was-Low" in table.stdout and "2 of 2 changes" in table.stdout
+
+    limited = run_cli("changes", "--limit", "1", env=env)
+    assert "1 of 4 changes; --csv or --xlsx writes all 4" in limited.stdout
+
+    out = tmp_path / "changes.csv"
+    written = run_cli("changes", "--column", "upto.ticket_count", "--csv", str(out), env=env)
+    assert written.returncode == 0 and "wrote 3 changes" in written.stdout
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert {r["old_value"] for r in rows} == {"999"} and len(rows) == 3
+
+    future = run_cli("changes", "--since", "2999-01-01", env=env)
+    assert future.returncode == 0 and "0 of 0 changes" in future.stdout
+    unknown = run_cli("changes", "--asset", "No Such", env=env)
+    assert unknown.returncode == 1 and "No Such" in unknown.stderr
+    both = run_cli("changes", "--csv", "a.csv", "--xlsx", "b.xlsx", env=env)
+    assert both.returncode == 1 and "not both" in both.stderr
+
+    book = tmp_path / "register.xlsx"
+    export = run_cli("export", "--xlsx", str(book), env=env)
+    assert export.returncode == 0, export.stderr
+    assert "3 assets" in export.stdout and "4 changes of the last 30 days" in export.stdout
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["Register", "Last run's failures", "Changes (last 30 days)"]
+    assert wb["Register"].max_row == 4
+    assert run_cli("export", env=env).returncode == 1

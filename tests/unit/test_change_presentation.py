@@ -1,0 +1,41 @@
+"""How the dashboard groups changes: an asset's timeline by run, a run's changes by column."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ic3sync.api.present import by_column, timeline
+from ic3sync.db.views import ChangeRow
+
+AT = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+def _change(change_id: int, run_id: int, column: str) -> ChangeRow:
+    return ChangeRow(
+        change_id=change_id,
+        asset_id=1,
+        cmms_asset_id="A 1",
+        run_id=run_id,
+        table_name="ic3_asset_master",
+        column_name=column,
+        old_value="x",
+        new_value="y",
+        changed_at=AT,
+    )
+
+
+def test_a_timeline_has_one_entry_per_run_in_the_order_given():
+    rows = [_change(5, 9, "mttr"), _change(4, 9, "criticality"), _change(2, 7, "mttr")]
+    entries = timeline(rows)
+    assert [(e.run_id, [c.change_id for c in e.changes]) for e in entries] == [
+        (9, [5, 4]),
+        (7, [2]),
+    ]
+    assert timeline([]) == []
+
+
+def test_changes_group_by_column_in_first_seen_order():
+    rows = [_change(1, 9, "mttr"), _change(2, 9, "criticality"), _change(3, 9, "mttr")]
+    grouped = by_column(rows)
+    assert list(grouped) == ["mttr", "criticality"]
+    assert [c.change_id for c in grouped["mttr"]] == [1, 3]
