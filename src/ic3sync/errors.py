@@ -97,10 +97,20 @@ class Cancelled(Ic3SyncError):
 class VendorError(Ic3SyncError):
     """One request to the Innomaint API failed. `reason` is safe to log and store."""
 
-    def __init__(self, reason: str, *, http_status: int | None = None, attempts: int = 1) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        http_status: int | None = None,
+        attempts: int = 1,
+        unreachable: bool = False,
+    ) -> None:
         self.reason = reason
         self.http_status = http_status
         self.attempts = attempts
+        # True when the vendor as a whole failed (no connection, a timeout, 5xx, garbage),
+        # not this asset: enough of these in a row end the run (contract rule 9).
+        self.unreachable = unreachable
         super().__init__(reason)
 
 
@@ -116,8 +126,11 @@ class VendorTransient(VendorError):
         http_status: int | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
+        unreachable: bool = False,
     ) -> None:
-        super().__init__(reason, http_status=http_status, attempts=attempts)
+        super().__init__(
+            reason, http_status=http_status, attempts=attempts, unreachable=unreachable
+        )
         self.retry_after = retry_after
 
 
