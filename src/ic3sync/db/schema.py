@@ -238,3 +238,16 @@ sync_log = sa.Table(
     sa.Index("ix_cmms_sync_log_run_id_status", "run_id", "status"),
     sa.Index("ix_cmms_sync_log_cmms_asset_id_log_id", "cmms_asset_id", "log_id"),
 )
+
+# Dashboard logins. The cookie carries a random id; only its SHA-256 is stored, so a read of
+# this table opens no session. `token_mark` ties a session to the admin token it logged in
+# with: a changed IC3_ADMIN_TOKEN ends every session made with the old one.
+dashboard_session = sa.Table(
+    "ic3_dashboard_session",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("token_mark", sa.String(64), nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ, nullable=False),
+    sa.Index("ix_ic3_dashboard_session_expires_at", "expires_at"),
+)
