@@ -23,7 +23,8 @@ Faults are chosen per serialnumber, from an explicit mapping (usually a JSON fil
       drip              the normal answer, one byte every `interval_s` (default 2)
       echo_token        the normal answer with the request's token inside values, in JSON
                         escapes ("\\/", "\\u0061") as a PHP vendor writes them
-      oversized         a barcode of `mb` MB (default 50), streamed
+      oversized         a barcode of `mb` MB (default 50), streamed; `length` 0 sends no
+                        Content-Length (the body ends when the connection closes)
 
 The random mix picks a kind with these weights (see RANDOM_MIX): unavailable 25, rate_limited 15,
 bad_gateway 10, gateway_timeout 10, reset 10, not_found 10, status_false 10, bad_request 5,
@@ -61,7 +62,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "slow": {"ms": 500},
     "drip": {"interval_s": 2},
     "echo_token": {},
-    "oversized": {"mb": 50},
+    "oversized": {"mb": 50, "length": 1},
 }
 TRANSIENT_KINDS = frozenset(
     {"rate_limited", "unavailable", "bad_gateway", "gateway_timeout", "timeout", "reset"}

@@ -214,7 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             self._send(200, echo_token_body(serialnumber, token))
         elif kind == "oversized":
-            self._send_oversized(*oversized_parts(serialnumber, fault["mb"]))
+            parts = oversized_parts(serialnumber, fault["mb"])
+            self._send_oversized(*parts, declare_length=bool(fault["length"]))
         elif kind == "slow":
             time.sleep(fault["ms"] / 1000.0)
             self._send(200, ok_body(serialnumber))
@@ -239,8 +240,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(interval_s)
 
-    def _send_oversized(self, head: bytes, filler: int, tail: bytes) -> None:
-        self._headers(200, len(head) + filler + len(tail), "application/json", None)
+    def _send_oversized(
+        self, head: bytes, filler: int, tail: bytes, *, declare_length: bool
+    ) -> None:
+        if declare_length:
+            self._headers(200, len(head) + filler + len(tail), "application/json", None)
+        else:
+            # Without a length the body ends when the connection does.
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
         self.wfile.write(head)
         while filler > 0:
             chunk = _FILLER[: min(filler, len(_FILLER))]
