@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 
 from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, asset_ids, launch_server, wait_ready
 from tests.helpers import all_text, seed_assets, table_rows
-from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process, start_cli
+from tests.procs import base_env, free_port, run_cli, simulator_process, start_cli
 
 # A token with "/" and letters, as PHP's json_encode would escape them.
 SLASH_TOKEN = "echo/Token-0123456789/abcdefXYZ"
@@ -312,13 +311,8 @@ def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_
 
 
 def test_a_short_admin_token_is_refused_on_a_non_loopback_bind(db_url):
-    env = base_env(db_url, IC3_ADMIN_TOKEN="a")
-    refused = subprocess.run(
-        ic3sync_cmd("serve", "--host", "0.0.0.0", "--port", "9"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    refused = run_cli(
+        "serve", "--host", "0.0.0.0", "--port", "9", env=base_env(db_url, IC3_ADMIN_TOKEN="a")
     )
     assert refused.returncode == 1
     lines = refused.stderr.strip().splitlines()
