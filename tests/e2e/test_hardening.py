@@ -200,6 +200,8 @@ def test_an_answer_over_the_size_cap_fails_its_asset_and_stores_nothing_of_it(
 # -- 5. request bodies over 64 KB ---------------------------------------------------------------
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_request_bodies_over_64_kb_are_refused_before_parsing(register, start_server):
     server = start_server()
     big_form = {"customer_id": "x" * 200_000}
@@ -295,6 +297,8 @@ def test_the_cookie_is_secure_on_https_and_x_forwarded_proto_counts_only_from_a_
 # -- 8. failed logins are throttled; a short token is refused off loopback ----------------------
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_server):
     server = start_server()
     http = httpx.Client()
@@ -310,6 +314,8 @@ def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_
     assert int(seventh.headers["Retry-After"]) > int(sixth.headers["Retry-After"])
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_short_admin_token_is_refused_on_a_non_loopback_bind(db_url):
     refused = run_cli(
         "serve", "--host", "0.0.0.0", "--port", "9", env=base_env(db_url, IC3_ADMIN_TOKEN="a")

@@ -21,11 +21,14 @@ from tests.procs import base_env, free_port, run_cli, simulator_process
 
 FAMILY = "hostile vendor"
 SLASH_TOKEN = "hostile/Token-0123456789/abcdefXYZ"
-# Prints the process's peak RSS (KiB) on stderr when `ic3sync` exits.
+# Prints the process's peak RSS (VmHWM, KiB) on stderr when `ic3sync` exits. (getrusage's
+# ru_maxrss would not do: Linux carries the forking parent's peak across exec.)
 PEAK_RSS = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('PEAK_RSS_KB', "
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))\n"
+    "import atexit, re, sys\n"
+    "def peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status)[1], file=sys.stderr)\n"
+    "atexit.register(peak)\n"
     "from ic3sync.cli import app\n"
     "sys.argv = ['ic3sync', *sys.argv[1:]]\n"
     "app()\n"
