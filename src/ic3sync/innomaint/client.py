@@ -104,6 +104,10 @@ class _Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 
+    def timeout(self, default: float | None) -> float | None:
+        """What is left of the attempt as a socket timeout; `default` outside an attempt."""
+        return default if self.at == float("inf") else self.remaining()
+
     def check(self) -> None:
         """httpcore's own errors, so httpx maps them as it maps a real timeout or hang-up."""
         if self.cancel.is_set():
@@ -140,7 +144,7 @@ class _BoundedStream(httpcore.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._deadline.check()
-        self._inner.write(buffer, timeout=self._deadline.remaining())
+        self._inner.write(buffer, timeout=self._deadline.timeout(timeout))
 
     def close(self) -> None:
         self._inner.close()
@@ -151,7 +155,7 @@ class _BoundedStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.remaining())
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.timeout(timeout))
         return _BoundedStream(inner, self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
@@ -175,14 +179,16 @@ class _BoundedBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         self._deadline.check()
         stream = self._inner.connect_tcp(
-            host, port, self._deadline.remaining(), local_address, socket_options
+            host, port, self._deadline.timeout(timeout), local_address, socket_options
         )
         return _BoundedStream(stream, self._deadline)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(path, self._deadline.remaining(), socket_options)
+        stream = self._inner.connect_unix_socket(
+            path, self._deadline.timeout(timeout), socket_options
+        )
         return _BoundedStream(stream, self._deadline)
 
     def sleep(self, seconds: float) -> None:
