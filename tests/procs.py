@@ -105,10 +105,11 @@ def simulator_process(
     latency_ms: float = 0,
     fault_rate: float = 0,
     seed: int = 0,
+    token: str = TOKEN,
 ) -> Iterator[str]:
     """`ic3sync simulator` on a free port; yields the endpoint URL for INNOMAINT_API_URL."""
     port = free_port()
-    args = ["simulator", "--port", str(port), "--token", TOKEN, "--latency-ms", str(latency_ms)]
+    args = ["simulator", "--port", str(port), "--token", token, "--latency-ms", str(latency_ms)]
     if faults:
         path = tmp_path / f"faults-{port}.json"
         path.write_text(json.dumps(faults))

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     rate_ms: int = Field(200, ge=0, validation_alias="INNOMAINT_RATE_MS")
     timeout_s: float = Field(15.0, gt=0, validation_alias="INNOMAINT_TIMEOUT_S")
     max_retries: int = Field(3, ge=0, le=20, validation_alias="INNOMAINT_MAX_RETRIES")
+    max_response_mb: float = Field(5.0, gt=0, validation_alias="INNOMAINT_MAX_RESPONSE_MB")
+    max_consecutive_failures: int = Field(
+        10, ge=1, validation_alias="INNOMAINT_MAX_CONSECUTIVE_FAILURES"
+    )
     admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
     timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
@@ -44,6 +48,9 @@ class Settings(BaseSettings):
     # One delivery attempt; a notice with its retries gets three times this.
     notify_timeout_s: float = Field(10.0, gt=0, le=120, validation_alias="IC3_NOTIFY_TIMEOUT_S")
     log_retention_days: int = Field(180, ge=1, validation_alias="IC3_LOG_RETENTION_DAYS")
+    # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
+    # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
+    trusted_proxies: str | None = Field(None, validation_alias="IC3_TRUSTED_PROXIES")
 
     @field_validator("api_token", "admin_token", "notify_webhook_url", "smtp_url", mode="before")
     @classmethod
@@ -53,7 +60,7 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("sync_cron", "notify_email_to", "public_url", mode="before")
+    @field_validator("sync_cron", "notify_email_to", "public_url", "trusted_proxies", mode="before")
     @classmethod
     def _blank_cron_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -46,6 +46,10 @@ ErrorKind = Literal[
     "aborted",  # skipped: the run was aborted before the asset
 ]
 ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
+# The kinds that say the vendor cannot be reached or answers garbage, whatever the asset.
+VENDOR_DOWN_KINDS: frozenset[ErrorKind] = frozenset(
+    {"connection", "timeout", "server_error", "not_json"}
+)
 HTTP_KINDS: frozenset[ErrorKind] = frozenset(
     {"http_400", "http_404", "http_4xx", "http_other", "auth", "rate_limited", "server_error"}
 )
@@ -161,6 +165,12 @@ class VendorError(Ic3SyncError):
         self.http_status = http_status
         self.attempts = attempts
         super().__init__(reason)
+
+    @property
+    def unreachable(self) -> bool:
+        """The vendor as a whole failed (no connection, a timeout, 5xx, garbage), not this
+        asset: enough of these in a row end the run (contract rule 9)."""
+        return self.kind in VENDOR_DOWN_KINDS
 
 
 class VendorAuthError(VendorError):

@@ -66,6 +66,11 @@ LOCK_CHECK_S = 5.0
 
 
 class Fetcher(Protocol):
+    # Printable INNOMAINT_API_URL, and how many assets in a row may fail because the vendor
+    # cannot be reached before the run gives up (rule 9).
+    public_url: str
+    max_consecutive_failures: int
+
     def fetch(self, serialnumber: str) -> Fetched: ...
 
 
@@ -97,6 +102,20 @@ class _Run:
         self.lock_checked = time.monotonic()
         self.result = SyncResult(run_id=0)
         self.last_heartbeat = 0.0
+        # Assets in a row that failed because the vendor could not be reached, and the last
+        # reason: enough of them and the run stops instead of failing the rest one by one.
+        self.unreachable_streak = 0
+        self.unreachable_reason = ""
+
+    def vendor_dead(self) -> str | None:
+        """The run's abort message once the vendor failed too many assets in a row."""
+        limit = self.client.max_consecutive_failures
+        if self.unreachable_streak < limit:
+            return None
+        return (
+            f"Innomaint at {self.client.public_url} (INNOMAINT_API_URL) could not be reached "
+            f"for {self.unreachable_streak} assets in a row; last reason: {self.unreachable_reason}"
+        )
 
     def count(self, outcome: AssetOutcome) -> None:
         r = self.result
@@ -139,6 +158,11 @@ class _Run:
         except VendorError as exc:
             outcome.error = exc.reason
             outcome.error_kind = exc.kind
+            if exc.unreachable:
+                self.unreachable_streak += 1
+                self.unreachable_reason = exc.reason
+            else:
+                self.unreachable_streak = 0
             if outcome.attempts == 0:
                 # A fetch error carries its own status; a mismatch found in a fetched answer
                 # keeps the fetch's status (200) and attempts.
@@ -148,6 +172,7 @@ class _Run:
             self.write_log(conn, asset, outcome)
             return outcome
 
+        self.unreachable_streak = 0
         now = _now()
         outcome.status = "success"
         outcome.traceability_id = rows.traceability_id
@@ -394,6 +419,11 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             return
         state.count(outcome)
         state.observer.asset_done(index, outcome)
+        if (dead := state.vendor_dead()) is not None:
+            log.error("run %s aborted: %s", result.run_id, dead, extra={"run_id": result.run_id})
+            result.status = "aborted"
+            result.error = dead
+            return
     result.status = "completed"
 
 

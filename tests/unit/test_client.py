@@ -557,3 +557,65 @@ def test_a_token_that_cannot_be_sent_is_refused_up_front(token: str) -> None:
 def test_a_url_that_is_not_http_is_refused_up_front(url: str) -> None:
     with pytest.raises(ConfigError, match="INNOMAINT_API_URL"):
         InnomaintClient(url=url, token=SecretStr(TOKEN))
+
+
+# -- hostile answers: size, drips, escapes, credentials in the URL -------------------------------
+
+
+def test_a_streamed_answer_without_a_length_stops_at_the_size_cap() -> None:
+    sent: list[int] = []
+
+    def endless() -> object:
+        while True:  # a vendor that never stops sending
+            sent.append(65536)
+            yield b"x" * 65536
+
+    vendor = Vendor(lambda request: httpx.Response(200, content=endless()))
+    error = fetch_error(vendor, max_retries=0, max_response_mb=1)
+    assert isinstance(error, VendorRejected) and error.reason.startswith("answer too large")
+    assert not error.unreachable
+    assert sum(sent) <= 1024 * 1024 + 65536
+
+
+def test_a_body_that_outlasts_the_deadline_fails_the_attempt_as_a_timeout() -> None:
+    def slow() -> object:
+        for _ in range(100):
+            time.sleep(0.05)
+            yield b" "
+
+    vendor = Vendor(lambda request: httpx.Response(200, content=slow()))
+    started = time.monotonic()
+    error = fetch_error(vendor, max_retries=0, timeout_s=0.3)
+    assert isinstance(error, VendorTransient) and "no answer within 0.3 s" in error.reason
+    assert error.unreachable and time.monotonic() - started < 1
+
+
+def test_the_token_in_decoded_values_is_redacted_whatever_the_escapes() -> None:
+    token = "tok/en-3f9c1a7e55d04b2a8c6e"
+    payload = json.loads(FIXTURE)
+    payload["response"]["data"]["barcode"] = "@1"
+    payload["response"]["data"]["capacity_rating"] = "@2"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in token)
+    text = json.dumps(payload).replace("@1", token.replace("/", "\\/")).replace("@2", escaped)
+    assert token not in text
+    vendor = Vendor(httpx.Response(200, content=text.encode()))
+    with client_for(vendor, token=SecretStr(token)) as client:
+        data = client.fetch(ASSET).response.response.data
+    assert data.value("barcode") == data.value("capacity_rating") == "***"
+
+
+def test_the_http_log_line_shows_the_url_without_credentials(caplog) -> None:
+    url = URL.replace("https://", "https://ops:hunter2secret@")
+    caplog.set_level(logging.INFO, logger="httpx")
+    with client_for(Vendor(ok()), url=url) as client:
+        client.fetch(ASSET)  # httpx logs "HTTP Request: POST <url> ..." at INFO
+        assert "hunter2secret" not in repr(client)
+    assert "HTTP Request: POST https://innomaint.test/" in caplog.text
+    assert "hunter2secret" not in caplog.text
+
+
+def test_a_bad_url_is_refused_without_printing_its_credentials() -> None:
+    with pytest.raises(ConfigError) as caught:
+        client_for(Vendor(), url="ftp://ops:hunter2secret@innomaint.test/x")
+    assert "hunter2secret" not in str(caught.value)
+    assert "ftp://innomaint.test/x" in str(caught.value)

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ic3sync.api import present
-from ic3sync.api.dashboard.checks import loopback_host, origin_of, safe_next
+from ic3sync.api.dashboard.checks import safe_next
 from ic3sync.api.dashboard.templating import asset_url
+from ic3sync.api.deps import loopback_host, origin_of
 from ic3sync.db.views import FailureGroup, RunFilters, RunView
 from ic3sync.durations import duration
 from ic3sync.errors import ERROR_KINDS, ErrorKind

@@ -1,15 +1,24 @@
-"""FastAPI dependencies: the run manager of the app, and the admin token check."""
+"""FastAPI dependencies: the run manager of the app, the admin token check, and the Host and
+Origin checks the admin API and the dashboard share."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import logging
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ic3sync.config import Settings
 from ic3sync.runs import RunManager
+
+log = logging.getLogger("ic3sync.api")
+
+# Methods that change nothing: a foreign page may cause them but cannot read their answer.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # auto_error=False: a missing header must answer 401 with WWW-Authenticate, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="the IC3_ADMIN_TOKEN")
@@ -43,4 +52,64 @@ def require_admin(
             status.HTTP_401_UNAUTHORIZED,
             detail="missing or wrong admin token: send Authorization: Bearer <IC3_ADMIN_TOKEN>",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine (localhost or a loopback address)."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def foreign_host(request: Request, settings: Settings) -> bool:
+    """Without a token the service listens on loopback only; a request under another host
+    name is a DNS-rebinding page in the operator's own browser."""
+    return settings.admin_token is None and not loopback_host(request.headers.get("host", ""))
+
+
+def origin_of(value: str) -> str | None:
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def sent_origin(request: Request) -> str | None:
+    """The origin a browser says the request comes from: Origin, or else the Referer's."""
+    sent = request.headers.get("origin")
+    origin = origin_of(sent) if sent and sent != "null" else None
+    if origin is None and (referer := request.headers.get("referer")):
+        origin = origin_of(referer)
+    if origin is None and sent:
+        return "null"  # an opaque origin (a sandboxed page): never this service's own
+    return origin
+
+
+def own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}".lower()
+
+
+def check_admin_request(request: Request, settings: AppSettings) -> None:
+    """The admin API answers at a loopback Host while it has no token, and takes a state
+    change from a browser page only when that page is its own. Requests with neither Origin
+    nor Referer (curl, scripts) are not a browser's cross-site request, and pass."""
+    if foreign_host(request, settings):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="without IC3_ADMIN_TOKEN the admin API answers only at localhost or 127.0.0.1",
+        )
+    if request.method in SAFE_METHODS:
+        return
+    origin = sent_origin(request)
+    if origin is not None and origin != own_origin(request):
+        log.warning("refused a %s %s from origin %r", request.method, request.url.path, origin)
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="a request from a page of another site may not change anything here",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ic3sync.api.deps import Manager, require_admin
+from ic3sync.api.deps import Manager, check_admin_request, require_admin
 from ic3sync.api.params import (
     INT32_MAX,
     INT64_MAX,
@@ -35,13 +36,15 @@ from ic3sync.db.views import AssetDetail, ChangePage, LogPage, RunChanges, RunPa
 from ic3sync.metrics import CONTENT_TYPE
 from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id
 
+log = logging.getLogger("ic3sync.api")
+
 PREFIX = "/api/admin/cmms"
 
 admin = APIRouter(
     prefix=PREFIX,
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(check_admin_request), Depends(require_admin)],
     # Any admin route answers 503 while the database is unreachable.
-    responses=error_responses(401, 503),
+    responses=error_responses(401, 403, 413, 503),
 )
 ops = APIRouter(tags=["operations"])
 
@@ -267,7 +270,9 @@ def healthz(manager: Manager) -> Health | JSONResponse:
             queries.ping(conn)
         outdated = migrations.outdated_schema(manager.engine)
     except sa.exc.SQLAlchemyError as exc:
-        return JSONResponse({"detail": f"database unreachable: {db_reason(exc)}"}, status_code=503)
+        # This route is open to anyone: the driver's words (host, port, user) stay in the log.
+        log.error("/healthz: database unreachable: %s", db_reason(exc))
+        return JSONResponse({"detail": "database unreachable"}, status_code=503)
     if outdated:
         return JSONResponse({"detail": outdated}, status_code=503)
     return Health(database=manager.engine.dialect.name, schema_revision=migrations.head_revision())

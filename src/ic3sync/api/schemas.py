@@ -122,6 +122,8 @@ def error_responses(*codes: int, model: Any = ErrorBody) -> dict[int | str, dict
     """OpenAPI entries for the error codes a route can answer."""
     described = {
         401: "missing or wrong admin token",
+        403: "a foreign Host without IC3_ADMIN_TOKEN, or a state change from another site",
+        413: "the request body is larger than 64 KB",
         404: "not found",
         409: "a run is going (its run_id is in the body) or the run cannot be cancelled",
         502: "the Innomaint API failed for this asset",

@@ -31,12 +31,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# An admin token others can reach must not be guessable: 24 characters of a random token
+# (`python -c "import secrets; print(secrets.token_urlsafe(32))"`) are far out of reach.
+MIN_ADMIN_TOKEN_CHARS = 24
+
+
 def check_bind(settings: Settings, host: str) -> None:
-    """Without an admin token anyone who can reach the port could start syncs: loopback only."""
-    if settings.admin_token is None and not is_loopback(host):
+    """Without an admin token anyone who can reach the port could start syncs: loopback only;
+    on any other address the token must be long enough not to be guessed."""
+    if is_loopback(host):
+        return
+    if settings.admin_token is None:
         raise ConfigError(
             f"IC3_ADMIN_TOKEN is not set, so the admin service will not listen on {host!r}, "
             "which other machines can reach: set IC3_ADMIN_TOKEN, or serve on 127.0.0.1"
+        )
+    length = len(settings.admin_token.get_secret_value())
+    if length < MIN_ADMIN_TOKEN_CHARS:
+        raise ConfigError(
+            f"IC3_ADMIN_TOKEN has {length} characters; on {host!r}, which other machines can "
+            f"reach, it must have at least {MIN_ADMIN_TOKEN_CHARS}: set a long random token"
         )
 
 
@@ -76,6 +90,10 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_S,
         server_header=False,
+        # X-Forwarded-Proto and -For are believed only from IC3_TRUSTED_PROXIES (uvicorn's
+        # default would trust 127.0.0.1): with it, the scheme decides the cookie's Secure flag.
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies or "",
     )
     try:
         _Server(config, manager).run()

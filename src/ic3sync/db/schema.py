@@ -297,3 +297,16 @@ def _asset_details() -> tuple[sa.FromClause, dict[str, sa.TableClause]]:
 # summary of each period (WORKORDER_BY_PERIOD), and the building, floor and department it is
 # assigned to. The change history reads it before a sync writes; the export reads it whole.
 ASSET_DETAILS, WORKORDER_BY_PERIOD = _asset_details()
+
+# Dashboard logins. The cookie carries a random id; only its SHA-256 is stored, so a read of
+# this table opens no session. `token_mark` ties a session to the admin token it logged in
+# with: a changed IC3_ADMIN_TOKEN ends every session made with the old one.
+dashboard_session = sa.Table(
+    "ic3_dashboard_session",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("token_mark", sa.String(64), nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ, nullable=False),
+    sa.Index("ix_ic3_dashboard_session_expires_at", "expires_at"),
+)

@@ -1,4 +1,5 @@
-"""The one place that talks HTTP to Innomaint: rate spacing, retries, error mapping, redaction."""
+"""The one place that talks HTTP to Innomaint: one deadline per attempt, a size cap on the
+answer, rate spacing, retries, error mapping, redaction."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
+import httpcore
 import httpx
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -28,6 +30,7 @@ from ic3sync.errors import (
     http_kind,
 )
 from ic3sync.innomaint.models import AssetResponse, parse_response
+from ic3sync.urls import strip_userinfo, without_userinfo
 
 if TYPE_CHECKING:
     from ic3sync.config import Settings
@@ -69,10 +72,15 @@ HTTP_LOGGERS = (
 # on either side; this margin keeps the spacing it observes at or above INNOMAINT_RATE_MS.
 SPACING_MARGIN_S = 0.001
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+# Each socket read waits at most this long before the attempt's deadline and the cancel event
+# are looked at again: a vendor that drips bytes, or says nothing, cannot outlast either.
+READ_SLICE_S = 0.25
+MB = 1024 * 1024
 
 
 class _RedactingFilter(logging.Filter):
-    """Rewrites a record of the HTTP stack with the token replaced, before any handler sees it."""
+    """Rewrites a record of the HTTP stack with the token and any URL's credentials removed,
+    before any handler sees it (httpx logs every request's URL at INFO)."""
 
     def __init__(self, secret: str) -> None:
         super().__init__()
@@ -80,10 +88,124 @@ class _RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._secret in message:
-            record.msg = redact(message, self._secret)
+        clean = strip_userinfo(redact(message, self._secret))
+        if clean != message:
+            record.msg = clean
             record.args = None
         return True
+
+
+class _Deadline:
+    """The deadline and the cancel event of the request in flight, which the sockets obey."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.at = float("inf")
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def timeout(self, default: float | None) -> float | None:
+        """What is left of the attempt as a socket timeout; `default` outside an attempt."""
+        return default if self.at == float("inf") else self.remaining()
+
+    def check(self) -> None:
+        """httpcore's own errors, so httpx maps them as it maps a real timeout or hang-up."""
+        if self.cancel.is_set():
+            raise httpcore.ReadError("stopped while waiting for the Innomaint API")
+        if time.monotonic() >= self.at:
+            raise httpcore.ReadTimeout("the attempt's deadline has passed")
+
+    def check_between_chunks(self) -> None:
+        """check(), raising httpx's errors: outside the transport nothing maps httpcore's."""
+        try:
+            self.check()
+        except httpcore.ReadTimeout as exc:
+            raise httpx.ReadTimeout(str(exc)) from None
+        except httpcore.ReadError as exc:
+            raise httpx.ReadError(str(exc)) from None
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A socket whose reads come in short slices, between which the deadline and the cancel
+    event are checked. A slice that times out has read nothing, so it is simply tried again."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        while True:
+            self._deadline.check()
+            wait = min(READ_SLICE_S, self._deadline.remaining())
+            try:
+                return self._inner.read(max_bytes, timeout=max(wait, 0.001))
+            except httpcore.ReadTimeout:
+                continue
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._deadline.check()
+        self._inner.write(buffer, timeout=self._deadline.timeout(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.timeout(timeout))
+        return _BoundedStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """Opens sockets whose connect and reads all end at the attempt's deadline."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        self._deadline.check()
+        stream = self._inner.connect_tcp(
+            host, port, self._deadline.timeout(timeout), local_address, socket_options
+        )
+        return _BoundedStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, self._deadline.timeout(timeout), socket_options
+        )
+        return _BoundedStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _bounded_transport(deadline: _Deadline) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(socket_options=_NODELAY)
+    # httpx builds its pool without a way to pass a network backend; this pool is the one it
+    # would build, on sockets that obey the deadline.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        socket_options=_NODELAY,
+        network_backend=_BoundedBackend(deadline),
+    )
+    return transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +266,8 @@ class InnomaintClient:
         rate_ms: int = 200,
         timeout_s: float = 15,
         max_retries: int = 3,
+        max_response_mb: float = 5,
+        max_consecutive_failures: int = 10,
         transport: httpx.BaseTransport | None = None,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 10.0,
@@ -154,12 +278,14 @@ class InnomaintClient:
         secret = token.get_secret_value()
         _check_token(secret)
         _check_url(url)
-        if rate_ms < 0 or timeout_s <= 0 or max_retries < 0:
+        if rate_ms < 0 or timeout_s <= 0 or max_retries < 0 or max_response_mb <= 0:
             raise ConfigError(
-                "INNOMAINT_RATE_MS and INNOMAINT_MAX_RETRIES must be >= 0 "
-                "and INNOMAINT_TIMEOUT_S must be > 0"
+                "INNOMAINT_RATE_MS and INNOMAINT_MAX_RETRIES must be >= 0, "
+                "INNOMAINT_TIMEOUT_S and INNOMAINT_MAX_RESPONSE_MB must be > 0"
             )
         self.url = url
+        self.max_response_mb = max_response_mb
+        self.max_consecutive_failures = max_consecutive_failures
         self.rate_ms = rate_ms
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -170,6 +296,7 @@ class InnomaintClient:
         self.retries = 0
         self._token = token
         self._cancel = cancel if cancel is not None else threading.Event()
+        self._deadline = _Deadline(self._cancel)
         self._on_retry = on_retry
         self._lock = threading.Lock()
         self._last_start: float | None = None
@@ -181,12 +308,14 @@ class InnomaintClient:
         # variable of a failing frame holds it in a traceback that shows locals.
         self._http = httpx.Client(
             # A request is headers then body: without TCP_NODELAY the body can wait on an ACK.
-            transport=transport or httpx.HTTPTransport(socket_options=_NODELAY),
+            transport=transport or _bounded_transport(self._deadline),
             timeout=httpx.Timeout(timeout_s),
             headers={
                 "Authorization": f"Bearer {secret}",
                 "Content-Type": "application/json",
                 "Accept": "application/json",
+                # The size cap counts what is read off the wire: no compression to multiply it.
+                "Accept-Encoding": "identity",
                 "User-Agent": "ic3sync",
             },
             follow_redirects=False,
@@ -209,14 +338,16 @@ class InnomaintClient:
             "rate_ms": settings.rate_ms,
             "timeout_s": settings.timeout_s,
             "max_retries": settings.max_retries,
+            "max_response_mb": settings.max_response_mb,
+            "max_consecutive_failures": settings.max_consecutive_failures,
         }
         options.update(kwargs)
         return cls(**options)
 
     def __repr__(self) -> str:
         return (
-            f"InnomaintClient(url={self.url!r}, token={self._token!r}, rate_ms={self.rate_ms}, "
-            f"timeout_s={self.timeout_s}, max_retries={self.max_retries})"
+            f"InnomaintClient(url={self.public_url!r}, token={self._token!r}, "
+            f"rate_ms={self.rate_ms}, timeout_s={self.timeout_s}, max_retries={self.max_retries})"
         )
 
     def __enter__(self) -> Self:
@@ -234,6 +365,11 @@ class InnomaintClient:
         self._http.close()
         for name in HTTP_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
+
+    @property
+    def public_url(self) -> str:
+        """INNOMAINT_API_URL as it may be printed: without credentials."""
+        return without_userinfo(self.url)
 
     def redact(self, text: str) -> str:
         return redact(text, self._token.get_secret_value())
@@ -263,15 +399,42 @@ class InnomaintClient:
         self.requests_sent += 1
         body = json.dumps({"serialnumber": call.serialnumber}).encode()
         started = time.perf_counter()
+        # One deadline covers connecting, sending and reading the whole answer (rule 9).
+        self._deadline.at = time.monotonic() + self.timeout_s
         try:
-            response = self._http.post(self.url, content=body)
+            with self._http.stream("POST", self.url, content=body) as response:
+                content = self._read_capped(response, call.attempts)
         except httpx.HTTPError as exc:
+            if self._cancel.is_set():
+                raise Cancelled("stopped while calling the Innomaint API") from None
             raise self._transport_error(exc, call.attempts) from None
         finally:
+            self._deadline.at = float("inf")
             call.http_ms += (time.perf_counter() - started) * 1000.0
-        return self._interpret(response, call.attempts), response.status_code
+        return self._interpret(response, content, call.attempts), response.status_code
 
-    def _interpret(self, response: httpx.Response, attempts: int) -> AssetResponse:
+    def _read_capped(self, response: httpx.Response, attempts: int) -> bytes:
+        """The body, read chunk by chunk and never past INNOMAINT_MAX_RESPONSE_MB."""
+        cap = int(self.max_response_mb * MB)
+        too_large = VendorRejected(
+            f"answer too large: more than INNOMAINT_MAX_RESPONSE_MB ({self.max_response_mb:g} MB)",
+            kind="too_large",
+            http_status=response.status_code,
+            attempts=attempts,
+        )
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise too_large
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise too_large
+            # A transport of tests (no sockets of ours) is held to the deadline here.
+            self._deadline.check_between_chunks()
+        return bytes(body)
+
+    def _interpret(self, response: httpx.Response, content: bytes, attempts: int) -> AssetResponse:
         status = response.status_code
         label = _status_label(status)
         if status in AUTH_STATUSES:
@@ -292,15 +455,18 @@ class InnomaintClient:
                 retry_after=retry_after,
             )
         if status != 200:
-            message = self._vendor_message(response)
+            message = self._vendor_message(response, content)
             raise VendorRejected(
                 f"{label}: {message}" if message else label,
                 kind=http_kind(status),
                 http_status=status,
                 attempts=attempts,
             )
+        text = content.decode(response.encoding or "utf-8", errors="replace")
         try:
-            return parse_response(self.redact(response.text), http_status=status)
+            # The raw text is redacted, and so is every decoded string: "\/" or "\u0061"
+            # escapes would carry the token past a search of the raw text alone (rule 8).
+            return parse_response(self.redact(text), http_status=status, clean=self.redact)
         except VendorError as exc:
             raise VendorRejected(
                 self.redact(exc.reason), kind=exc.kind, http_status=status, attempts=attempts
@@ -317,7 +483,7 @@ class InnomaintClient:
             )
         if isinstance(exc, httpx.UnsupportedProtocol):
             return VendorRejected(
-                f"cannot call {self.url!r}: {detail}", kind="connection", attempts=attempts
+                f"cannot call {self.public_url!r}: {detail}", kind="connection", attempts=attempts
             )
         if isinstance(exc, httpx.TransportError):
             reason = f"connection error ({name})"
@@ -329,11 +495,11 @@ class InnomaintClient:
             f"{reason}: {detail}" if detail else reason, kind="bad_answer", attempts=attempts
         )
 
-    def _vendor_message(self, response: httpx.Response) -> str:
+    def _vendor_message(self, response: httpx.Response, content: bytes) -> str:
         text = ""
         try:
-            payload = response.json()
-        except (ValueError, UnicodeDecodeError):
+            payload = json.loads(content)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             payload = None
         if isinstance(payload, dict):
             for key in _MESSAGE_KEYS:
@@ -342,12 +508,12 @@ class InnomaintClient:
                     text = value
                     break
         elif response.headers.get("content-type", "").startswith("text/plain"):
-            text = response.text
+            text = content.decode(response.encoding or "utf-8", errors="replace")
         return self._clean(text)
 
     def _clean(self, text: str) -> str:
         # Redact before trimming: a cut could otherwise leave part of the token behind.
-        return " ".join(self.redact(text).split())[:MESSAGE_LIMIT]
+        return " ".join(strip_userinfo(self.redact(text)).split())[:MESSAGE_LIMIT]
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -413,4 +579,5 @@ def _check_url(url: str) -> None:
     except httpx.InvalidURL:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigError(f"INNOMAINT_API_URL must be an http(s) URL, got {url!r}")
+        shown = without_userinfo(url)
+        raise ConfigError(f"INNOMAINT_API_URL must be an http(s) URL, got {shown!r}")

@@ -8,6 +8,7 @@ leaf never makes a whole answer unreadable: it becomes NULL and is named in the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -61,10 +62,29 @@ class AssetResponse(BaseModel):
     response: ResponseBody
 
 
-def parse_response(body: bytes | str, *, http_status: int | None = None) -> AssetResponse:
-    """Validate a 200 answer. Raises VendorRejected with a short reason when it is unusable."""
+def _cleaned(value: Any, clean: Callable[[str], str]) -> Any:
+    """`value` with `clean` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k): _cleaned(v, clean) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v, clean) for v in value]
+    return value
+
+
+def parse_response(
+    body: bytes | str,
+    *,
+    http_status: int | None = None,
+    clean: Callable[[str], str] | None = None,
+) -> AssetResponse:
+    """Validate a 200 answer, `clean` applied to every decoded string. Raises VendorRejected
+    with a short reason when it is unusable."""
     try:
         payload = json.loads(body)
+        if clean is not None:
+            payload = _cleaned(payload, clean)
     except (ValueError, UnicodeDecodeError):
         raise VendorRejected(
             "response is not JSON", kind="not_json", http_status=http_status

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from ic3sync.api.deps import AppSettings
+from ic3sync.api.dashboard.sessions import session_alive
+from ic3sync.api.deps import AppSettings, foreign_host, own_origin, sent_origin
 from ic3sync.config import Settings
 
 log = logging.getLogger("ic3sync.dashboard")
@@ -39,21 +38,8 @@ def session_secret(settings: Settings) -> str:
     return hmac.new(key, b"ic3sync dashboard session", hashlib.sha256).hexdigest()
 
 
-def loopback_host(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def check_host(request: Request, settings: AppSettings) -> None:
-    """Without a token the service listens on loopback only; a page that reaches it under
-    another host name is a DNS-rebinding attack from the operator's own browser."""
-    if settings.admin_token is None and not loopback_host(request.headers.get("host", "")):
+    if foreign_host(request, settings):
         raise Refused(
             403, "without IC3_ADMIN_TOKEN the dashboard answers only at localhost or 127.0.0.1"
         )
@@ -61,27 +47,16 @@ def check_host(request: Request, settings: AppSettings) -> None:
 
 def require_session(request: Request, settings: AppSettings) -> None:
     check_host(request, settings)
-    if settings.admin_token is not None and request.session.get("auth") is not True:
+    if settings.admin_token is not None and not session_alive(request, settings):
         raise LoginRequired()
-
-
-def origin_of(value: str) -> str | None:
-    parts = urlsplit(value)
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def check_origin(request: Request) -> None:
     """Every state change must come from a page of this dashboard: the Origin header (or,
     from a browser that omits it, the Referer) must be this server's own origin."""
-    own = f"{request.url.scheme}://{request.url.netloc}".lower()
-    sent = request.headers.get("origin")
-    origin = origin_of(sent) if sent and sent != "null" else None
-    if origin is None and (referer := request.headers.get("referer")):
-        origin = origin_of(referer)
-    if origin != own:
-        log.warning("refused a %s %s from origin %r", request.method, request.url.path, sent)
+    origin = sent_origin(request)
+    if origin != own_origin(request):
+        log.warning("refused a %s %s from origin %r", request.method, request.url.path, origin)
         raise Refused(403, "this form was not sent from a page of this dashboard; reload it")
 
 

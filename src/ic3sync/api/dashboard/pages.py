@@ -21,7 +21,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
-from starlette.middleware.sessions import SessionMiddleware
 
 from ic3sync import export
 from ic3sync.api import present
@@ -34,6 +33,13 @@ from ic3sync.api.dashboard.checks import (
     check_origin,
     safe_next,
     session_secret,
+)
+from ic3sync.api.dashboard.sessions import (
+    LoginThrottle,
+    SchemeSessions,
+    end_session,
+    session_alive,
+    start_session,
 )
 from ic3sync.api.dashboard.templating import (
     SECURITY_HEADERS,
@@ -64,10 +70,6 @@ from ic3sync.schedule import Scheduler, parse_timezone
 
 log = logging.getLogger("ic3sync.dashboard")
 
-SESSION_COOKIE = "ic3sync_session"
-# A login lasts a working day; the cookie is stateless, so this is also how long a copied
-# cookie stays good after a logout.
-SESSION_MAX_AGE_S = 12 * 3600
 RUNS_PER_PAGE = 25
 LOG_PER_PAGE = 100
 CHART_RUNS = 30
@@ -139,7 +141,7 @@ router = APIRouter(route_class=_PageRoute, include_in_schema=False)
 @router.get("/login")
 def login_page(request: Request, settings: AppSettings, next: str | None = None) -> Response:
     check_host(request, settings)
-    if settings.admin_token is None or request.session.get("auth") is True:
+    if settings.admin_token is None or session_alive(request, settings):
         return see_other(safe_next(next))
     return render(request, "login.html", {"next": safe_next(next), "error": None})
 
@@ -156,20 +158,33 @@ def login(
     expected = settings.admin_token
     if expected is None:
         return see_other(target)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = _client(request)
+    if wait := throttle.wait_s(client):
+        return _too_many(request, target, wait)
     if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
-        log.warning("dashboard login refused: wrong admin token from %s", _client(request))
+        wait = throttle.failed(client)
+        log.warning("dashboard login refused: wrong admin token from %s", client)
+        if wait:
+            return _too_many(request, target, wait)
         context = {"next": target, "error": "That is not the admin token (IC3_ADMIN_TOKEN)."}
         return render(request, "login.html", context, status=401)
-    # A fresh session: nothing from before the login carries over.
-    request.session.clear()
-    request.session["auth"] = True
-    log.info("dashboard login from %s", _client(request))
+    throttle.succeeded(client)
+    start_session(request, settings)
+    log.info("dashboard login from %s", client)
     return see_other(target)
+
+
+def _too_many(request: Request, target: str, wait: int) -> Response:
+    error = f"Too many wrong tokens from this address: try again in {wait} s."
+    response = render(request, "login.html", {"next": target, "error": error}, status=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @router.post("/logout", dependencies=[Depends(check_origin)])
 def logout(request: Request) -> Response:
-    request.session.clear()
+    end_session(request)
     return see_other("/login" if request.app.state.settings.admin_token else "/")
 
 
@@ -527,10 +542,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     static = resources.files("ic3sync.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(router)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret(settings),
-        session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_S,
-        same_site="strict",
-    )
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(SchemeSessions, secret_key=session_secret(settings))

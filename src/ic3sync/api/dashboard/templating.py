@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ic3sync import __version__
 from ic3sync.api import present
+from ic3sync.api.dashboard.sessions import has_session
 from ic3sync.config import Settings
 from ic3sync.durations import duration
 from ic3sync.schedule import parse_timezone
@@ -103,7 +104,7 @@ def render(
         query=lambda **kw: query_string(request, **kw),
         version=__version__,
         login_required=settings.admin_token is not None,
-        logged_in=request.session.get("auth") is True,
+        logged_in=has_session(request),
         flashes=flashes,
         **context,
     )

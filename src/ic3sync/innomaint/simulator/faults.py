@@ -19,6 +19,12 @@ Faults are chosen per serialnumber, from an explicit mapping (usually a JSON fil
       string_numbers    every number sent as a string
       bad_numbers       counts "abc", durations "x:y", availability "n/a"
       slow              the normal answer after `ms` (default 500)
+    hostile (every request)
+      drip              the normal answer, one byte every `interval_s` (default 2)
+      echo_token        the normal answer with the request's token inside values, in JSON
+                        escapes ("\\/", "\\u0061") as a PHP vendor writes them
+      oversized         a barcode of `mb` MB (default 50), streamed; `length` 0 sends no
+                        Content-Length (the body ends when the connection closes)
 
 The random mix picks a kind with these weights (see RANDOM_MIX): unavailable 25, rate_limited 15,
 bad_gateway 10, gateway_timeout 10, reset 10, not_found 10, status_false 10, bad_request 5,
@@ -54,6 +60,9 @@ KINDS: dict[str, dict[str, Any]] = {
     "string_numbers": {},
     "bad_numbers": {},
     "slow": {"ms": 500},
+    "drip": {"interval_s": 2},
+    "echo_token": {},
+    "oversized": {"mb": 50, "length": 1},
 }
 TRANSIENT_KINDS = frozenset(
     {"rate_limited", "unavailable", "bad_gateway", "gateway_timeout", "timeout", "reset"}

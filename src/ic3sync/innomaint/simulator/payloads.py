@@ -318,5 +318,40 @@ MAINTENANCE_HTML = (
 )
 
 
+def escaped(text: str) -> str:
+    """`text` as a JSON string body the way a PHP vendor may write it: "/" as "\\/", and every
+    other letter as a "\\u" escape, so the raw bytes never contain `text` itself."""
+    out = []
+    for index, char in enumerate(text):
+        if char == "/":
+            out.append("\\/")
+        elif char.isalpha() and index % 2 == 0:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_PLACEHOLDER = "@@ECHO@@"
+
+
+def echo_token_body(serialnumber: str, token: str) -> bytes:
+    """The normal answer with the request's token echoed inside values, in JSON escapes."""
+    payload = asset_payload(serialnumber)
+    data = payload["response"]["data"]
+    data["barcode"] = f"MOD1/{_PLACEHOLDER}"
+    data["capacity_rating"] = _PLACEHOLDER
+    return json.dumps(payload).replace(_PLACEHOLDER, escaped(token)).encode()
+
+
+def oversized_parts(serialnumber: str, mb: float) -> tuple[bytes, int, bytes]:
+    """The normal answer with a barcode of `mb` MB, as (head, bytes of filler, tail): the
+    server streams the filler instead of holding it."""
+    payload = asset_payload(serialnumber)
+    payload["response"]["data"]["barcode"] = _PLACEHOLDER
+    head, tail = json.dumps(payload).split(_PLACEHOLDER)
+    return head.encode(), int(mb * 1024 * 1024), tail.encode()
+
+
 def json_bytes(payload: Any) -> bytes:
     return json.dumps(payload).encode()

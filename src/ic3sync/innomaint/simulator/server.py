@@ -26,9 +26,13 @@ from ic3sync.innomaint.simulator.payloads import (
     DATA_FAULTS,
     FAULT_STATUS,
     MAINTENANCE_HTML,
+    echo_token_body,
     json_bytes,
     ok_body,
+    oversized_parts,
 )
+
+_FILLER = b"x" * 65536
 
 ENDPOINT_PATH = "/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"
 
@@ -204,6 +208,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, MAINTENANCE_HTML, content_type="text/html; charset=utf-8")
         elif kind in DATA_FAULTS:
             self._send(200, json_bytes(DATA_FAULTS[kind](serialnumber)))
+        elif kind == "drip":
+            self._drip(ok_body(serialnumber), fault["interval_s"])
+        elif kind == "echo_token":
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            self._send(200, echo_token_body(serialnumber, token))
+        elif kind == "oversized":
+            parts = oversized_parts(serialnumber, fault["mb"])
+            self._send_oversized(*parts, declare_length=bool(fault["length"]))
         elif kind == "slow":
             time.sleep(fault["ms"] / 1000.0)
             self._send(200, ok_body(serialnumber))
@@ -219,6 +231,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             raise AssertionError(f"fault kind without a handler: {kind}")
+
+    def _drip(self, body: bytes, interval_s: float) -> None:
+        self._headers(200, len(body), "application/json", None)
+        self.wfile.flush()
+        for index in range(len(body)):
+            self.wfile.write(body[index : index + 1])
+            self.wfile.flush()
+            time.sleep(interval_s)
+
+    def _send_oversized(
+        self, head: bytes, filler: int, tail: bytes, *, declare_length: bool
+    ) -> None:
+        if declare_length:
+            self._headers(200, len(head) + filler + len(tail), "application/json", None)
+        else:
+            # Without a length the body ends when the connection does.
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+        self.wfile.write(head)
+        while filler > 0:
+            chunk = _FILLER[: min(filler, len(_FILLER))]
+            self.wfile.write(chunk)
+            filler -= len(chunk)
+        self.wfile.write(tail)
 
     def _client_left_within(self, seconds: float) -> bool:
         """Wait up to `seconds`; True as soon as the client closes the connection.
@@ -250,13 +289,18 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str = "application/json",
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        self._headers(status, len(body), content_type, headers)
+        self.wfile.write(body)
+
+    def _headers(
+        self, status: int, length: int, content_type: str, headers: Mapping[str, str] | None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
 
 
 class Simulator:
