@@ -16,7 +16,6 @@ from typing import Annotated, NoReturn
 
 import sqlalchemy as sa
 import typer
-from rich.console import Console
 
 from ic3sync import bootstrap
 from ic3sync.db import migrate as migrations
@@ -30,7 +29,13 @@ from ic3sync.errors import (
 )
 from ic3sync.model import AssetSelection
 from ic3sync.sync import run_sync, sync_asset
-from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
+from ic3sync.terminal import (
+    RichProgress,
+    escape,
+    make_console,
+    print_summary,
+    stop_on_signals,
+)
 
 EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
 
@@ -41,14 +46,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Sync the Innomaint CMMS asset detail into the IC3 asset register.",
 )
-out = Console()
-err = Console(stderr=True)
+out = make_console()
+err = make_console(stderr=True)
 
 
 def _fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
-    # soft_wrap: a long path must not be broken across lines at the console's width (80 when
-    # stderr is not a terminal); scripts and people search the message as written.
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

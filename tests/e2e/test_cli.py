@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import TOKEN, all_text, table_rows
 from tests.procs import base_env, run_cli, simulator_process, start_cli
 
@@ -229,3 +230,46 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     assert [r["status"] for r in runs[1:]] == ["completed", "completed"]
     assert all(r["sync_version"] >= 1 for r in masters)
     assert dupes == []
+
+
+def test_piped_output_is_never_broken_across_lines(db_url, tmp_path):
+    long_id = "Site C_" + "VERY-LONG-ASSET-IDENTIFIER-" * 4 + "01"
+    env = migrate_and_import(db_url, tmp_path, [long_id])
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "registers of the north region"
+    deep.mkdir(parents=True)
+    bad = deep / "bad register.csv"
+    bad.write_text("Asset ID,Asset Name\nNew_01,Pump\n,Orphan name\n")
+    proc = run_cli("import-assets", str(bad), env=env)
+    assert proc.returncode != 0
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    assert str(bad) in line and "row 3" in line, proc.stderr
+
+    with simulator_process(tmp_path, faults={long_id: "not_found"}) as api:
+        env["INNOMAINT_API_URL"] = api
+        synced = run_cli("sync", env=env)
+    assert synced.returncode == 3, synced.stderr
+    failure = next(line for line in synced.stdout.splitlines() if long_id in line)
+    assert "404" in failure, synced.stdout
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_the_postgresql_urls_people_paste_work(scheme):
+    url = create_pg_database()
+    try:
+        pasted = scheme + url.removeprefix("postgresql+psycopg")
+        proc = run_cli("migrate", env=base_env(pasted))
+        assert proc.returncode == 0, proc.stderr
+        assert "schema upgraded" in proc.stdout
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user:pw@127.0.0.1/db", "postgresql+psycopg2://u@127.0.0.1/db", "oracle://x"]
+)
+def test_an_unsupported_database_driver_is_one_line_naming_the_variable(url):
+    proc = run_cli("migrate", env=base_env(url))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: IC3_DATABASE_URL"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "pw" not in proc.stderr
