@@ -26,8 +26,9 @@ from ic3sync.errors import (
     ConfigError,
     Ic3SyncError,
     ImportFileError,
+    NoAssetMatches,
 )
-from ic3sync.model import AssetSelection
+from ic3sync.model import AssetSelection, no_match_result
 from ic3sync.sync import run_sync, sync_asset
 from ic3sync.terminal import (
     RichProgress,
@@ -155,7 +156,14 @@ def sync(
         selection = AssetSelection(
             batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
         )
-        code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
+        try:
+            code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
+        except NoAssetMatches as exc:
+            # Nothing to do is not a failure: a cron job paging with --offset ends here.
+            (err if as_json else out).print(escape(str(exc)), highlight=False)
+            if as_json:
+                print(json.dumps(no_match_result(str(exc))))
+            code = EXIT_OK
     raise typer.Exit(code)
 
 

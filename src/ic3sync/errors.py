@@ -6,6 +6,7 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
     ├── DatabaseError          the database cannot be reached or refused a statement
     ├── ImportFileError        an asset register file or one of its rows is not acceptable
     ├── AssetNotFound          the asset is not in ic3_asset_master
+    ├── NoAssetMatches         a run's selection matches no asset: nothing to do, no run row
     ├── RunInProgress          another sync run holds the lock
     ├── RunNotFound            no run has this run_id
     ├── RunNotCancellable      the run is over, or runs in another process
@@ -46,6 +47,15 @@ class AssetNotFound(Ic3SyncError):
     def __init__(self, cmms_asset_id: str) -> None:
         self.cmms_asset_id = cmms_asset_id
         super().__init__(f"asset {cmms_asset_id!r} is not in ic3_asset_master")
+
+
+class NoAssetMatches(Ic3SyncError):
+    """Not a failure: the selection is empty, so no run starts and no run row is written (an
+    empty run would only bury the real ones)."""
+
+    def __init__(self, selection: str) -> None:
+        self.selection = selection
+        super().__init__(f"no asset matches {selection}; nothing to sync")
 
 
 class RunInProgress(Ic3SyncError):

@@ -26,6 +26,7 @@ from ic3sync.db.views import (
 from ic3sync.errors import (
     DatabaseError,
     Ic3SyncError,
+    NoAssetMatches,
     RunInProgress,
     RunNotCancellable,
     ServiceStopping,
@@ -245,6 +246,8 @@ class RunManager:
             handle = self.start(AssetSelection(), trigger="schedule")
         except RunInProgress as exc:
             log.info("scheduled run skipped: %s", exc, extra={"run_id": exc.run_id})
+        except NoAssetMatches as exc:
+            log.info("scheduled run skipped: %s", exc)
         except ServiceStopping:
             pass
         except Ic3SyncError as exc:

@@ -31,6 +31,7 @@ from ic3sync.errors import (
     AssetSyncFailed,
     Cancelled,
     DatabaseError,
+    NoAssetMatches,
     RunInProgress,
     VendorAuthError,
     VendorError,
@@ -289,9 +290,10 @@ def run_sync(
     db_retry_s: float = DB_RETRY_S,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
-    for a single-asset run of an unknown id, DatabaseError when the database is unreachable at
-    the start. Everything else about the run, including its failures and a database that went
-    away for longer than `db_retry_s` mid-run, is in the returned SyncResult."""
+    for a single-asset run of an unknown id, NoAssetMatches when the selection is empty (no
+    run row is written), DatabaseError when the database is unreachable at the start.
+    Everything else about the run, including its failures and a database that went away for
+    longer than `db_retry_s` mid-run, is in the returned SyncResult."""
     sel = selection or AssetSelection()
     cancel = cancel or threading.Event()
     t0 = time.monotonic()
@@ -313,15 +315,18 @@ def run_sync(
                 ):
                     raise AssetNotFound(sel.cmms_asset_id)
                 assets = queries.select_assets(conn, sel)
-                run_id = run_rows.create_run(
-                    conn,
-                    trigger=trigger,
-                    sel=sel,
-                    now=_now(),
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                )
-                run_rows.update_run(conn, run_id, total=len(assets))
+                if assets:
+                    run_id = run_rows.create_run(
+                        conn,
+                        trigger=trigger,
+                        sel=sel,
+                        now=_now(),
+                        host=socket.gethostname(),
+                        pid=os.getpid(),
+                    )
+                    run_rows.update_run(conn, run_id, total=len(assets))
+            if not assets:
+                raise NoAssetMatches(sel.describe())
             state.result.run_id = run_id
             state.result.total = len(assets)
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})

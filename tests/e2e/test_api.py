@@ -214,7 +214,23 @@ def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(
     assert [r["cmms_asset_id"] for r in log["items"]] == asset_ids(10)
 
     only_failed = server.http.post(f"{PREFIX}/sync", params={"only_failed": "true"}).json()
-    assert (only_failed["total"], only_failed["status"]) == (0, "completed")
+    assert (only_failed["total"], only_failed["status"]) == (0, "no_match")
+    assert len(run_rows(register)) == 1
+
+
+def test_a_selection_that_matches_nothing_answers_no_match_and_records_no_run(
+    register, start_server
+):
+    seed_assets(register, asset_ids(2))
+    server = start_server()
+    for params in ({"customer_id": 99999}, {"offset": 50, "wait": "false"}):
+        answer = server.http.post(f"{PREFIX}/sync", params=params)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["status"], body["run_id"], body["total"]) == ("no_match", None, 0)
+        assert body["detail"].startswith("no asset matches")
+    assert str(99999) in server.http.post(f"{PREFIX}/sync", params={"customer_id": 99999}).text
+    assert run_rows(register) == []
 
 
 def test_cancel_stops_a_run_after_the_asset_in_flight(register, start_server):

@@ -114,7 +114,40 @@ def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing
         again = run_cli("sync", "--only-failed", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert last_json_line(done.stdout)["success"] == 3
-    assert again.returncode == 0 and last_json_line(again.stdout)["total"] == 0
+    assert again.returncode == 0, again.stderr
+    assert "no asset matches only failed" in again.stderr
+    assert last_json_line(again.stdout) | {"detail": None} == {
+        "run_id": None,
+        "total": 0,
+        "success": 0,
+        "failed": 0,
+        "skipped": 0,
+        "errors": [],
+        "duration_ms": 0,
+        "status": "no_match",
+        "error": None,
+        "detail": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--customer-id", "99999"], "customer_id 99999"), (["--offset", "500"], "offset 500")],
+)
+def test_a_selection_that_matches_nothing_says_so_and_records_no_run(db_url, tmp_path, args, words):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
+    # No simulator: nothing may be fetched.
+    env["INNOMAINT_API_URL"] = "http://127.0.0.1:9/nothing-listens-here"
+    proc = run_cli("sync", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"no asset matches {words}"), proc.stdout
+    assert "Traceback" not in proc.stderr
+    engine = make_engine(db_url)
+    try:
+        assert table_rows(engine, "cmms_sync_run") == []
+        assert table_rows(engine, "cmms_sync_log") == []
+    finally:
+        engine.dispose()
 
 
 def test_sync_without_a_token_stops_at_once_naming_the_variable(db_url, tmp_path):

@@ -30,8 +30,9 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import AssetDetail, LogPage, RunPage, RunView
+from ic3sync.errors import NoAssetMatches
 from ic3sync.metrics import CONTENT_TYPE
-from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id
+from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id, no_match_result
 
 PREFIX = "/api/admin/cmms"
 
@@ -75,11 +76,17 @@ def sync_batch(
 ) -> SyncResultBody | JSONResponse:
     """One sequential run over the register in `report_seq_no` order, like `ic3sync sync`.
     Waits for the end and answers the SyncResult, or with `wait=false` answers 202 with the
-    run_id at once. While any run is going (this service, another one, or the CLI): 409."""
+    run_id at once. While any run is going (this service, another one, or the CLI): 409.
+    A selection that matches no asset starts no run: 200 with `status` "no_match", `run_id`
+    null and the selection in `detail` (with `wait=false` too)."""
     selection = AssetSelection(
         batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
     )
-    handle = manager.start(selection, trigger="api")
+    try:
+        handle = manager.start(selection, trigger="api")
+    except NoAssetMatches as exc:
+        # Nothing to do is an answer, not an error: a client paging with `offset` stops here.
+        return SyncResultBody(**no_match_result(str(exc)))
     if not wait:
         assert handle.run_id is not None
         location = f"{PREFIX}/runs/{handle.run_id}"

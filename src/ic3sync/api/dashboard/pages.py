@@ -48,6 +48,7 @@ from ic3sync.errors import (
     AssetSyncFailed,
     ConfigError,
     Ic3SyncError,
+    NoAssetMatches,
     RunInProgress,
     RunNotCancellable,
     RunNotFound,
@@ -239,6 +240,9 @@ def _start_error(exc: Ic3SyncError) -> tuple[int, dict[str, Any]]:
         return 409, {"text": text, "link": link, "link_text": f"Go to {which}"}
     if isinstance(exc, AssetNotFound):
         return 404, {"text": str(exc), "link": None, "link_text": None}
+    if isinstance(exc, NoAssetMatches):
+        text = f"No asset matches {exc.selection}: no run was started."
+        return 200, {"text": text, "link": None, "link_text": None}
     return 503, {"text": f"The sync was not started: {exc}", "link": None, "link_text": None}
 
 
