@@ -4,6 +4,7 @@ their errors into messages and exit codes (0 ok, 3 some assets failed, 1 fatal, 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -11,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -28,6 +30,7 @@ from ic3sync.errors import (
     ImportFileError,
     NoAssetMatches,
 )
+from ic3sync.interrupt import say_on_interrupt
 from ic3sync.model import AssetSelection, no_match_result
 from ic3sync.sync import run_sync, sync_asset
 from ic3sync.terminal import (
@@ -45,10 +48,54 @@ app = typer.Typer(
     no_args_is_help=True,
     # A traceback's local variables could include settings and so the token.
     pretty_exceptions_show_locals=False,
+    # Plain help: rich's panels label every flag "<bool>" and draw boxes into pipes.
+    rich_markup_mode=None,
     help="Sync the Innomaint CMMS asset detail into the IC3 asset register.",
 )
 out = make_console()
 err = make_console(stderr=True)
+
+# The environment variables each command reads, named in its help (a .env file works too).
+_DATABASE = ("IC3_DATABASE_URL", "IC3_LOG_FORMAT")
+_VENDOR = (
+    "INNOMAINT_API_URL",
+    "INNOMAINT_API_TOKEN",
+    "INNOMAINT_RATE_MS",
+    "INNOMAINT_TIMEOUT_S",
+    "INNOMAINT_MAX_RETRIES",
+)
+_SERVICE = ("IC3_ADMIN_TOKEN", "IC3_SYNC_CRON", "IC3_TIMEZONE")
+ENV_READ: dict[str, tuple[str, ...]] = {
+    "migrate": _DATABASE,
+    "import-assets": _DATABASE,
+    "sync": _DATABASE + _VENDOR,
+    "sync-one": _DATABASE + _VENDOR,
+    "serve": _DATABASE + _VENDOR + _SERVICE,
+    "simulator": ("INNOMAINT_API_TOKEN", "IC3_LOG_FORMAT"),
+    "demo": _DATABASE,
+}
+
+
+def _reads(command: str) -> str:
+    return "Environment (or .env): " + ", ".join(ENV_READ[command]) + "."
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ic3sync {package_version('ic3sync')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Sync the Innomaint CMMS asset detail into the IC3 asset register."""
 
 
 def _fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
@@ -65,15 +112,20 @@ def _errors() -> Iterator[None]:
         _fail(escape(str(exc)))
     except sa.exc.OperationalError as exc:
         _fail(f"database unreachable: {escape(db_reason(exc))}")
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        _fail(f"cannot listen: {escape(str(exc.strerror))}; is another process on that port?")
 
 
-@app.command()
+@app.command(epilog=_reads("migrate"))
 def migrate() -> None:
     """Create or upgrade the schema to the newest version. Safe to run twice."""
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings, schema="skip")
         where = redact_url(settings.database_url)
+        say_on_interrupt("interrupted during the migration: run `ic3sync migrate` again")
         with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
             before, after = migrations.upgrade(engine)
         if before == after:
@@ -82,7 +134,7 @@ def migrate() -> None:
             out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
 
 
-@app.command("import-assets")
+@app.command("import-assets", epilog=_reads("import-assets"))
 def import_assets_cmd(
     path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
 ) -> None:
@@ -91,10 +143,13 @@ def import_assets_cmd(
 
     with _errors():
         settings = bootstrap.load_settings()
+        # The import is one transaction: stopped anywhere, it rolls back whole.
+        say_on_interrupt(f"interrupted: the import of {path} stopped; nothing was written")
         try:
             result = import_assets(bootstrap.open_engine(settings), path)
         except ImportFileError as exc:
             _fail(f"{escape(str(exc))}\nnothing was written")
+        say_on_interrupt("interrupted after the import had committed")
         out.print(
             f"{path}: {result.rows} rows read: {result.inserted} inserted, "
             f"{result.updated} updated, {result.skipped} skipped",
@@ -129,13 +184,14 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
         finally:
             if progress:
                 progress.stop()
+    say_on_interrupt(f"interrupted after run {result.run_id} had ended {result.status}")
     print_summary(result, err if as_json else out)
     if as_json:
         print(json.dumps(result.as_dict()))
     return _exit_code(result.status, result.failed)
 
 
-@app.command()
+@app.command(epilog=_reads("sync"))
 def sync(
     batch: Annotated[
         int | None, typer.Option(min=1, help="at most N assets (default: all)")
@@ -167,7 +223,7 @@ def sync(
     raise typer.Exit(code)
 
 
-@app.command("sync-one")
+@app.command("sync-one", epilog=_reads("sync-one"))
 def sync_one_cmd(
     cmms_asset_id: Annotated[
         str, typer.Argument(help="the Innomaint asset id, e.g. 'Delhi Cantt Naraina_BP_01'")
@@ -219,7 +275,7 @@ def sync_one_cmd(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog=_reads("serve"))
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9090,
@@ -231,7 +287,7 @@ def serve(
         run_server(bootstrap.load_settings(logging.INFO), host=host, port=port)
 
 
-@app.command()
+@app.command(epilog=_reads("simulator"))
 def simulator(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9191,
@@ -268,7 +324,7 @@ def simulator(
         serve_forever(config, host, port)
 
 
-@app.command()
+@app.command(epilog=_reads("demo"))
 def demo(
     rate_ms: Annotated[int, typer.Option(help="request spacing for the demo")] = 20,
 ) -> None:

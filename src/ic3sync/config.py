@@ -6,6 +6,7 @@ The names are the contract's; nothing else in the code reads the environment.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
     timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
-    log_format: str = Field("text", validation_alias="IC3_LOG_FORMAT")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="IC3_LOG_FORMAT")
 
     @field_validator("api_token", "admin_token", mode="before")
     @classmethod

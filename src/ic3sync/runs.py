@@ -32,7 +32,6 @@ from ic3sync.errors import (
     ServiceStopping,
 )
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient
-from ic3sync.logs import current_asset, current_run_id
 from ic3sync.metrics import SyncMetrics
 from ic3sync.model import (
     AssetOutcome,
@@ -257,8 +256,8 @@ class RunManager:
 
 
 class _Watcher(RunObserver):
-    """A background run as its manager sees it: the handle's run_id and outcomes, the live
-    progress that the reads merge in, and the run and asset on every log line of its thread."""
+    """A background run as its manager sees it: the handle's run_id and outcomes, and the live
+    progress that the reads merge in."""
 
     def __init__(self, manager: RunManager, handle: RunHandle) -> None:
         self.manager = manager
@@ -267,7 +266,6 @@ class _Watcher(RunObserver):
 
     def run_started(self, run_id: int, total: int) -> None:
         self.handle.run_id = run_id
-        current_run_id.set(run_id)
         with self.manager._lock:
             self.manager._handles[run_id] = self.handle
             self.manager._live[run_id] = self.live
@@ -275,13 +273,7 @@ class _Watcher(RunObserver):
 
     def asset_started(self, index: int, asset: AssetRef) -> None:
         self.live.current = asset.cmms_asset_id
-        current_asset.set(asset.cmms_asset_id)
 
     def asset_done(self, index: int, outcome: AssetOutcome) -> None:
         self.handle.outcomes.append(outcome)
         self.live.count(outcome)
-        if outcome.status == "failed":
-            log.warning(
-                "asset failed: %s", outcome.error, extra={"cmms_asset_id": outcome.cmms_asset_id}
-            )
-        current_asset.set(None)

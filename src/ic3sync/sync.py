@@ -37,6 +37,7 @@ from ic3sync.errors import (
     VendorError,
 )
 from ic3sync.innomaint.client import Fetched
+from ic3sync.logs import current_asset, current_run_id
 from ic3sync.model import (
     MAX_RESULT_ERRORS,
     AssetOutcome,
@@ -329,6 +330,8 @@ def run_sync(
                 raise NoAssetMatches(sel.describe())
             state.result.run_id = run_id
             state.result.total = len(assets)
+            # Every log line of this run, from any layer, names it (the text and JSON formats).
+            release.callback(current_run_id.reset, current_run_id.set(run_id))
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
             state.observer.run_started(run_id, len(assets))
             _loop(conn, state, assets)
@@ -345,6 +348,7 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             result.status = "cancelled"
             return
         state.observer.asset_started(index, asset)
+        in_flight = current_asset.set(asset.cmms_asset_id)
         try:
             state.check_lock()
             outcome = state.fetch_and_write_through_outages(conn, asset)
@@ -370,6 +374,15 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             result.status = "aborted"
             result.error = str(exc)
             return
+        finally:
+            current_asset.reset(in_flight)
+        if outcome.status == "failed":
+            # The CLI's and the service's logs alike: one WARNING per failed asset, with its id.
+            log.warning(
+                "asset failed: %s",
+                outcome.error,
+                extra={"run_id": result.run_id, "cmms_asset_id": asset.cmms_asset_id},
+            )
         state.count(outcome)
         state.observer.asset_done(index, outcome)
     result.status = "completed"
