@@ -32,7 +32,7 @@ from ic3sync.errors import (
 )
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.model import AssetSelection, no_match_result
-from ic3sync.sync import run_sync, sync_asset
+from ic3sync.sync import run_options, run_sync, sync_asset
 from ic3sync.terminal import (
     RichProgress,
     escape,
@@ -63,6 +63,8 @@ _VENDOR = (
     "INNOMAINT_RATE_MS",
     "INNOMAINT_TIMEOUT_S",
     "INNOMAINT_MAX_RETRIES",
+    "INNOMAINT_TIMEZONE",
+    "IC3_DB_RETRY_S",
 )
 _SERVICE = ("IC3_ADMIN_TOKEN", "IC3_SYNC_CRON", "IC3_TIMEZONE")
 ENV_READ: dict[str, tuple[str, ...]] = {
@@ -72,7 +74,7 @@ ENV_READ: dict[str, tuple[str, ...]] = {
     "sync-one": _DATABASE + _VENDOR,
     "serve": _DATABASE + _VENDOR + _SERVICE,
     "simulator": ("INNOMAINT_API_TOKEN", "IC3_LOG_FORMAT"),
-    "demo": _DATABASE,
+    "demo": (*_DATABASE, "INNOMAINT_TIMEZONE", "IC3_DB_RETRY_S"),
 }
 
 
@@ -180,6 +182,7 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
                 selection=selection,
                 cancel=cancel,
                 observer=progress,
+                **run_options(wiring.settings),
             )
         finally:
             if progress:
@@ -237,7 +240,13 @@ def sync_one_cmd(
         wiring = bootstrap.bootstrap(settings)
         with wiring.clients(cancel=threading.Event()) as client:
             try:
-                run_id, outcome = sync_asset(wiring.engine, client, cmms_asset_id, trigger="cli")
+                run_id, outcome = sync_asset(
+                    wiring.engine,
+                    client,
+                    cmms_asset_id,
+                    trigger="cli",
+                    **run_options(settings),
+                )
             except AssetSyncFailed as exc:
                 failed = exc
             else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,24 @@ class Settings(BaseSettings):
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
     timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
     log_format: Literal["text", "json"] = Field("text", validation_alias="IC3_LOG_FORMAT")
+    vendor_timezone: str = Field("Asia/Kolkata", validation_alias="INNOMAINT_TIMEZONE")
+    # How long a run waits for a database that went away (a restart, a failover) before it
+    # ends `aborted`. Long enough for a PostgreSQL restart or failover.
+    db_retry_s: float = Field(30.0, ge=0, le=86_400, validation_alias="IC3_DB_RETRY_S")
+
+    @field_validator("vendor_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Kolkata)") from None
+        return value
+
+    @property
+    def vendor_zone(self) -> ZoneInfo:
+        """The zone of the vendor's times that carry no offset."""
+        return ZoneInfo(self.vendor_timezone)
 
     @field_validator("api_token", "admin_token", mode="before")
     @classmethod

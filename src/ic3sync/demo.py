@@ -14,7 +14,7 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
 from ic3sync.importer import import_assets
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, load_faults
-from ic3sync.sync import run_sync
+from ic3sync.sync import run_options, run_sync
 from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
 
 DEMO_LATENCY_MS = 5.0
@@ -57,7 +57,14 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
         with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
-                outcome = run_sync(engine, client, trigger="cli", cancel=cancel, observer=progress)
+                outcome = run_sync(
+                    engine,
+                    client,
+                    trigger="cli",
+                    cancel=cancel,
+                    observer=progress,
+                    **run_options(settings),
+                )
             finally:
                 if progress:
                     progress.stop()

@@ -42,7 +42,7 @@ from ic3sync.model import (
     RunObserver,
     SyncResult,
 )
-from ic3sync.sync import asset_synced, one_asset, run_sync
+from ic3sync.sync import asset_synced, one_asset, run_options, run_sync
 
 log = logging.getLogger("ic3sync.runs")
 
@@ -140,6 +140,7 @@ class RunManager:
                     selection=handle.selection,
                     cancel=handle.cancel,
                     observer=Observers(watcher, self.metrics.observer(handle.trigger)),
+                    **run_options(self.settings),
                 )
         except RunInProgress as exc:
             handle.error = exc

@@ -10,12 +10,13 @@ import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Protocol, TypedDict
 
 import sqlalchemy as sa
 
 from ic3sync import mapping
+from ic3sync.config import Settings
 from ic3sync.db import queries, writes
 from ic3sync.db import runs as run_rows
 from ic3sync.db.errors import (
@@ -55,7 +56,7 @@ log = logging.getLogger("ic3sync.sync")
 # the admin service). Every asset would cost one more statement per asset for nothing.
 HEARTBEAT_S = 1.0
 # How long a run waits for a database that went away (a restart, a failover, a network cut)
-# before it gives up and ends `aborted`. Long enough for a PostgreSQL restart or failover.
+# before it gives up and ends `aborted`, unless IC3_DB_RETRY_S says otherwise.
 DB_RETRY_S = 30.0
 # Connection losses one asset may suffer before it is logged failed and the run moves on: an
 # asset whose rows crash the backend every time must not hold the run up for ever.
@@ -64,6 +65,17 @@ LOSSES_PER_ASSET = 3
 # for the whole run, and an idle connection is what an idle_session_timeout, a firewall or an
 # operator's pg_terminate_backend ends first; with it the lock would go, unnoticed.
 LOCK_CHECK_S = 5.0
+
+
+class RunOptions(TypedDict):
+    """What of the settings a run uses beyond its engine and client (run_sync's keywords)."""
+
+    db_retry_s: float
+    vendor_zone: tzinfo
+
+
+def run_options(settings: Settings) -> RunOptions:
+    return RunOptions(db_retry_s=settings.db_retry_s, vendor_zone=settings.vendor_zone)
 
 
 class Fetcher(Protocol):
@@ -85,6 +97,7 @@ class _Run:
         observer: RunObserver,
         lock: RunLock | None = None,
         db_retry_s: float = DB_RETRY_S,
+        vendor_zone: tzinfo = mapping.DEFAULT_VENDOR_ZONE,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -92,6 +105,7 @@ class _Run:
         self.observer = observer
         self.lock = lock
         self.db_retry_s = db_retry_s
+        self.vendor_zone = vendor_zone
         self.database_gone = False
         self.lock_checked = time.monotonic()
         self.result = SyncResult(run_id=0)
@@ -132,7 +146,9 @@ class _Run:
             outcome.http_status = fetched.http_status
             outcome.attempts = fetched.attempts
             outcome.http_ms = fetched.http_ms
-            rows = mapping.rows_from_response(asset.cmms_asset_id, fetched.response)
+            rows = mapping.rows_from_response(
+                asset.cmms_asset_id, fetched.response, vendor_zone=self.vendor_zone
+            )
         except VendorAuthError:
             raise
         except VendorError as exc:
@@ -149,8 +165,9 @@ class _Run:
         now = _now()
         outcome.status = "success"
         outcome.traceability_id = rows.traceability_id
-        if rows.problems:
-            outcome.error = "stored as NULL: " + "; ".join(rows.problems)
+        said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
+        if said or rows.notes:
+            outcome.error = "; ".join([*said, *rows.notes])
         try:
             with conn.begin():
                 # The asset's rows and its log row reach PostgreSQL in one round trip; the
@@ -289,6 +306,7 @@ def run_sync(
     cancel: threading.Event | None = None,
     observer: RunObserver | None = None,
     db_retry_s: float = DB_RETRY_S,
+    vendor_zone: tzinfo = mapping.DEFAULT_VENDOR_ZONE,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
     for a single-asset run of an unknown id, NoAssetMatches when the selection is empty (no
@@ -299,7 +317,7 @@ def run_sync(
     cancel = cancel or threading.Event()
     t0 = time.monotonic()
     lock = RunLock(engine)
-    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s)
+    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s, vendor_zone)
     with map_db_errors(), contextlib.ExitStack() as release:
         release.callback(lock.release)
         if not lock.acquire():
@@ -492,6 +510,7 @@ def sync_asset(
     *,
     trigger: str,
     cancel: threading.Event | None = None,
+    **options: Any,
 ) -> tuple[int, AssetOutcome]:
     """Sync one asset now, as a run of one: (run_id, its outcome). AssetNotFound when it is
     not in the register, AssetSyncFailed when it did not succeed. The run manager (the HTTP
@@ -499,7 +518,13 @@ def sync_asset(
     selection = one_asset(cmms_asset_id)
     recorder = _Outcomes()
     result = run_sync(
-        engine, client, trigger=trigger, selection=selection, cancel=cancel, observer=recorder
+        engine,
+        client,
+        trigger=trigger,
+        selection=selection,
+        cancel=cancel,
+        observer=recorder,
+        **options,
     )
     return asset_synced(selection, result, recorder.outcomes)
 
