@@ -141,7 +141,7 @@ def import_assets_cmd(
     path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
 ) -> None:
     """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
-    from ic3sync.importer import import_assets
+    from ic3sync.importer import import_assets, import_summary
 
     with _errors():
         settings = bootstrap.load_settings()
@@ -152,11 +152,7 @@ def import_assets_cmd(
         except ImportFileError as exc:
             _fail(f"{escape(str(exc))}\nnothing was written")
         say_on_interrupt("interrupted after the import had committed")
-        out.print(
-            f"{path}: {result.rows} rows read: {result.inserted} inserted, "
-            f"{result.updated} updated, {result.skipped} skipped",
-            highlight=False,
-        )
+        out.print(import_summary(path, result), highlight=False, markup=False)
 
 
 def _exit_code(status: str, failed: int) -> int:

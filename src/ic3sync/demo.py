@@ -12,7 +12,7 @@ from ic3sync import bootstrap
 from ic3sync.config import Settings
 from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
-from ic3sync.importer import import_assets
+from ic3sync.importer import import_assets, import_summary
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, load_faults
 from ic3sync.sync import run_options, run_sync
 from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
@@ -36,9 +36,9 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
     console.print(f"1. schema at revision {after} in {where}", highlight=False)
     result = import_assets(engine, examples / "asset_register.xlsx")
     console.print(
-        f"2. imported examples/asset_register.xlsx: {result.inserted} inserted, "
-        f"{result.updated} updated, {result.skipped} skipped",
+        f"2. imported {import_summary('examples/asset_register.xlsx', result)}",
         highlight=False,
+        markup=False,
     )
     sim_config = SimulatorConfig(
         token=token, faults=load_faults(examples / "demo_faults.json"), latency_ms=DEMO_LATENCY_MS

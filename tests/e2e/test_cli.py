@@ -306,3 +306,60 @@ def test_an_unsupported_database_driver_is_one_line_naming_the_variable(url):
     assert proc.stderr.startswith("error: IC3_DATABASE_URL"), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "pw" not in proc.stderr
+
+
+def test_a_register_with_title_rows_imports_and_names_its_sheet(db_url, tmp_path):
+    import openpyxl
+
+    env = base_env(db_url)
+    assert run_cli("migrate", env=env).returncode == 0
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "November 2026"
+    for row in [
+        ["IC3 Asset Register - November 2026"],
+        [],
+        ["S.No", "Asset ID", "Asset Name"],
+        [1, "Title_01", "Pump 1"],
+        [],
+        [2, "Title_02", "Pump 2"],
+    ]:
+        sheet.append(row)
+    path = tmp_path / "register with a title.xlsx"
+    book.save(path)
+
+    proc = run_cli("import-assets", str(path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        f'{path} (sheet "November 2026"): 2 rows read: 2 inserted, 0 updated, 0 unchanged; '
+        "1 blank rows ignored"
+    )
+    again = run_cli("import-assets", str(path), env=env)
+    assert "0 inserted, 0 updated, 2 unchanged" in again.stdout, again.stdout
+
+    header_only = tmp_path / "header only.csv"
+    header_only.write_text("Asset ID,Asset Name\n\n")
+    empty = run_cli("import-assets", str(header_only), env=env)
+    assert empty.returncode == 1
+    assert "header row (row 1) but no asset rows" in empty.stderr, empty.stderr
+
+
+def test_ctrl_c_during_an_import_says_nothing_was_written(db_url, tmp_path):
+    env = base_env(db_url)
+    assert run_cli("migrate", env=env).returncode == 0
+    big = tmp_path / "big.csv"
+    with big.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Asset ID", "Asset Name"])
+        writer.writerows([f"Big_{n:06d}", f"Pump {n}"] for n in range(150_000))
+    proc = start_cli("import-assets", str(big), env=env)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, errs = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + errs
+    assert "nothing was written" in errs and "Traceback" not in errs
+    engine = make_engine(db_url)
+    try:
+        assert table_rows(engine, "ic3_asset_master") == []
+    finally:
+        engine.dispose()

@@ -151,6 +151,31 @@ def test_a_missing_id_column_lists_the_headers_found() -> None:
     assert str(caught.value).startswith("r.csv, row 1: ")
 
 
+TITLE = ("IC3 Asset Register - November 2026",)
+
+
+def test_the_header_is_found_below_title_rows() -> None:
+    sheet = [TITLE, (), ("Prepared by: Facilities",), HEADER, (1, "A_01"), (2, "A_02")]
+    register = parse_register("r.xlsx", sheet)
+    assert [(r.row, r.cmms_asset_id) for r in register.rows] == [(5, "A_01"), (6, "A_02")]
+
+
+def test_no_id_column_in_the_first_ten_rows_lists_the_rows_looked_at() -> None:
+    sheet = [TITLE, (), ("Name", "Site Code"), *[("x", "y")] * 12, HEADER, (1, "A_01")]
+    with pytest.raises(ImportFileError) as caught:
+        parse_register("r.xlsx", sheet)
+    message = str(caught.value)
+    assert "in the first 10 rows" in message
+    assert 'row 1: "IC3 Asset Register - November 2026"' in message
+    assert 'row 3: "Name", "Site Code"' in message and 'row 10: "x", "y"' in message
+    assert "row 11" not in message
+
+
+def test_a_header_without_rows_says_so() -> None:
+    with pytest.raises(ImportFileError, match=r"header row \(row 3\) but no asset rows"):
+        parse_register("r.xlsx", [TITLE, (), HEADER, (), ()], sheet="Assets")
+
+
 def test_a_sheet_without_values_has_no_header_row() -> None:
     with pytest.raises(ImportFileError, match="no header row"):
         parse_register("r.csv", [(), (None, " ")])
@@ -174,7 +199,7 @@ def test_random_cell_values_raise_nothing_but_import_file_error(rows: list[list[
     try:
         register = parse_register("r.xlsx", [HEADER, *rows])
     except ImportFileError as exc:
-        assert str(exc).startswith("r.xlsx, row ")
+        assert str(exc).startswith("r.xlsx, row ") or "but no asset rows below it" in str(exc)
         return
     for row in register.rows:
         assert row.cmms_asset_id and row.cmms_asset_id == row.cmms_asset_id.strip()
