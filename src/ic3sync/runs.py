@@ -107,7 +107,11 @@ class RunManager:
         # Checked before the lock is taken, so a refused start leaves no trace.
         self.settings.require_api_token()
         handle = RunHandle(trigger=trigger, selection=selection)
-        client = self._client_factory(cancel=handle.cancel, on_retry=self.metrics.retried)
+        client = self._client_factory(
+            cancel=handle.cancel,
+            on_retry=self.metrics.retried,
+            on_attempt=self.metrics.request_seconds.observe,
+        )
         thread = threading.Thread(
             target=self._execute, args=(handle, client), name=f"sync-{trigger}", daemon=True
         )
