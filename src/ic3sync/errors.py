@@ -9,7 +9,7 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
     ├── NoAssetMatches         a run's selection matches no asset: nothing to do, no run row
     ├── RunInProgress          another sync run holds the lock
     ├── RunNotFound            no run has this run_id
-    ├── RunNotCancellable      the run is over, or runs in another process
+    ├── RunNotCancellable      the run is not running (it is over)
     ├── ServiceStopping        the service is shutting down and starts no run
     ├── AssetSyncFailed        a single-asset sync ran, but the asset did not succeed
     ├── Cancelled              the run was asked to stop (Ctrl-C, SIGTERM, a cancel request)
@@ -72,7 +72,7 @@ class RunNotFound(Ic3SyncError):
 
 
 class RunNotCancellable(Ic3SyncError):
-    """The run is over, or it belongs to another process that this one cannot signal."""
+    """The run is not running: it is over, so there is nothing to cancel."""
 
     def __init__(self, run_id: int, message: str) -> None:
         self.run_id = run_id

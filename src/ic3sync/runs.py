@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from ic3sync.config import Settings
 from ic3sync.db import queries
+from ic3sync.db import runs as run_rows
 from ic3sync.db.views import (
     AssetDetail,
     CustomerCount,
@@ -48,6 +51,8 @@ log = logging.getLogger("ic3sync.runs")
 
 # How long a cancel request waits for the asset in flight to finish before answering.
 CANCEL_WAIT_S = 10.0
+# How often it looks at the row of a run that another process executes.
+CANCEL_POLL_S = 0.2
 
 
 @dataclass(eq=False)
@@ -169,25 +174,35 @@ class RunManager:
     # -- stopping ----------------------------------------------------------------------------
 
     def cancel(self, run_id: int, *, wait_s: float = CANCEL_WAIT_S) -> RunView:
-        """Ask a run of this process to stop after the asset in flight; wait up to wait_s for
-        it to end, then answer with the run as it stands."""
+        """Ask a run to stop after the asset in flight, wherever it runs: the request goes into
+        the run's row, which the running process (this one, another server, the CLI) reads
+        between assets. Waits up to wait_s for the run to end, then answers with the run as it
+        stands. RunNotCancellable when the run is not running."""
+        with self.engine.begin() as conn:
+            view = queries.get_run(conn, run_id)
+            if view.status != "running" or not run_rows.request_cancel(
+                conn, run_id, datetime.now(UTC)
+            ):
+                raise RunNotCancellable(run_id, f"run {run_id} is {view.status}, not running")
+        log.info("cancel requested for run %s", run_id, extra={"run_id": run_id})
         with self._lock:
             handle = self._handles.get(run_id)
-        if handle is None:
-            with self.engine.connect() as conn:
-                view = queries.get_run(conn, run_id)
-            if view.status != "running":
-                raise RunNotCancellable(run_id, f"run {run_id} is {view.status}, not running")
-            raise RunNotCancellable(
-                run_id,
-                f"run {run_id} is running in another process (pid {view.pid} on {view.host}); "
-                "stop it there with Ctrl-C or SIGTERM",
-            )
-        log.info("cancel requested for run %s", run_id, extra={"run_id": run_id})
-        handle.cancel.set()
-        handle.finished.wait(wait_s)
+        if handle is not None:
+            handle.cancel.set()
+            handle.finished.wait(wait_s)
+        else:
+            self._wait_until_ended(run_id, wait_s)
         with self.engine.connect() as conn:
             return queries.get_run(conn, run_id, self._live)
+
+    def _wait_until_ended(self, run_id: int, wait_s: float) -> None:
+        """Poll the row of a run of another process until it is no longer running."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                if queries.get_run(conn, run_id).status != "running":
+                    return
+            time.sleep(CANCEL_POLL_S)
 
     def cancel_all(self) -> None:
         """Refuse new runs and ask the running one to stop (SIGTERM)."""

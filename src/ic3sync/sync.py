@@ -65,6 +65,9 @@ LOSSES_PER_ASSET = 3
 # for the whole run, and an idle connection is what an idle_session_timeout, a firewall or an
 # operator's pg_terminate_backend ends first; with it the lock would go, unnoticed.
 LOCK_CHECK_S = 5.0
+# How often a run reads its row for a cancel request from another process (the dashboard of
+# another server, the API while the CLI runs). Between assets, never during one.
+CANCEL_CHECK_S = 1.0
 
 
 class RunOptions(TypedDict):
@@ -108,6 +111,7 @@ class _Run:
         self.vendor_zone = vendor_zone
         self.database_gone = False
         self.lock_checked = time.monotonic()
+        self.cancel_checked = 0.0
         self.result = SyncResult(run_id=0)
         self.last_heartbeat = 0.0
 
@@ -237,6 +241,28 @@ class _Run:
                 self.write_log(conn, asset, outcome)
                 return outcome
 
+    def cancel_requested(self, conn: sa.Connection) -> bool:
+        """Whether this run was asked to stop: here (Ctrl-C, SIGTERM, the manager) or, read
+        from the run's row at most every CANCEL_CHECK_S, by any other process."""
+        if self.cancel.is_set():
+            return True
+        if time.monotonic() - self.cancel_checked < CANCEL_CHECK_S:
+            return False
+        self.cancel_checked = time.monotonic()
+        try:
+            with conn.begin():
+                requested = run_rows.cancel_requested(conn, self.result.run_id)
+        except sa.exc.DBAPIError:
+            return False  # the database is away: the asset's own writes notice and reconnect
+        if requested:
+            log.warning(
+                "run %s: cancel requested from another process; stopping",
+                self.result.run_id,
+                extra={"run_id": self.result.run_id},
+            )
+            self.cancel.set()
+        return requested
+
     def check_lock(self) -> None:
         """At most every LOCK_CHECK_S: DatabaseError if the run lock was lost to another run."""
         if self.lock is None or time.monotonic() - self.lock_checked < LOCK_CHECK_S:
@@ -362,7 +388,7 @@ def run_sync(
 def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
     result = state.result
     for index, asset in enumerate(assets):
-        if state.cancel.is_set():
+        if state.cancel_requested(conn):
             result.status = "cancelled"
             return
         state.observer.asset_started(index, asset)

@@ -267,13 +267,14 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
     server.http.post(f"{PREFIX}/runs/{run_id}/cancel")
     assert len(run_rows(register)) == 1
 
-    # Now the CLI holds the lock: the service refuses, and cannot cancel another process's run.
+    # Now the CLI holds the lock: the service refuses to start, and cancels the CLI's run.
     cli_proc = subprocess.Popen(
         ic3sync_cmd("sync"),
         env={**env, **SLOW},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -283,15 +284,22 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
         assert cli_run["trigger"] == "cli"
         refused = server.http.post(f"{PREFIX}/sync")
         assert refused.status_code == 409 and refused.json()["run_id"] == cli_run["run_id"]
-        elsewhere = server.http.post(f"{PREFIX}/runs/{cli_run['run_id']}/cancel")
-        assert elsewhere.status_code == 409 and "another process" in elsewhere.json()["detail"]
         watched = server.wait_for_run(cli_run["run_id"], running)
         assert watched["trigger"] == "cli" and watched["done"] >= 1
+        cancelled = server.http.post(f"{PREFIX}/runs/{cli_run['run_id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        _, errs = cli_proc.communicate(timeout=30)
     finally:
-        cli_proc.send_signal(signal.SIGTERM)
-        cli_proc.communicate(timeout=30)
-    assert len(run_rows(register)) == 2
-    assert run_rows(register)[-1]["status"] == "cancelled"
+        if cli_proc.poll() is None:
+            cli_proc.send_signal(signal.SIGTERM)
+            cli_proc.communicate(timeout=30)
+    assert cli_proc.returncode == 130, errs
+    assert "cancel requested from another process" in errs
+    runs = run_rows(register)
+    assert len(runs) == 2 and runs[-1]["status"] == "cancelled"
+    assert runs[-1]["cancel_requested_at"] is not None
+    assert 0 < runs[-1]["success"] < SLOW_ASSETS
 
 
 def test_kill_9_mid_run_frees_the_lock_and_the_next_start_marks_the_run_interrupted(

@@ -163,14 +163,16 @@ def run_log(
 @admin.post(
     "/runs/{run_id}/cancel",
     tags=["runs"],
-    summary="Cancel a run of this service",
+    summary="Cancel a run, wherever it was started",
     response_model=RunView,
     responses=error_responses(404, 409),
 )
 def cancel_run(manager: Manager, run_id: RunId) -> RunView:
     """The asset in flight finishes or rolls back, the rest are logged skipped, and the run
-    ends `cancelled`. Answers the run once it has stopped (or after 10 s, still `running`).
-    A run of another process (the CLI) answers 409: stop it there."""
+    ends `cancelled`. Works for runs of this service, of another one and of the CLI: the
+    request is recorded in the run's row, which the running process reads between assets.
+    Answers the run once it has stopped (or after 10 s, still `running`). A run that is not
+    running answers 409."""
     return manager.cancel(run_id)
 
 

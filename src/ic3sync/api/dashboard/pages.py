@@ -408,8 +408,9 @@ def run_page(
 
 
 def _cancellable(manager: RunManager, run: RunView) -> bool:
-    # A run of another process (the CLI) is stopped there; the button would only say so.
-    return run.status == "running" and manager.running_run_id() == run.run_id
+    # Any running run: one of another process (the CLI, another server) reads the request
+    # from its row between assets.
+    return run.status == "running"
 
 
 # --- assets -----------------------------------------------------------------------------
