@@ -109,7 +109,7 @@ def parse_count(v: Any, *, bits: int = 32) -> int:
     """A count, as parse_int; a negative count is no count (rule 10)."""
     n = parse_int(v, bits=bits)
     if n < 0:
-        raise Unparseable(v, "is negative; a count cannot be")
+        raise Unparseable(v, "is a negative count")
     return n
 
 

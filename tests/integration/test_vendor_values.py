@@ -68,7 +68,7 @@ def test_vendor_times_are_stored_as_instants_and_odd_values_named(
     log = {r["cmms_asset_id"]: r for r in table_rows(engine, "cmms_sync_log")}
     note = log["Odd_03"]["error_message"]
     assert log["Odd_03"]["status"] == "success"
-    assert "data.ticketcount: -5 is negative" in note
+    assert "data.ticketcount: -5 is a negative count" in note
     assert "performance.availability: '104.5' is outside 0-100" in note
     assert "data.id 577834 differs from traceid 577833" in note
     assert log["Offset_01"]["error_message"] is None

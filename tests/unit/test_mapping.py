@@ -625,9 +625,9 @@ def test_negative_counts_are_null_and_named(payload: dict[str, Any]) -> None:
     # Costs may be negative (a credit note).
     assert rows.workorders[0]["ticket_cost"] == Decimal("-250.00")
     assert rows.problems == (
-        "data.ticketcount: -5 is negative; a count cannot be",
-        "performance.total_ticket: '-2' is negative; a count cannot be",
-        "workorder_transactional.upto.ticket_count: -1 is negative; a count cannot be",
+        "data.ticketcount: -5 is a negative count",
+        "performance.total_ticket: '-2' is a negative count",
+        "workorder_transactional.upto.ticket_count: -1 is a negative count",
     )
 
 

@@ -97,7 +97,17 @@ class _PageRoute(APIRoute):
                 return _error(request, 404, "Not found", "there is no such page")
             except Refused as exc:
                 return _error(request, exc.status, "Refused", str(exc))
-            except (RunNotFound, AssetNotFound) as exc:
+            except AssetNotFound as exc:
+                return _error(
+                    request,
+                    404,
+                    "Not found",
+                    str(exc),
+                    hint="To sync it, add it to the asset register and import the register: "
+                    "ic3sync import-assets <register.xlsx>. Ids are compared as written, "
+                    "spaces included.",
+                )
+            except RunNotFound as exc:
                 return _error(request, 404, "Not found", str(exc))
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
                 log.error("database error on %s: %s", request.url.path, db_reason(exc))
@@ -114,10 +124,13 @@ class _PageRoute(APIRoute):
         return page
 
 
-def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def _error(
+    request: Request, status: int, title: str, message: str, hint: str | None = None
+) -> HTMLResponse:
     if is_live(request):
         return HTMLResponse(message, status_code=status, headers=SECURITY_HEADERS)
-    return render(request, "error.html", {"title": title, "message": message}, status=status)
+    context = {"title": title, "message": message, "hint": hint}
+    return render(request, "error.html", context, status=status)
 
 
 router = APIRouter(route_class=_PageRoute, include_in_schema=False)
