@@ -101,11 +101,14 @@ def render(
     zone = parse_timezone(settings.timezone)
 
     def when(value: datetime | None) -> Markup:
-        # One token: a date and its time never break across lines.
+        # The date and the time may go on two lines; neither ever breaks inside.
         text = present.local_time(value, zone)
         if value is None:
             return Markup(text)
-        return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), text)
+        day, _, clock = text.partition(" ")
+        return Markup(
+            '<time datetime="{}"><span class="word">{}</span> <span class="word">{}</span></time>'
+        ).format(value.isoformat(), day, clock)
 
     # A live refresh must not eat the messages meant for the next page the operator opens.
     show_flashes = not is_live(request) and "flash" in request.session
