@@ -252,7 +252,7 @@ class _Run:
         try:
             with conn.begin():
                 requested = run_rows.cancel_requested(conn, self.result.run_id)
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             return False  # the database is away: the asset's own writes notice and reconnect
         if requested:
             log.warning(

@@ -631,17 +631,21 @@ def test_negative_counts_are_null_and_named(payload: dict[str, Any]) -> None:
     )
 
 
-def test_a_negative_duration_and_an_availability_over_100_are_null_and_named(
-    payload: dict[str, Any],
+@pytest.mark.parametrize(
+    ("field", "sent", "companion", "why"),
+    [
+        ("mttr", "-00:08:30", "mttr_seconds", "is not a duration (H:MM:SS)"),
+        ("availability", "104.5", "availability_pct", "is outside 0-100"),
+        ("availability", "-3", "availability_pct", "is outside 0-100"),
+    ],
+)
+def test_a_negative_duration_or_an_availability_outside_0_to_100_is_null_and_named(
+    payload: dict[str, Any], field: str, sent: str, companion: str, why: str
 ) -> None:
-    rows = mapped_with(payload, set_performance(mttr="-00:08:30", availability="104.5"))
-    assert rows.performance["mttr"] == "-00:08:30"  # the text as sent
-    assert rows.performance["mttr_seconds"] is None
-    assert rows.performance["availability_pct"] is None
-    assert rows.problems == (
-        "performance.mttr: '-00:08:30' is not a duration (H:MM:SS)",
-        "performance.availability: '104.5' is outside 0-100",
-    )
+    rows = mapped_with(payload, set_performance(**{field: sent}))
+    # The text as sent is kept; its parsed companion is NULL.
+    assert (rows.performance[field], rows.performance[companion]) == (sent, None)
+    assert rows.problems == (f"performance.{field}: '{sent}' {why}",)
 
 
 def test_a_data_id_that_differs_from_traceid_is_noted_and_traceid_kept(
