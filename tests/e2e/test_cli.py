@@ -45,6 +45,20 @@ def write_register(path: Path, ids: list[str], customer_id: int = 24463) -> Path
     return path
 
 
+def wait_until_running(db_url: str, settle_s: float, timeout: float = 60) -> None:
+    """Until a run row is `running`, then `settle_s` more: a fixed sleep from the start of the
+    process would race the interpreter's start-up on a loaded machine."""
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while not any(r["status"] == "running" for r in table_rows(engine, "cmms_sync_run")):
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    time.sleep(settle_s)
+
+
 def last_json_line(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
@@ -213,7 +227,7 @@ def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, 
     with simulator_process(tmp_path, latency_ms=50) as api:
         env["INNOMAINT_API_URL"] = api
         proc = start_cli("sync", "--json", env=env)
-        time.sleep(1.2)
+        wait_until_running(db_url, settle_s=0.5)
         proc.send_signal(sig)
         out, errs = proc.communicate(timeout=30)
     assert proc.returncode == 130, errs
@@ -239,7 +253,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     with simulator_process(tmp_path, latency_ms=40) as api:
         env["INNOMAINT_API_URL"] = api
         proc = start_cli("sync", env=env)
-        time.sleep(1.0)
+        wait_until_running(db_url, settle_s=0.3)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         rerun = run_cli("sync", "--only-failed", "--json", env=env)
@@ -260,7 +274,10 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     finally:
         engine.dispose()
     assert runs[0]["status"] == "interrupted"
-    assert [r["status"] for r in runs[1:]] == ["completed", "completed"]
+    # Nothing had failed, so --only-failed matched nothing and recorded no run; it still marked
+    # the dead one interrupted.
+    assert last_json_line(rerun.stdout)["status"] == "no_match"
+    assert [r["status"] for r in runs[1:]] == ["completed"]
     assert all(r["sync_version"] >= 1 for r in masters)
     assert dupes == []
 
