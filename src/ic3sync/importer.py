@@ -47,6 +47,7 @@ class ImportResult:
     blank: int = 0  # blank rows between asset rows, read and ignored
     # The worksheet read (None for a CSV file), so a person can tell they imported the right one.
     sheet: str | None = field(default=None, compare=False)
+    header_row: int = field(default=1, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class Register:
     rows: list[RegisterRow]
     blank_rows: int
     sheet: str | None = None
+    header_row: int = 1
 
 
 ID_FIELD = "cmms_asset_id"
@@ -324,14 +326,7 @@ def parse_register(
             )
         first_seen[asset_id] = row
         parsed.append(RegisterRow(row, *values))
-    if not parsed:
-        where = f'sheet "{sheet}" ' if sheet else ""
-        raise ImportFileError(
-            source,
-            f"{where}has a header row (row {header_row}) but no asset rows below it; "
-            "is it the right file or sheet?",
-        )
-    return Register(parsed, blank_rows, sheet)
+    return Register(parsed, blank_rows, sheet, header_row)
 
 
 def _guarded(
@@ -443,6 +438,12 @@ def read_register(path: Path) -> list[RegisterRow]:
 def import_summary(path: Path | str, result: ImportResult) -> str:
     """The line a person reads after an import: which sheet, and what became of its rows."""
     sheet = f' (sheet "{result.sheet}")' if result.sheet else ""
+    if not result.rows:
+        # Not an error (nothing is wrong with the file), but rarely what was meant.
+        return (
+            f"{path}{sheet}: a header on row {result.header_row} and no asset rows below it; "
+            "nothing was imported (is it the right file or sheet?)"
+        )
     blank = f"; {result.blank} blank rows ignored" if result.blank else ""
     return (
         f"{path}{sheet}: {result.rows} rows read: {result.inserted} inserted, "
@@ -472,4 +473,5 @@ def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
         unchanged=counts.unchanged,
         blank=register.blank_rows,
         sheet=register.sheet,
+        header_row=register.header_row,
     )
