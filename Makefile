@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint format bench bench-prune faults screenshots notify-samples clean
+# axe-core, the accessibility checker the browser tests run in Chromium, from npm.
+AXE := .tools/node_modules/axe-core/axe.min.js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +23,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/ic3sync demo
 
-test: $(STAMP)
+$(AXE):
+	npm install --no-save --no-audit --no-fund --prefix .tools axe-core@4
+
+test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -33,9 +38,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The dashboard's screenshots in docs/, taken by its browser tests on PostgreSQL.
-screenshots: $(STAMP)
-	IC3_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser -k "postgresql and (failures or 409)"
+# The dashboard's screenshots in docs/, taken by its browser tests on PostgreSQL (the overview,
+# a run and assets at 1280 and 390 px come from the accessibility test).
+screenshots: $(STAMP) $(AXE)
+	IC3_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser -k "postgresql and (failures or 409 or axe)"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
@@ -56,4 +62,4 @@ faults: $(STAMP)
 	IC3_FAULTS_REPORT=faults/results.json $(BIN)/python -m pytest -q -m "" --timeout 900 tests/faults
 
 clean:
-	rm -rf $(VENV) ic3sync.db .pytest_cache
+	rm -rf $(VENV) .tools ic3sync.db .pytest_cache

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 def ic3sync_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ic3sync.cli", *args]
+    return [sys.executable, "-m", "ic3sync", *args]
 
 
 def base_env(db_url: str, api_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import make_engine, redact_url
 from ic3sync.db.errors import map_db_errors
 from ic3sync.errors import DatabaseError
-from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnRetry
+from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnAttempt, OnRetry
 from ic3sync.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -63,8 +63,15 @@ def client_factory(settings: Settings, **options: Any) -> ClientFactory:
     """Makes Innomaint clients configured from INNOMAINT_*; `options` override the client's
     own arguments (the demo's shorter backoff). ConfigError when the token is not set."""
 
-    def make(*, cancel: threading.Event, on_retry: OnRetry | None = None) -> InnomaintClient:
-        return InnomaintClient.from_settings(settings, cancel=cancel, on_retry=on_retry, **options)
+    def make(
+        *,
+        cancel: threading.Event,
+        on_retry: OnRetry | None = None,
+        on_attempt: OnAttempt | None = None,
+    ) -> InnomaintClient:
+        return InnomaintClient.from_settings(
+            settings, cancel=cancel, on_retry=on_retry, on_attempt=on_attempt, **options
+        )
 
     return make
 

@@ -4,6 +4,7 @@ their errors into messages and exit codes (0 ok, 3 some assets failed, 1 fatal, 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -12,12 +13,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
-from rich.console import Console
 
 from ic3sync import bootstrap
 from ic3sync.db import migrate as migrations
@@ -30,13 +31,16 @@ from ic3sync.errors import (
     ConfigError,
     Ic3SyncError,
     ImportFileError,
+    NoAssetMatches,
 )
-from ic3sync.model import AssetSelection, Observers, RunObserver, clean_asset_id
+from ic3sync.interrupt import say_on_interrupt
+from ic3sync.model import AssetSelection, Observers, RunObserver, clean_asset_id, no_match_result
 from ic3sync.schedule import parse_timezone
-from ic3sync.sync import run_sync, sync_asset
+from ic3sync.sync import run_options, run_sync, sync_asset
 from ic3sync.terminal import (
     RichProgress,
     escape,
+    make_console,
     print_changes,
     print_summary,
     stop_on_signals,
@@ -52,16 +56,74 @@ app = typer.Typer(
     no_args_is_help=True,
     # A traceback's local variables could include settings and so the token.
     pretty_exceptions_show_locals=False,
+    # Plain help: rich's panels label every flag "<bool>" and draw boxes into pipes.
+    rich_markup_mode=None,
     help="Sync the Innomaint CMMS asset detail into the IC3 asset register.",
 )
-out = Console()
-err = Console(stderr=True)
+out = make_console()
+err = make_console(stderr=True)
+
+# The environment variables each command reads, named in its help (a .env file works too).
+_DATABASE = ("IC3_DATABASE_URL", "IC3_LOG_FORMAT")
+_VENDOR = (
+    "INNOMAINT_API_URL",
+    "INNOMAINT_API_TOKEN",
+    "INNOMAINT_RATE_MS",
+    "INNOMAINT_TIMEOUT_S",
+    "INNOMAINT_MAX_RETRIES",
+    "INNOMAINT_TIMEZONE",
+    "IC3_DB_RETRY_S",
+)
+_NOTIFY = (
+    "IC3_NOTIFY_WEBHOOK_URL",
+    "IC3_NOTIFY_EMAIL_TO",
+    "IC3_SMTP_URL",
+    "IC3_NOTIFY_ON",
+    "IC3_NOTIFY_TIMEOUT_S",
+    "IC3_PUBLIC_URL",
+)
+_RUN = (*_VENDOR, "INNOMAINT_MAX_RESPONSE_MB", "INNOMAINT_MAX_CONSECUTIVE_FAILURES")
+_AFTER_RUN = (*_NOTIFY, "IC3_LOG_RETENTION_DAYS")
+_SERVICE = ("IC3_ADMIN_TOKEN", "IC3_TRUSTED_PROXIES", "IC3_SYNC_CRON", "IC3_TIMEZONE")
+ENV_READ: dict[str, tuple[str, ...]] = {
+    "migrate": _DATABASE,
+    "import-assets": _DATABASE,
+    "sync": _DATABASE + _RUN + _AFTER_RUN,
+    "sync-one": _DATABASE + _RUN + _AFTER_RUN,
+    "serve": _DATABASE + _RUN + _AFTER_RUN + _SERVICE,
+    "simulator": ("INNOMAINT_API_TOKEN", "IC3_LOG_FORMAT"),
+    "demo": (*_DATABASE, "INNOMAINT_TIMEZONE", "IC3_DB_RETRY_S"),
+    "notify-test": (*_NOTIFY, "IC3_LOG_FORMAT"),
+    "prune": (*_DATABASE, "IC3_LOG_RETENTION_DAYS"),
+    "changes": (*_DATABASE, "IC3_TIMEZONE"),
+    "export": (*_DATABASE, "IC3_TIMEZONE"),
+}
+
+
+def _reads(command: str) -> str:
+    return "Environment (or .env): " + ", ".join(ENV_READ[command]) + "."
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ic3sync {package_version('ic3sync')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Sync the Innomaint CMMS asset detail into the IC3 asset register."""
 
 
 def _fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
-    # soft_wrap: a long path must not be broken across lines at the console's width (80 when
-    # stderr is not a terminal); scripts and people search the message as written.
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
@@ -74,15 +136,20 @@ def _errors() -> Iterator[None]:
         _fail(escape(str(exc)))
     except sa.exc.OperationalError as exc:
         _fail(f"database unreachable: {escape(db_reason(exc))}")
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        _fail(f"cannot listen: {escape(str(exc.strerror))}; is another process on that port?")
 
 
-@app.command()
+@app.command(epilog=_reads("migrate"))
 def migrate() -> None:
     """Create or upgrade the schema to the newest version. Safe to run twice."""
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings, schema="skip")
         where = redact_url(settings.database_url)
+        say_on_interrupt("interrupted during the migration: run `ic3sync migrate` again")
         with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
             before, after = migrations.upgrade(engine)
         if before == after:
@@ -91,24 +158,23 @@ def migrate() -> None:
             out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
 
 
-@app.command("import-assets")
+@app.command("import-assets", epilog=_reads("import-assets"))
 def import_assets_cmd(
     path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
 ) -> None:
     """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
-    from ic3sync.importer import import_assets
+    from ic3sync.importer import import_assets, import_summary
 
     with _errors():
         settings = bootstrap.load_settings()
+        # The import is one transaction: stopped anywhere, it rolls back whole.
+        say_on_interrupt(f"interrupted: the import of {path} stopped; nothing was written")
         try:
             result = import_assets(bootstrap.open_engine(settings), path)
         except ImportFileError as exc:
             _fail(f"{escape(str(exc))}\nnothing was written")
-        out.print(
-            f"{path}: {result.rows} rows read: {result.inserted} inserted, "
-            f"{result.updated} updated, {result.skipped} skipped",
-            highlight=False,
-        )
+        say_on_interrupt("interrupted after the import had committed")
+        out.print(import_summary(path, result), highlight=False, markup=False)
 
 
 def _exit_code(status: str, failed: int) -> int:
@@ -156,17 +222,19 @@ def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: 
                 selection=selection,
                 cancel=cancel,
                 observer=Observers(progress, after),
+                **run_options(wiring.settings),
             )
         finally:
             if progress:
                 progress.stop()
-        print_summary(result, err if as_json else out)
-        if as_json:
-            print(json.dumps(result.as_dict()))
+    say_on_interrupt(f"interrupted after run {result.run_id} had ended {result.status}")
+    print_summary(result, err if as_json else out)
+    if as_json:
+        print(json.dumps(result.as_dict()))
     return _exit_code(result.status, result.failed)
 
 
-@app.command()
+@app.command(epilog=_reads("sync"))
 def sync(
     batch: Annotated[
         int | None, typer.Option(min=1, help="at most N assets (default: all)")
@@ -187,11 +255,18 @@ def sync(
         selection = AssetSelection(
             batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
         )
-        code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
+        try:
+            code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
+        except NoAssetMatches as exc:
+            # Nothing to do is not a failure: a cron job paging with --offset ends here.
+            (err if as_json else out).print(escape(str(exc)), highlight=False)
+            if as_json:
+                print(json.dumps(no_match_result(str(exc))))
+            code = EXIT_OK
     raise typer.Exit(code)
 
 
-@app.command("sync-one")
+@app.command("sync-one", epilog=_reads("sync-one"))
 def sync_one_cmd(
     cmms_asset_id: Annotated[
         str, typer.Argument(help="the Innomaint asset id, e.g. 'Delhi Cantt Naraina_BP_01'")
@@ -206,7 +281,12 @@ def sync_one_cmd(
         with _after_run(wiring) as after, wiring.clients(cancel=threading.Event()) as client:
             try:
                 run_id, outcome = sync_asset(
-                    wiring.engine, client, cmms_asset_id, trigger="cli", observer=after
+                    wiring.engine,
+                    client,
+                    cmms_asset_id,
+                    trigger="cli",
+                    observer=after,
+                    **run_options(settings),
                 )
             except AssetSyncFailed as exc:
                 failed = exc
@@ -245,7 +325,7 @@ def sync_one_cmd(
     raise typer.Exit(code)
 
 
-@app.command("notify-test")
+@app.command("notify-test", epilog=_reads("notify-test"))
 def notify_test() -> None:
     """Send a sample notification to every configured channel and say how each went."""
     from ic3sync.notify import Notifications, sample_notice
@@ -269,7 +349,7 @@ def notify_test() -> None:
     raise typer.Exit(EXIT_OK if all(d.ok for d in deliveries) else EXIT_FATAL)
 
 
-@app.command("prune")
+@app.command("prune", epilog=_reads("prune"))
 def prune_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="count what would go, delete nothing")
@@ -307,7 +387,7 @@ CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file h
 XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
 
 
-@app.command()
+@app.command(epilog=_reads("changes"))
 def changes(
     since: Annotated[
         datetime | None,
@@ -357,7 +437,7 @@ def changes(
         out.print(f"wrote {n} changes to {path}", highlight=False)
 
 
-@app.command()
+@app.command(epilog=_reads("export"))
 def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
     """The synced register as a file: an .xlsx with the sheets Register, Last run's failures
     and Changes (last 30 days), or the Register sheet alone as a .csv."""
@@ -385,7 +465,7 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         )
 
 
-@app.command()
+@app.command(epilog=_reads("serve"))
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9090,
@@ -397,7 +477,7 @@ def serve(
         run_server(bootstrap.load_settings(logging.INFO), host=host, port=port)
 
 
-@app.command()
+@app.command(epilog=_reads("simulator"))
 def simulator(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9191,
@@ -434,7 +514,7 @@ def simulator(
         serve_forever(config, host, port)
 
 
-@app.command()
+@app.command(epilog=_reads("demo"))
 def demo(
     rate_ms: Annotated[int, typer.Option(help="request spacing for the demo")] = 20,
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
     timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
-    log_format: str = Field("text", validation_alias="IC3_LOG_FORMAT")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="IC3_LOG_FORMAT")
     # A Slack or Teams webhook URL is itself a credential (its path is the secret), so it is
     # held like a token and only its host is ever shown.
     notify_webhook_url: SecretStr | None = Field(None, validation_alias="IC3_NOTIFY_WEBHOOK_URL")
@@ -51,6 +52,24 @@ class Settings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
     trusted_proxies: str | None = Field(None, validation_alias="IC3_TRUSTED_PROXIES")
+    vendor_timezone: str = Field("Asia/Kolkata", validation_alias="INNOMAINT_TIMEZONE")
+    # How long a run waits for a database that went away (a restart, a failover) before it
+    # ends `aborted`. Long enough for a PostgreSQL restart or failover.
+    db_retry_s: float = Field(30.0, ge=0, le=86_400, validation_alias="IC3_DB_RETRY_S")
+
+    @field_validator("vendor_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Kolkata)") from None
+        return value
+
+    @property
+    def vendor_zone(self) -> ZoneInfo:
+        """The zone of the vendor's times that carry no offset."""
+        return ZoneInfo(self.vendor_timezone)
 
     @field_validator("api_token", "admin_token", "notify_webhook_url", "smtp_url", mode="before")
     @classmethod

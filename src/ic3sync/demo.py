@@ -12,12 +12,26 @@ from ic3sync import bootstrap
 from ic3sync.config import Settings
 from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
-from ic3sync.importer import import_assets
-from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, load_faults
-from ic3sync.sync import run_sync
+from ic3sync.importer import import_assets, import_summary
+from ic3sync.innomaint.simulator import ENDPOINT_PATH, Simulator, SimulatorConfig, load_faults
+from ic3sync.sync import run_options, run_sync
 from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
 
 DEMO_LATENCY_MS = 5.0
+# The token the simulator and the service agree on when people try them together.
+TRY_TOKEN = "try-it-locally"
+SIMULATOR_PORT = 9191
+
+
+def try_it_commands() -> list[str]:
+    """The three commands of "Try it against the simulator", as the README gives them."""
+    url = f"http://127.0.0.1:{SIMULATOR_PORT}{ENDPOINT_PATH}"
+    return [
+        f".venv/bin/ic3sync simulator --token {TRY_TOKEN} "
+        "--faults examples/demo_faults.json --fault-rate 0.05 &",
+        f"export INNOMAINT_API_URL={url} INNOMAINT_API_TOKEN={TRY_TOKEN}",
+        ".venv/bin/ic3sync serve",
+    ]
 
 
 def examples_dir() -> Path:
@@ -36,9 +50,9 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
     console.print(f"1. schema at revision {after} in {where}", highlight=False)
     result = import_assets(engine, examples / "asset_register.xlsx")
     console.print(
-        f"2. imported examples/asset_register.xlsx: {result.inserted} inserted, "
-        f"{result.updated} updated, {result.skipped} skipped",
+        f"2. imported {import_summary('examples/asset_register.xlsx', result)}",
         highlight=False,
+        markup=False,
     )
     sim_config = SimulatorConfig(
         token=token, faults=load_faults(examples / "demo_faults.json"), latency_ms=DEMO_LATENCY_MS
@@ -57,7 +71,14 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
         with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
-                outcome = run_sync(engine, client, trigger="cli", cancel=cancel, observer=progress)
+                outcome = run_sync(
+                    engine,
+                    client,
+                    trigger="cli",
+                    cancel=cancel,
+                    observer=progress,
+                    **run_options(settings),
+                )
             finally:
                 if progress:
                     progress.stop()
@@ -74,9 +95,15 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
             markup=False,
         )
     console.print(
-        "  .venv/bin/ic3sync serve               # the admin service and dashboard on :9090\n"
-        "  .venv/bin/ic3sync sync --only-failed  # re-run what failed, with INNOMAINT_API_TOKEN",
-        highlight=False,
-        markup=False,
+        "  .venv/bin/ic3sync serve   # the dashboard on :9090", highlight=False, markup=False
+    )
+    # The simulator, not the real Innomaint: the demo's reader has no vendor token, and a
+    # sync against the real API is not something to try out.
+    console.print(
+        '\nTry the service against the simulator (README.md, "Try it against the simulator"):',
+        style="bold",
+    )
+    console.print(
+        "\n".join(f"  {line}" for line in try_it_commands()), highlight=False, markup=False
     )
     return 0 if outcome.status == "completed" else 1

@@ -8,10 +8,10 @@ from typing import Literal
 def duration(value: float | None, *, unit: Literal["ms", "s"] = "ms", exact: bool = False) -> str:
     """A duration in words; an em dash when unknown.
 
-    By default the two largest units, as for a run: '14 min 48 s', '2 h 5 min', '3 d 4 h', and
-    tenths under ten seconds ('4.2 s'). `exact=True` is for a stored duration such as MTTR:
-    every unit down to the second, hours not folded into days, as the vendor's own "8526:06:43"
-    does not: '8,526 h 6 min 43 s'.
+    By default the two largest units, as for a run: '14 min 48 s', '2 h 5 min', '3 d 4 h',
+    tenths under ten seconds ('4.2 s') and milliseconds under one ('43 ms'). `exact=True` is
+    for a stored duration such as MTTR: every unit down to the second, hours not folded into
+    days, as the vendor's own "8526:06:43" does not: '8,526 h 6 min 43 s'.
     """
     if value is None:
         return "—"
@@ -24,6 +24,9 @@ def duration(value: float | None, *, unit: Literal["ms", "s"] = "ms", exact: boo
             parts.append(f"{minutes} min")
         parts.append(f"{secs} s")
         return " ".join(parts)
+    if seconds < 1:
+        # One asset's sync: "0 s" would hide it and "0.1 s" round it up.
+        return f"{round(seconds * 1000):,} ms"
     if seconds < 10:
         # Short runs of a handful of assets: a tenth of a second still tells them apart.
         text = f"{seconds:.1f}".rstrip("0").rstrip(".")

@@ -6,9 +6,10 @@ and never the API token. The edges (cli.py, api/) turn them into exit codes and 
     ├── DatabaseError          the database cannot be reached or refused a statement
     ├── ImportFileError        an asset register file or one of its rows is not acceptable
     ├── AssetNotFound          the asset is not in ic3_asset_master
+    ├── NoAssetMatches         a run's selection matches no asset: nothing to do, no run row
     ├── RunInProgress          another sync run holds the lock
     ├── RunNotFound            no run has this run_id
-    ├── RunNotCancellable      the run is over, or runs in another process
+    ├── RunNotCancellable      the run is not running (it is over)
     ├── ServiceStopping        the service is shutting down and starts no run
     ├── AssetSyncFailed        a single-asset sync ran, but the asset did not succeed
     ├── Cancelled              the run was asked to stop (Ctrl-C, SIGTERM, a cancel request)
@@ -96,6 +97,15 @@ class AssetNotFound(Ic3SyncError):
         super().__init__(f"asset {cmms_asset_id!r} is not in ic3_asset_master")
 
 
+class NoAssetMatches(Ic3SyncError):
+    """Not a failure: the selection is empty, so no run starts and no run row is written (an
+    empty run would only bury the real ones)."""
+
+    def __init__(self, selection: str) -> None:
+        self.selection = selection
+        super().__init__(f"no asset matches {selection}; nothing to sync")
+
+
 class RunInProgress(Ic3SyncError):
     def __init__(self, run_id: int | None) -> None:
         self.run_id = run_id
@@ -110,7 +120,7 @@ class RunNotFound(Ic3SyncError):
 
 
 class RunNotCancellable(Ic3SyncError):
-    """The run is over, or it belongs to another process that this one cannot signal."""
+    """The run is not running: it is over, so there is nothing to cancel."""
 
     def __init__(self, run_id: int, message: str) -> None:
         self.run_id = run_id

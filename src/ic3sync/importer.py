@@ -10,7 +10,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -40,10 +40,14 @@ class RegisterRow:
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    rows: int
+    rows: int  # asset rows read
     inserted: int
     updated: int
-    skipped: int
+    unchanged: int  # rows whose values all matched the stored ones
+    blank: int = 0  # blank rows between asset rows, read and ignored
+    # The worksheet read (None for a CSV file), so a person can tell they imported the right one.
+    sheet: str | None = field(default=None, compare=False)
+    header_row: int = field(default=1, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class Register:
 
     rows: list[RegisterRow]
     blank_rows: int
+    sheet: str | None = None
+    header_row: int = 1
 
 
 ID_FIELD = "cmms_asset_id"
@@ -74,6 +80,9 @@ _WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?", re.ASCII)
 # A float at or beyond 2**53 has lost digits: Excel keeps only about 15.
 _EXACT_FLOAT_LIMIT = 2.0**53
 _SUPPORTED = (".xlsx", ".csv")
+# Registers people make often open with a title row or two ("IC3 Asset Register - November
+# 2026", a blank row); the header is looked for this far down.
+HEADER_SEARCH_ROWS = 10
 
 
 def normalise_header(header: object) -> str:
@@ -233,14 +242,54 @@ def _map_header(source: str, row: int, cells: Sequence[object]) -> dict[str, _Co
     return columns
 
 
-def parse_register(source: str, rows: Iterable[Sequence[object]]) -> Register:
-    """Turn a sheet's rows of cell values (row 1 first) into register rows; `source` names the
-    file in messages. The header is the first row with a value in it."""
-    numbered = enumerate(rows, start=1)
-    header = next(((n, cells) for n, cells in numbered if not all(map(_is_blank, cells))), None)
-    if header is None:
+def _values(cells: Sequence[object]) -> str:
+    """A row's values as a message shows them: quoted, each cut at 40 characters."""
+    texts = (str(c).strip() for c in cells if not _is_blank(c))
+    return ", ".join(f'"{t if len(t) <= 40 else t[:37] + "..."}"' for t in texts)
+
+
+def _find_header(
+    source: str, numbered: Iterator[tuple[int, Sequence[object]]]
+) -> tuple[int, Sequence[object]]:
+    """The header row: the first of the first HEADER_SEARCH_ROWS rows with an asset id column,
+    or an ImportFileError listing the rows looked at."""
+    looked: list[tuple[int, Sequence[object]]] = []
+    for n, cells in numbered:
+        filled = [c for c in cells if not _is_blank(c)]
+        if filled:
+            if any(field_for_header(c) == ID_FIELD for c in filled):
+                return n, cells
+            looked.append((n, cells))
+        if n >= HEADER_SEARCH_ROWS:
+            break
+    if not looked:
         raise ImportFileError(source, "has no header row: the sheet holds no values")
-    header_row, header_cells = header
+    if len(looked) == 1:
+        # One row of headers without an id column: the usual mistake, said plainly.
+        row, cells = looked[0]
+        expected = ", ".join(f'"{alias}"' for alias in ALIASES[ID_FIELD])
+        raise ImportFileError(
+            source,
+            f"no asset id column (one of {expected}); the header row has {_values(cells)}",
+            row,
+        )
+    expected = ", ".join(f'"{alias}"' for alias in ALIASES[ID_FIELD])
+    seen = "; ".join(f"row {n}: {_values(cells)}" for n, cells in looked)
+    raise ImportFileError(
+        source,
+        f"no asset id column (one of {expected}) in the first {HEADER_SEARCH_ROWS} rows; "
+        f"the rows looked at: {seen}",
+    )
+
+
+def parse_register(
+    source: str, rows: Iterable[Sequence[object]], sheet: str | None = None
+) -> Register:
+    """Turn a sheet's rows of cell values (row 1 first) into register rows; `source` names the
+    file in messages. The header is the first row, within HEADER_SEARCH_ROWS, that has an
+    asset id column: title rows above it are passed over."""
+    numbered = enumerate(rows, start=1)
+    header_row, header_cells = _find_header(source, numbered)
     columns = _map_header(source, header_row, header_cells)
 
     plan = [(columns.get(field), _CONVERTERS[field]) for field in (ID_FIELD, *VALUE_FIELDS)]
@@ -277,7 +326,7 @@ def parse_register(source: str, rows: Iterable[Sequence[object]]) -> Register:
             )
         first_seen[asset_id] = row
         parsed.append(RegisterRow(row, *values))
-    return Register(parsed, blank_rows)
+    return Register(parsed, blank_rows, sheet, header_row)
 
 
 def _guarded(
@@ -294,8 +343,11 @@ def _guarded(
         yield cells
 
 
+Rows = Iterator[Sequence[object]]
+
+
 @contextmanager
-def _xlsx_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+def _xlsx_rows(path: Path) -> Iterator[tuple[Rows, str | None]]:
     source = str(path)
     if not zipfile.is_zipfile(path):
         raise ImportFileError(
@@ -313,7 +365,8 @@ def _xlsx_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
             raise ImportFileError(source, "has no worksheet")
         # The dimension a writer records can be wrong; trusting it could drop rows silently.
         sheet.reset_dimensions()
-        yield _guarded(source, sheet.iter_rows(values_only=True), "an .xlsx workbook")
+        rows = _guarded(source, sheet.iter_rows(values_only=True), "an .xlsx workbook")
+        yield rows, sheet.title
     finally:
         workbook.close()
 
@@ -326,7 +379,7 @@ def _delimiter(text: str) -> str:
 
 
 @contextmanager
-def _csv_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+def _csv_rows(path: Path) -> Iterator[tuple[Rows, str | None]]:
     source = str(path)
     data = path.read_bytes()
     if data.startswith(b"PK\x03\x04"):
@@ -342,11 +395,11 @@ def _csv_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
             'save it as "CSV UTF-8"',
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    yield _guarded(source, reader, "CSV")
+    yield _guarded(source, reader, "CSV"), None
 
 
 @contextmanager
-def _sheet_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
+def _sheet_rows(path: Path) -> Iterator[tuple[Rows, str | None]]:
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in _SUPPORTED:
@@ -365,8 +418,8 @@ def _sheet_rows(path: Path) -> Iterator[Iterator[Sequence[object]]]:
         raise ImportFileError(source, "is empty")
     opener = _xlsx_rows if suffix == ".xlsx" else _csv_rows
     try:
-        with opener(path) as rows:
-            yield rows
+        with opener(path) as sheet:
+            yield sheet
     except OSError as exc:
         raise ImportFileError(source, f"cannot be read: {exc.strerror or exc}") from None
 
@@ -375,8 +428,24 @@ def read_register(path: Path) -> Register:
     """The asset rows of an .xlsx (first worksheet) or .csv register, and how many blank rows
     lay between them. Raises ImportFileError."""
     path = Path(path)
-    with _sheet_rows(path) as rows:
-        return parse_register(str(path), rows)
+    with _sheet_rows(path) as (rows, sheet):
+        return parse_register(str(path), rows, sheet)
+
+
+def import_summary(path: Path | str, result: ImportResult) -> str:
+    """The line a person reads after an import: which sheet, and what became of its rows."""
+    sheet = f' (sheet "{result.sheet}")' if result.sheet else ""
+    if not result.rows:
+        # Not an error (nothing is wrong with the file), but rarely what was meant.
+        return (
+            f"{path}{sheet}: a header on row {result.header_row} and no asset rows below it; "
+            "nothing was imported (is it the right file or sheet?)"
+        )
+    blank = f"; {result.blank} blank rows ignored" if result.blank else ""
+    return (
+        f"{path}{sheet}: {result.rows} rows read: {result.inserted} inserted, "
+        f"{result.updated} updated, {result.unchanged} unchanged{blank}"
+    )
 
 
 def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
@@ -395,8 +464,11 @@ def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
     ):
         counts = upsert_register(conn, rows, VALUE_FIELDS, datetime.now(UTC))
     return ImportResult(
-        rows=len(register.rows) + register.blank_rows,
+        rows=len(register.rows),
         inserted=counts.inserted,
         updated=counts.updated,
-        skipped=counts.unchanged + register.blank_rows,
+        unchanged=counts.unchanged,
+        blank=register.blank_rows,
+        sheet=register.sheet,
+        header_row=register.header_row,
     )

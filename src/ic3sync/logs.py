@@ -86,6 +86,7 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     handler = _CurrentStderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(LogContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
+from functools import partial
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from ic3sync.db.schema import (
     ASSET_INT_COLUMNS,
@@ -23,6 +26,7 @@ from ic3sync.innomaint.models import AssetResponse
 from ic3sync.parsing import (
     Unparseable,
     is_empty,
+    parse_count,
     parse_date,
     parse_ddmmyyyy,
     parse_decimal,
@@ -32,7 +36,10 @@ from ic3sync.parsing import (
     parse_timestamp,
 )
 
-__all__ = ["AssetRows", "rows_from_response"]
+__all__ = ["DEFAULT_VENDOR_ZONE", "AssetRows", "rows_from_response"]
+
+# INNOMAINT_TIMEZONE's default: the vendor writes its zone-less times in India Standard Time.
+DEFAULT_VENDOR_ZONE: Final = ZoneInfo("Asia/Kolkata")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,8 @@ class AssetRows:
     performance: dict[str, Any]
     workorders: tuple[dict[str, Any], ...]
     problems: tuple[str, ...]
+    # Oddities of the answer worth a line in the log row that stored nothing as NULL.
+    notes: tuple[str, ...] = ()
 
 
 class _Absent:
@@ -77,28 +86,31 @@ def _id(v: Any) -> int | _Absent:
     return _ABSENT if n == 0 else n
 
 
-def _int32(v: Any) -> int:
-    return parse_int(v, bits=32)
-
-
 def _zero_is_empty(column: str) -> bool:
     return column.endswith("_id") or column == "year_of_manufacturing"
+
+
+# The register's own counters (bigint columns): never negative.
+_MASTER_COUNTS: Final = frozenset({"ticketcount", "schedulecount"})
+
+
+def _master_int(column: str) -> Converter:
+    if _zero_is_empty(column):
+        return _id
+    if column in _MASTER_COUNTS:
+        return partial(parse_count, bits=64)
+    return parse_int
 
 
 # (column, API field, converter), built once: rows_from_response() runs for every asset of a run.
 _MASTER_FIELDS: Final[tuple[tuple[str, str, Converter], ...]] = (
     *((c, c, _text) for c in ASSET_TEXT_COLUMNS),
-    *(
-        (c, c, _id if _zero_is_empty(c) else parse_int)
-        for c in ASSET_INT_COLUMNS
-        if c != "traceability_id"
-    ),
+    *((c, c, _master_int(c)) for c in ASSET_INT_COLUMNS if c != "traceability_id"),
     ("customer_id", "customer_id", _id),
     ("customer_name", "customer_name", _text),
     ("location_id", "location_id", _id),
     ("location_name", "location_name", _text),
     ("installation_date", "installation_date", parse_date),
-    ("traceability_updated_on", "traceability_updated_on", parse_timestamp),
 )
 
 # Reference rows in the order building, floor, department: (key column, other columns).
@@ -121,7 +133,7 @@ _PERFORMANCE_TEXT: Final = tuple(c for c in PERFORMANCE_TEXT_COLUMNS if c != "se
 _PERFORMANCE_FIELDS: Final = tuple((c, _COMPANIONS.get(c)) for c in _PERFORMANCE_TEXT)
 
 _WORKORDER_FIELDS: Final[tuple[tuple[str, Converter], ...]] = (
-    *((c, _int32) for c in WORKORDER_COUNT_COLUMNS),
+    *((c, parse_count) for c in WORKORDER_COUNT_COLUMNS),
     *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
 )
 
@@ -163,10 +175,12 @@ def _put(
         out[column] = value
 
 
-def _traceability_id(data: Any, problems: list[str]) -> tuple[int | None, bool]:
+def _traceability_id(data: Any, problems: list[str], notes: list[str]) -> tuple[int | None, bool]:
     """The id and whether a sent value failed to parse. traceid is the vendor's traceability
-    key; answers that lack it carry the same number as id."""
+    key; answers that lack it carry the same number as id. When both are sent and differ,
+    traceid is kept and the difference noted: the answer may be about another record."""
     failed = False
+    found: dict[str, int] = {}
     for field in ("traceid", "id"):
         raw = data.value(field)
         if is_empty(raw):
@@ -178,8 +192,10 @@ def _traceability_id(data: Any, problems: list[str]) -> tuple[int | None, bool]:
             failed = True
             continue
         if isinstance(value, int):
-            return value, failed
-    return None, failed
+            found[field] = value
+    if len(found) == 2 and found["id"] != found["traceid"]:
+        notes.append(f"data.id {found['id']} differs from traceid {found['traceid']}; traceid kept")
+    return found.get("traceid", found.get("id")), failed
 
 
 def _dimension(
@@ -198,8 +214,11 @@ def _dimension(
     return row
 
 
-def rows_from_response(requested_id: str, response: AssetResponse) -> AssetRows:
-    """Map one answer to the rows to write, keyed on `requested_id`.
+def rows_from_response(
+    requested_id: str, response: AssetResponse, *, vendor_zone: tzinfo = DEFAULT_VENDOR_ZONE
+) -> AssetRows:
+    """Map one answer to the rows to write, keyed on `requested_id`; the vendor's times that
+    carry no offset are read in `vendor_zone` (INNOMAINT_TIMEZONE).
 
     Raises SerialMismatch when the answer is about another asset (or names none)."""
     body = response.response
@@ -207,13 +226,17 @@ def rows_from_response(requested_id: str, response: AssetResponse) -> AssetRows:
     _check_serial(requested_id, data.serialnumber)
 
     problems: list[str] = []
+    notes: list[str] = []
     master: dict[str, Any] = {}
 
-    traceability_id, failed = _traceability_id(data, problems)
+    traceability_id, failed = _traceability_id(data, problems, notes)
     if traceability_id is not None or failed:
         master["traceability_id"] = traceability_id
     for column, field, convert in _MASTER_FIELDS:
         _put(master, column, data.value(field), convert, "data." + field, problems)
+    updated_on = partial(parse_timestamp, naive_zone=vendor_zone)
+    field = "traceability_updated_on"
+    _put(master, field, data.value(field), updated_on, "data." + field, problems)
 
     names: dict[str, Any] = {}
     for name, where in _DIMENSION_NAMES.items():
@@ -246,7 +269,7 @@ def rows_from_response(requested_id: str, response: AssetResponse) -> AssetRows:
             performance,
             "total_ticket",
             section.value("total_ticket"),
-            _int32,
+            parse_count,
             "performance.total_ticket",
             problems,
         )
@@ -273,4 +296,5 @@ def rows_from_response(requested_id: str, response: AssetResponse) -> AssetRows:
         performance=performance,
         workorders=tuple(workorders),
         problems=tuple(problems),
+        notes=tuple(notes),
     )

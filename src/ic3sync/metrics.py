@@ -35,7 +35,8 @@ class SyncMetrics:
         )
         self.request_seconds = Histogram(
             "ic3sync_innomaint_request_seconds",
-            "Time spent in HTTP requests for one asset fetched from Innomaint, retries included",
+            "Duration of every HTTP request to Innomaint: each attempt, retries, timeouts and "
+            "errors included",
             buckets=REQUEST_BUCKETS,
             registry=r,
         )
@@ -84,8 +85,6 @@ class SyncMetrics:
     def asset_done(self, outcome: AssetOutcome) -> None:
         reason = failure_reason(outcome) if outcome.status == "failed" else ""
         self.assets.labels(status=outcome.status, reason=reason).inc()
-        if outcome.http_ms > 0:
-            self.request_seconds.observe(outcome.http_ms / 1000.0)
 
     def observer(self, trigger: str) -> RunObserver:
         """What a run of this trigger tells these metrics."""

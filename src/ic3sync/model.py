@@ -49,6 +49,22 @@ class AssetSelection:
     only_failed: bool = False
     cmms_asset_id: str | None = None
 
+    def describe(self) -> str:
+        """The selection in the words of its filters, for "no asset matches ..."."""
+        parts = []
+        if self.cmms_asset_id is not None:
+            parts.append(f"cmms_asset_id {self.cmms_asset_id!r}")
+        if self.customer_id is not None:
+            parts.append(f"customer_id {self.customer_id}")
+        if self.only_failed:
+            parts.append("only failed")
+        if self.offset:
+            parts.append(f"offset {self.offset}")
+        if self.batch is not None:
+            parts.append(f"batch {self.batch}")
+        filters = ", ".join(parts) if parts else "no filter"
+        return f"{filters} in ic3_asset_master"
+
 
 @dataclass(slots=True)
 class AssetOutcome:
@@ -90,6 +106,16 @@ class SyncResult:
             "status": self.status,
             "error": self.error,
         }
+
+
+# The status of a SyncResult whose selection matched nothing: no run was started.
+NO_MATCH = "no_match"
+
+
+def no_match_result(detail: str) -> dict[str, Any]:
+    """The SyncResult of a selection that matched nothing: no run, so no run_id."""
+    empty = SyncResult(run_id=0).as_dict()
+    return {**empty, "run_id": None, "status": NO_MATCH, "detail": detail}
 
 
 @dataclass(slots=True)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 import re
 import reprlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
     "Unparseable",
     "is_empty",
+    "parse_count",
     "parse_date",
     "parse_ddmmyyyy",
     "parse_decimal",
@@ -104,6 +105,14 @@ def parse_int(v: Any, *, bits: int = 64) -> int:
     return n
 
 
+def parse_count(v: Any, *, bits: int = 32) -> int:
+    """A count, as parse_int; a negative count is no count (rule 10)."""
+    n = parse_int(v, bits=bits)
+    if n < 0:
+        raise Unparseable(v, "is a negative count")
+    return n
+
+
 def _decimal(v: Any, places: int, max_digits: int, what: str, shown: Any = None) -> Decimal:
     shown = v if shown is None else shown
     if isinstance(v, bool):
@@ -145,13 +154,16 @@ def parse_decimal(v: Any, *, places: int = 2, max_digits: int = 14) -> Decimal:
 
 
 def parse_percent(v: Any) -> Decimal:
-    """A percentage such as "100", "99.5" or "99.5%", as numeric(9,4) holds it."""
+    """A percentage from 0 to 100 such as "100", "99.5" or "99.5%", as numeric(9,4) holds it;
+    an availability of 104 % or -3 % is no availability (rule 10)."""
     what = "is not a percentage"
-    if isinstance(v, str):
-        s = v.rstrip()
-        if s.endswith("%"):
-            return _decimal(s[:-1], 4, 9, what, shown=v)
-    return _decimal(v, 4, 9, what)
+    if isinstance(v, str) and v.rstrip().endswith("%"):
+        pct = _decimal(v.rstrip()[:-1], 4, 9, what, shown=v)
+    else:
+        pct = _decimal(v, 4, 9, what)
+    if not 0 <= pct <= 100:
+        raise Unparseable(v, "is outside 0-100")
+    return pct
 
 
 def parse_duration(v: Any) -> int:
@@ -204,8 +216,11 @@ def parse_ddmmyyyy(v: Any) -> datetime:
         raise Unparseable(v, what) from None
 
 
-def parse_timestamp(v: Any) -> datetime:
-    """An aware datetime from ISO 8601 ("2026-03-19 04:21:46+00", "...T...Z"); naive means UTC."""
+def parse_timestamp(v: Any, naive_zone: tzinfo = UTC) -> datetime:
+    """The instant of an ISO 8601 time ("2026-03-19 09:51:46+05:30", "...T...Z"), in UTC; a time
+    without an offset is read in `naive_zone` (the vendor's INNOMAINT_TIMEZONE). UTC because
+    SQLite keeps a datetime's wall clock and drops its offset: 09:51:46+05:30 stored as is
+    would read back 5 h 30 min late."""
     what = "is not a timestamp"
     if isinstance(v, datetime):
         dt = v
@@ -219,7 +234,9 @@ def parse_timestamp(v: Any) -> datetime:
             raise Unparseable(v, what) from None
     else:
         raise Unparseable(v, what)
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=naive_zone)
+    return dt.astimezone(UTC)
 
 
 def parse_date(v: Any) -> date:
@@ -240,6 +257,6 @@ def parse_date(v: Any) -> date:
             return parse_ddmmyyyy(s).date()
         if len(s) <= 10:
             return date.fromisoformat(s)
-        return parse_timestamp(s).date()
+        return datetime.fromisoformat(s).date()  # the date as written, in its own zone
     except (Unparseable, ValueError):
         raise Unparseable(v, what) from None

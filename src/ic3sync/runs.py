@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from ic3sync.config import Settings
 from ic3sync.db import queries
+from ic3sync.db import runs as run_rows
 from ic3sync.db.retention import prune_after_run
 from ic3sync.db.views import (
     AssetDetail,
@@ -27,12 +30,12 @@ from ic3sync.db.views import (
 from ic3sync.errors import (
     DatabaseError,
     Ic3SyncError,
+    NoAssetMatches,
     RunInProgress,
     RunNotCancellable,
     ServiceStopping,
 )
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient
-from ic3sync.logs import current_asset, current_run_id
 from ic3sync.metrics import SyncMetrics
 from ic3sync.model import (
     AssetOutcome,
@@ -44,7 +47,7 @@ from ic3sync.model import (
     SyncResult,
 )
 from ic3sync.notify import Notifications
-from ic3sync.sync import asset_synced, one_asset, run_sync
+from ic3sync.sync import asset_synced, one_asset, run_options, run_sync
 
 log = logging.getLogger("ic3sync.runs")
 T = TypeVar("T")
@@ -53,6 +56,8 @@ T = TypeVar("T")
 CANCEL_WAIT_S = 10.0
 # How long a stopping service waits for notices still being sent.
 NOTIFY_DRAIN_S = 5.0
+# How often it looks at the row of a run that another process executes.
+CANCEL_POLL_S = 0.2
 
 
 @dataclass(eq=False)
@@ -114,7 +119,11 @@ class RunManager:
         # Checked before the lock is taken, so a refused start leaves no trace.
         self.settings.require_api_token()
         handle = RunHandle(trigger=trigger, selection=selection)
-        client = self._client_factory(cancel=handle.cancel, on_retry=self.metrics.retried)
+        client = self._client_factory(
+            cancel=handle.cancel,
+            on_retry=self.metrics.retried,
+            on_attempt=self.metrics.request_seconds.observe,
+        )
         thread = threading.Thread(
             target=self._execute, args=(handle, client), name=f"sync-{trigger}", daemon=True
         )
@@ -151,6 +160,7 @@ class RunManager:
                         self.metrics.observer(handle.trigger),
                         self.notifications.observer(handle.trigger),
                     ),
+                    **run_options(self.settings),
                 )
         except RunInProgress as exc:
             handle.error = exc
@@ -179,25 +189,35 @@ class RunManager:
     # -- stopping ----------------------------------------------------------------------------
 
     def cancel(self, run_id: int, *, wait_s: float = CANCEL_WAIT_S) -> RunView:
-        """Ask a run of this process to stop after the asset in flight; wait up to wait_s for
-        it to end, then answer with the run as it stands."""
+        """Ask a run to stop after the asset in flight, wherever it runs: the request goes into
+        the run's row, which the running process (this one, another server, the CLI) reads
+        between assets. Waits up to wait_s for the run to end, then answers with the run as it
+        stands. RunNotCancellable when the run is not running."""
+        with self.engine.begin() as conn:
+            view = queries.get_run(conn, run_id)
+            if view.status != "running" or not run_rows.request_cancel(
+                conn, run_id, datetime.now(UTC)
+            ):
+                raise RunNotCancellable(run_id, f"run {run_id} is {view.status}, not running")
+        log.info("cancel requested for run %s", run_id, extra={"run_id": run_id})
         with self._lock:
             handle = self._handles.get(run_id)
-        if handle is None:
-            with self.engine.connect() as conn:
-                view = queries.get_run(conn, run_id)
-            if view.status != "running":
-                raise RunNotCancellable(run_id, f"run {run_id} is {view.status}, not running")
-            raise RunNotCancellable(
-                run_id,
-                f"run {run_id} is running in another process (pid {view.pid} on {view.host}); "
-                "stop it there with Ctrl-C or SIGTERM",
-            )
-        log.info("cancel requested for run %s", run_id, extra={"run_id": run_id})
-        handle.cancel.set()
-        handle.finished.wait(wait_s)
+        if handle is not None:
+            handle.cancel.set()
+            handle.finished.wait(wait_s)
+        else:
+            self._wait_until_ended(run_id, wait_s)
         with self.engine.connect() as conn:
             return queries.get_run(conn, run_id, self._live)
+
+    def _wait_until_ended(self, run_id: int, wait_s: float) -> None:
+        """Poll the row of a run of another process until it is no longer running."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                if queries.get_run(conn, run_id).status != "running":
+                    return
+            time.sleep(CANCEL_POLL_S)
 
     def cancel_all(self) -> None:
         """Refuse new runs and ask the running one to stop (SIGTERM)."""
@@ -267,6 +287,8 @@ class RunManager:
             handle = self.start(AssetSelection(), trigger="schedule")
         except RunInProgress as exc:
             log.info("scheduled run skipped: %s", exc, extra={"run_id": exc.run_id})
+        except NoAssetMatches as exc:
+            log.info("scheduled run skipped: %s", exc)
         except ServiceStopping:
             pass
         except Ic3SyncError as exc:
@@ -276,8 +298,8 @@ class RunManager:
 
 
 class _Watcher(RunObserver):
-    """A background run as its manager sees it: the handle's run_id and outcomes, the live
-    progress that the reads merge in, and the run and asset on every log line of its thread."""
+    """A background run as its manager sees it: the handle's run_id and outcomes, and the live
+    progress that the reads merge in."""
 
     def __init__(self, manager: RunManager, handle: RunHandle) -> None:
         self.manager = manager
@@ -286,7 +308,6 @@ class _Watcher(RunObserver):
 
     def run_started(self, run_id: int, total: int) -> None:
         self.handle.run_id = run_id
-        current_run_id.set(run_id)
         with self.manager._lock:
             self.manager._handles[run_id] = self.handle
             self.manager._live[run_id] = self.live
@@ -294,13 +315,7 @@ class _Watcher(RunObserver):
 
     def asset_started(self, index: int, asset: AssetRef) -> None:
         self.live.current = asset.cmms_asset_id
-        current_asset.set(asset.cmms_asset_id)
 
     def asset_done(self, index: int, outcome: AssetOutcome) -> None:
         self.handle.outcomes.append(outcome)
         self.live.count(outcome)
-        if outcome.status == "failed":
-            log.warning(
-                "asset failed: %s", outcome.error, extra={"cmms_asset_id": outcome.cmms_asset_id}
-            )
-        current_asset.set(None)

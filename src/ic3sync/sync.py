@@ -10,12 +10,13 @@ import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Protocol, TypedDict
 
 import sqlalchemy as sa
 
 from ic3sync import mapping
+from ic3sync.config import Settings
 from ic3sync.db import changes, queries, writes
 from ic3sync.db import runs as run_rows
 from ic3sync.db.errors import (
@@ -32,11 +33,13 @@ from ic3sync.errors import (
     Cancelled,
     DatabaseError,
     ErrorKind,
+    NoAssetMatches,
     RunInProgress,
     VendorAuthError,
     VendorError,
 )
 from ic3sync.innomaint.client import Fetched
+from ic3sync.logs import current_asset, current_run_id
 from ic3sync.model import (
     MAX_RESULT_ERRORS,
     AssetOutcome,
@@ -54,7 +57,7 @@ log = logging.getLogger("ic3sync.sync")
 # the admin service). Every asset would cost one more statement per asset for nothing.
 HEARTBEAT_S = 1.0
 # How long a run waits for a database that went away (a restart, a failover, a network cut)
-# before it gives up and ends `aborted`. Long enough for a PostgreSQL restart or failover.
+# before it gives up and ends `aborted`, unless IC3_DB_RETRY_S says otherwise.
 DB_RETRY_S = 30.0
 # Connection losses one asset may suffer before it is logged failed and the run moves on: an
 # asset whose rows crash the backend every time must not hold the run up for ever.
@@ -63,6 +66,20 @@ LOSSES_PER_ASSET = 3
 # for the whole run, and an idle connection is what an idle_session_timeout, a firewall or an
 # operator's pg_terminate_backend ends first; with it the lock would go, unnoticed.
 LOCK_CHECK_S = 5.0
+# How often a run reads its row for a cancel request from another process (the dashboard of
+# another server, the API while the CLI runs). Between assets, never during one.
+CANCEL_CHECK_S = 1.0
+
+
+class RunOptions(TypedDict):
+    """What of the settings a run uses beyond its engine and client (run_sync's keywords)."""
+
+    db_retry_s: float
+    vendor_zone: tzinfo
+
+
+def run_options(settings: Settings) -> RunOptions:
+    return RunOptions(db_retry_s=settings.db_retry_s, vendor_zone=settings.vendor_zone)
 
 
 class Fetcher(Protocol):
@@ -90,6 +107,7 @@ class _Run:
         lock: RunLock | None = None,
         db_retry_s: float = DB_RETRY_S,
         detect_changes: bool = True,
+        vendor_zone: tzinfo = mapping.DEFAULT_VENDOR_ZONE,
     ) -> None:
         self.engine = engine
         self.detect_changes = detect_changes
@@ -98,8 +116,10 @@ class _Run:
         self.observer = observer
         self.lock = lock
         self.db_retry_s = db_retry_s
+        self.vendor_zone = vendor_zone
         self.database_gone = False
         self.lock_checked = time.monotonic()
+        self.cancel_checked = 0.0
         self.result = SyncResult(run_id=0)
         self.last_heartbeat = 0.0
         # Assets in a row that failed because the vendor could not be reached, and the last
@@ -152,7 +172,9 @@ class _Run:
             outcome.http_status = fetched.http_status
             outcome.attempts = fetched.attempts
             outcome.http_ms = fetched.http_ms
-            rows = mapping.rows_from_response(asset.cmms_asset_id, fetched.response)
+            rows = mapping.rows_from_response(
+                asset.cmms_asset_id, fetched.response, vendor_zone=self.vendor_zone
+            )
         except VendorAuthError:
             raise
         except VendorError as exc:
@@ -176,8 +198,9 @@ class _Run:
         now = _now()
         outcome.status = "success"
         outcome.traceability_id = rows.traceability_id
-        if rows.problems:
-            outcome.error = "stored as NULL: " + "; ".join(rows.problems)
+        said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
+        if said or rows.notes:
+            outcome.error = "; ".join([*said, *rows.notes])
         try:
             with conn.begin():
                 # The asset's rows and its log row reach PostgreSQL in one round trip; the
@@ -264,6 +287,28 @@ class _Run:
                 self.write_log(conn, asset, outcome)
                 return outcome
 
+    def cancel_requested(self, conn: sa.Connection) -> bool:
+        """Whether this run was asked to stop: here (Ctrl-C, SIGTERM, the manager) or, read
+        from the run's row at most every CANCEL_CHECK_S, by any other process."""
+        if self.cancel.is_set():
+            return True
+        if time.monotonic() - self.cancel_checked < CANCEL_CHECK_S:
+            return False
+        self.cancel_checked = time.monotonic()
+        try:
+            with conn.begin():
+                requested = run_rows.cancel_requested(conn, self.result.run_id)
+        except sa.exc.SQLAlchemyError:
+            return False  # the database is away: the asset's own writes notice and reconnect
+        if requested:
+            log.warning(
+                "run %s: cancel requested from another process; stopping",
+                self.result.run_id,
+                extra={"run_id": self.result.run_id},
+            )
+            self.cancel.set()
+        return requested
+
     def check_lock(self) -> None:
         """At most every LOCK_CHECK_S: DatabaseError if the run lock was lost to another run."""
         if self.lock is None or time.monotonic() - self.lock_checked < LOCK_CHECK_S:
@@ -334,18 +379,29 @@ def run_sync(
     observer: RunObserver | None = None,
     db_retry_s: float = DB_RETRY_S,
     detect_changes: bool = True,
+    vendor_zone: tzinfo = mapping.DEFAULT_VENDOR_ZONE,
 ) -> SyncResult:
     """One sequential run. Raises RunInProgress when another run holds the lock, AssetNotFound
-    for a single-asset run of an unknown id, DatabaseError when the database is unreachable at
-    the start. Everything else about the run, including its failures and a database that went
-    away for longer than `db_retry_s` mid-run, is in the returned SyncResult.
+    for a single-asset run of an unknown id, NoAssetMatches when the selection is empty (no
+    run row is written), DatabaseError when the database is unreachable at the start.
+    Everything else about the run, including its failures and a database that went away for
+    longer than `db_retry_s` mid-run, is in the returned SyncResult.
     `detect_changes=False` skips the field-level history (ic3_asset_change), for measuring
     what it costs."""
     sel = selection or AssetSelection()
     cancel = cancel or threading.Event()
     t0 = time.monotonic()
     lock = RunLock(engine)
-    state = _Run(engine, client, cancel, observer or Observers(), lock, db_retry_s, detect_changes)
+    state = _Run(
+        engine,
+        client,
+        cancel,
+        observer or Observers(),
+        lock,
+        db_retry_s,
+        detect_changes=detect_changes,
+        vendor_zone=vendor_zone,
+    )
     with map_db_errors(), contextlib.ExitStack() as release:
         release.callback(lock.release)
         if not lock.acquire():
@@ -362,19 +418,24 @@ def run_sync(
                 ):
                     raise AssetNotFound(sel.cmms_asset_id)
                 assets = queries.select_assets(conn, sel)
-                run_id = run_rows.create_run(
-                    conn,
-                    trigger=trigger,
-                    sel=sel,
-                    now=_now(),
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                )
-                run_rows.update_run(conn, run_id, total=len(assets))
+                if assets:
+                    run_id = run_rows.create_run(
+                        conn,
+                        trigger=trigger,
+                        sel=sel,
+                        now=_now(),
+                        host=socket.gethostname(),
+                        pid=os.getpid(),
+                    )
+                    run_rows.update_run(conn, run_id, total=len(assets))
             if dead:
                 state.observer.runs_interrupted(dead)
+            if not assets:
+                raise NoAssetMatches(sel.describe())
             state.result.run_id = run_id
             state.result.total = len(assets)
+            # Every log line of this run, from any layer, names it (the text and JSON formats).
+            release.callback(current_run_id.reset, current_run_id.set(run_id))
             log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
             state.observer.run_started(run_id, len(assets))
             _loop(conn, state, assets)
@@ -387,10 +448,11 @@ def run_sync(
 def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
     result = state.result
     for index, asset in enumerate(assets):
-        if state.cancel.is_set():
+        if state.cancel_requested(conn):
             result.status = "cancelled"
             return
         state.observer.asset_started(index, asset)
+        in_flight = current_asset.set(asset.cmms_asset_id)
         try:
             state.check_lock()
             outcome = state.fetch_and_write_through_outages(conn, asset)
@@ -417,6 +479,15 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             result.status = "aborted"
             result.error = str(exc)
             return
+        finally:
+            current_asset.reset(in_flight)
+        if outcome.status == "failed":
+            # The CLI's and the service's logs alike: one WARNING per failed asset, with its id.
+            log.warning(
+                "asset failed: %s",
+                outcome.error,
+                extra={"run_id": result.run_id, "cmms_asset_id": asset.cmms_asset_id},
+            )
         state.count(outcome)
         state.observer.asset_done(index, outcome)
         if (dead := state.vendor_dead()) is not None:
@@ -534,6 +605,7 @@ def sync_asset(
     trigger: str,
     cancel: threading.Event | None = None,
     observer: RunObserver | None = None,
+    **options: Any,
 ) -> tuple[int, AssetOutcome]:
     """Sync one asset now, as a run of one: (run_id, its outcome). AssetNotFound when it is
     not in the register, AssetSyncFailed when it did not succeed. The run manager (the HTTP
@@ -547,6 +619,7 @@ def sync_asset(
         selection=selection,
         cancel=cancel,
         observer=Observers(recorder, observer),
+        **options,
     )
     return asset_synced(selection, result, recorder.outcomes)
 

@@ -28,6 +28,16 @@ from ic3sync.durations import duration
 from ic3sync.model import AssetOutcome, AssetRef, RunObserver, SyncResult
 
 
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for the command line. Off a terminal (a pipe, a file, a cron or CI log) lines
+    are written whole: rich would otherwise break them at 80 columns, mid-path or mid-command,
+    and people and scripts search them as written."""
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, soft_wrap=True)
+
+
 def escape(text: str) -> str:
     """Rich markup is off for text we did not write (asset ids, vendor reasons)."""
     return text.replace("[", r"\[")
@@ -108,7 +118,12 @@ def print_summary(result: SyncResult, console: Console) -> None:
     console.print(table)
     if result.error:
         console.print(f"[bold red]run stopped:[/] {escape(result.error)}")
-    if result.errors:
+    if result.errors and not console.is_terminal:
+        # A table folds long ids and reasons at the console's width; a log wants whole lines.
+        console.print("First failures:", highlight=False)
+        for line in result.errors[:10]:
+            console.print(f"  {escape(line)}", highlight=False)
+    elif result.errors:
         failures = Table(title="First failures", title_justify="left", show_lines=False)
         failures.add_column("asset", overflow="fold")
         failures.add_column("reason", overflow="fold")

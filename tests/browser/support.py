@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.sync_api import Page
@@ -31,16 +32,43 @@ STATUS_FALSE = "Site Y_NOFLAG_01"
 MISMATCH = "Site X_OTHER_01"
 SCRIPT = "<script>alert(1)</script>"
 SLOW = [f"Slow Line {i:02d}" for i in range(1, 9)]
+# An asset whose every number is garbage: its log row names a dozen values stored as NULL.
+GARBLED = "Site W_GARBLED_01"
 REGISTER = [*FAST[:6], NOT_FOUND, *FAST[6:12], STATUS_FALSE, *FAST[12:], MISMATCH, SCRIPT]
 FAULTS: dict[str, object] = {
     NOT_FOUND: "not_found",
     STATUS_FALSE: "status_false",
     MISMATCH: "other_serial",
+    GARBLED: "bad_numbers",
     **{sid: {"kind": "slow", "ms": 400} for sid in SLOW},
 }
 # Enough per-asset time that a run of the register spans several refreshes of the page.
 LATENCY_MS = 60
 TIMEZONE = "Asia/Kolkata"
+
+
+# axe-core, installed by `make test` (the Makefile's $(AXE) step) from npm.
+AXE_JS = Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[str]:
+    """What axe-core finds on the page as it stands: "rule (impact): target" per node."""
+    if not AXE_JS.is_file():
+        raise AssertionError(
+            f"axe-core is not installed at {AXE_JS}: run `make test`, or "
+            "`npm install --no-save --prefix .tools axe-core@4`"
+        )
+    # Evaluated, not added as a <script>: the dashboard's Content-Security-Policy refuses
+    # inline scripts, and the check must not need that policy loosened.
+    page.evaluate(AXE_JS.read_text())
+    found = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.flatMap(v => v.nodes.map(
+                n => `${v.id} (${v.impact}): ${n.target.join(" ")}`));
+        }"""
+    )
+    return list(found)
 
 
 def chromium_path() -> str:

@@ -114,7 +114,9 @@ def test_every_route_answers_with_its_documented_shape(register, start_server):
     assert 'ic3sync_assets_total{reason="http_404",status="failed"} 2.0' in metrics
     assert 'ic3sync_runs_total{status="completed",trigger="api"} 4.0' in metrics
     assert "ic3sync_run_in_progress 0.0" in metrics
-    assert "ic3sync_innomaint_request_seconds_count 8.0" in metrics  # one per answer fetched
+    # One per HTTP attempt, failed ones included (the 404s), as the log counts them.
+    attempts = sum(r["attempts"] for r in table_rows(register, "cmms_sync_log"))
+    assert attempts > 8 and f"ic3sync_innomaint_request_seconds_count {attempts}.0" in metrics
 
     # The service's log: JSON lines, with the run and asset where they apply, no token.
     text = server.log()
@@ -219,7 +221,23 @@ def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(
     assert [r["cmms_asset_id"] for r in log["items"]] == asset_ids(10)
 
     only_failed = server.http.post(f"{PREFIX}/sync", params={"only_failed": "true"}).json()
-    assert (only_failed["total"], only_failed["status"]) == (0, "completed")
+    assert (only_failed["total"], only_failed["status"]) == (0, "no_match")
+    assert len(run_rows(register)) == 1
+
+
+def test_a_selection_that_matches_nothing_answers_no_match_and_records_no_run(
+    register, start_server
+):
+    seed_assets(register, asset_ids(2))
+    server = start_server()
+    for params in ({"customer_id": 99999}, {"offset": 50, "wait": "false"}):
+        answer = server.http.post(f"{PREFIX}/sync", params=params)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["status"], body["run_id"], body["total"]) == ("no_match", None, 0)
+        assert body["detail"].startswith("no asset matches")
+    assert str(99999) in server.http.post(f"{PREFIX}/sync", params={"customer_id": 99999}).text
+    assert run_rows(register) == []
 
 
 def test_cancel_stops_a_run_after_the_asset_in_flight(register, start_server):
@@ -256,13 +274,14 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
     server.http.post(f"{PREFIX}/runs/{run_id}/cancel")
     assert len(run_rows(register)) == 1
 
-    # Now the CLI holds the lock: the service refuses, and cannot cancel another process's run.
+    # Now the CLI holds the lock: the service refuses to start, and cancels the CLI's run.
     cli_proc = subprocess.Popen(
         ic3sync_cmd("sync"),
         env={**env, **SLOW},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -272,15 +291,22 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
         assert cli_run["trigger"] == "cli"
         refused = server.http.post(f"{PREFIX}/sync")
         assert refused.status_code == 409 and refused.json()["run_id"] == cli_run["run_id"]
-        elsewhere = server.http.post(f"{PREFIX}/runs/{cli_run['run_id']}/cancel")
-        assert elsewhere.status_code == 409 and "another process" in elsewhere.json()["detail"]
         watched = server.wait_for_run(cli_run["run_id"], running)
         assert watched["trigger"] == "cli" and watched["done"] >= 1
+        cancelled = server.http.post(f"{PREFIX}/runs/{cli_run['run_id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        _, errs = cli_proc.communicate(timeout=30)
     finally:
-        cli_proc.send_signal(signal.SIGTERM)
-        cli_proc.communicate(timeout=30)
-    assert len(run_rows(register)) == 2
-    assert run_rows(register)[-1]["status"] == "cancelled"
+        if cli_proc.poll() is None:
+            cli_proc.send_signal(signal.SIGTERM)
+            cli_proc.communicate(timeout=30)
+    assert cli_proc.returncode == 130, errs
+    assert "cancel requested from another process" in errs
+    runs = run_rows(register)
+    assert len(runs) == 2 and runs[-1]["status"] == "cancelled"
+    assert runs[-1]["cancel_requested_at"] is not None
+    assert 0 < runs[-1]["success"] < SLOW_ASSETS
 
 
 def test_kill_9_mid_run_frees_the_lock_and_the_next_start_marks_the_run_interrupted(

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import TOKEN, all_text, table_rows
 from tests.procs import base_env, run_cli, simulator_process, start_cli
 
@@ -64,6 +65,20 @@ def write_register(path: Path, ids: list[str], customer_id: int = 24463) -> Path
         for n, cid in enumerate(ids, start=1):
             writer.writerow([n, cid, f"Pump {n}", customer_id, "Low"])
     return path
+
+
+def wait_until_running(db_url: str, settle_s: float, timeout: float = 60) -> None:
+    """Until a run row is `running`, then `settle_s` more: a fixed sleep from the start of the
+    process would race the interpreter's start-up on a loaded machine."""
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while not any(r["status"] == "running" for r in table_rows(engine, "cmms_sync_run")):
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    time.sleep(settle_s)
 
 
 def last_json_line(stdout: str) -> dict:
@@ -135,7 +150,40 @@ def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing
         again = run_cli("sync", "--only-failed", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert last_json_line(done.stdout)["success"] == 3
-    assert again.returncode == 0 and last_json_line(again.stdout)["total"] == 0
+    assert again.returncode == 0, again.stderr
+    assert "no asset matches only failed" in again.stderr
+    assert last_json_line(again.stdout) | {"detail": None} == {
+        "run_id": None,
+        "total": 0,
+        "success": 0,
+        "failed": 0,
+        "skipped": 0,
+        "errors": [],
+        "duration_ms": 0,
+        "status": "no_match",
+        "error": None,
+        "detail": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--customer-id", "99999"], "customer_id 99999"), (["--offset", "500"], "offset 500")],
+)
+def test_a_selection_that_matches_nothing_says_so_and_records_no_run(db_url, tmp_path, args, words):
+    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
+    # No simulator: nothing may be fetched.
+    env["INNOMAINT_API_URL"] = "http://127.0.0.1:9/nothing-listens-here"
+    proc = run_cli("sync", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"no asset matches {words}"), proc.stdout
+    assert "Traceback" not in proc.stderr
+    engine = make_engine(db_url)
+    try:
+        assert table_rows(engine, "cmms_sync_run") == []
+        assert table_rows(engine, "cmms_sync_log") == []
+    finally:
+        engine.dispose()
 
 
 def test_sync_without_a_token_stops_at_once_naming_the_variable(db_url, tmp_path):
@@ -248,6 +296,109 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     finally:
         engine.dispose()
     assert runs[0]["status"] == "interrupted"
-    assert [r["status"] for r in runs[1:]] == ["completed", "completed"]
+    # Nothing had failed, so --only-failed matched nothing and recorded no run; it still marked
+    # the dead one interrupted.
+    assert last_json_line(rerun.stdout)["status"] == "no_match"
+    assert [r["status"] for r in runs[1:]] == ["completed"]
     assert all(r["sync_version"] >= 1 for r in masters)
     assert dupes == []
+
+
+def test_piped_output_is_never_broken_across_lines(db_url, tmp_path):
+    long_id = "Site C_" + "VERY-LONG-ASSET-IDENTIFIER-" * 4 + "01"
+    env = migrate_and_import(db_url, tmp_path, [long_id])
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "registers of the north region"
+    deep.mkdir(parents=True)
+    bad = deep / "bad register.csv"
+    bad.write_text("Asset ID,Asset Name\nNew_01,Pump\n,Orphan name\n")
+    proc = run_cli("import-assets", str(bad), env=env)
+    assert proc.returncode != 0
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    assert str(bad) in line and "row 3" in line, proc.stderr
+
+    with simulator_process(tmp_path, faults={long_id: "not_found"}) as api:
+        env["INNOMAINT_API_URL"] = api
+        synced = run_cli("sync", env=env)
+    assert synced.returncode == 3, synced.stderr
+    failure = next(line for line in synced.stdout.splitlines() if long_id in line)
+    assert "404" in failure, synced.stdout
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_the_postgresql_urls_people_paste_work(scheme):
+    url = create_pg_database()
+    try:
+        pasted = scheme + url.removeprefix("postgresql+psycopg")
+        proc = run_cli("migrate", env=base_env(pasted))
+        assert proc.returncode == 0, proc.stderr
+        assert "schema upgraded" in proc.stdout
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user:pw@127.0.0.1/db", "postgresql+psycopg2://u@127.0.0.1/db", "oracle://x"]
+)
+def test_an_unsupported_database_driver_is_one_line_naming_the_variable(url):
+    proc = run_cli("migrate", env=base_env(url))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: IC3_DATABASE_URL"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "pw" not in proc.stderr
+
+
+def test_a_register_with_title_rows_imports_and_names_its_sheet(db_url, tmp_path):
+    import openpyxl
+
+    env = base_env(db_url)
+    assert run_cli("migrate", env=env).returncode == 0
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "November 2026"
+    for row in [
+        ["IC3 Asset Register - November 2026"],
+        [],
+        ["S.No", "Asset ID", "Asset Name"],
+        [1, "Title_01", "Pump 1"],
+        [],
+        [2, "Title_02", "Pump 2"],
+    ]:
+        sheet.append(row)
+    path = tmp_path / "register with a title.xlsx"
+    book.save(path)
+
+    proc = run_cli("import-assets", str(path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        f'{path} (sheet "November 2026"): 2 rows read: 2 inserted, 0 updated, 0 unchanged; '
+        "1 blank rows ignored"
+    )
+    again = run_cli("import-assets", str(path), env=env)
+    assert "0 inserted, 0 updated, 2 unchanged" in again.stdout, again.stdout
+
+    header_only = tmp_path / "header only.csv"
+    header_only.write_text("Asset ID,Asset Name\n\n")
+    empty = run_cli("import-assets", str(header_only), env=env)
+    assert empty.returncode == 0, empty.stderr
+    assert "a header on row 1 and no asset rows below it; nothing was imported" in empty.stdout
+
+
+def test_ctrl_c_during_an_import_says_nothing_was_written(db_url, tmp_path):
+    env = base_env(db_url)
+    assert run_cli("migrate", env=env).returncode == 0
+    big = tmp_path / "big.csv"
+    with big.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Asset ID", "Asset Name"])
+        writer.writerows([f"Big_{n:06d}", f"Pump {n}"] for n in range(150_000))
+    proc = start_cli("import-assets", str(big), env=env)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, errs = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + errs
+    assert "nothing was written" in errs and "Traceback" not in errs
+    engine = make_engine(db_url)
+    try:
+        assert table_rows(engine, "ic3_asset_master") == []
+    finally:
+        engine.dispose()

@@ -254,7 +254,7 @@ def test_a_sqlite_file_that_stays_locked_aborts_the_run_naming_the_lock(
     assert "locked" in (result.error or "") and "0.5 s" in (result.error or ""), result
     # The lock is gone now: the next run marks the dead one and syncs what is left.
     with client_for(slow_simulator.url) as client:
-        rerun = run_sync(engine, client, trigger="cli", selection=AssetSelection(only_failed=True))
+        rerun = run_sync(engine, client, trigger="cli", selection=AssetSelection())
     engine.dispose()
     assert rerun.status == "completed"
     figures = _verify_no_half_written(url)

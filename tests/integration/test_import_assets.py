@@ -81,7 +81,7 @@ def test_a_first_xlsx_import_inserts_every_row_with_ids_kept_as_written(
 ) -> None:
     result = import_assets(engine, write_xlsx(tmp_path / "register.xlsx", BASE_ROWS))
 
-    assert result == ImportResult(rows=3, inserted=3, updated=0, skipped=0)
+    assert result == ImportResult(rows=3, inserted=3, updated=0, unchanged=0)
     first = stored(engine, FIRST_ID)
     assert (first.report_seq_no, first.asset_name, first.customer_id) == (
         1,
@@ -99,7 +99,7 @@ def test_a_first_xlsx_import_inserts_every_row_with_ids_kept_as_written(
     assert stored(engine, "Delhi Cantt Naraina_BP_02").criticality is None
 
 
-def test_a_second_import_counts_changed_rows_as_updated_and_unchanged_ones_as_skipped(
+def test_a_second_import_counts_changed_rows_as_updated_and_the_others_as_unchanged(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
     import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
@@ -113,7 +113,7 @@ def test_a_second_import_counts_changed_rows_as_updated_and_unchanged_ones_as_sk
 
     result = import_assets(engine, write_xlsx(tmp_path / "second.xlsx", second))
 
-    assert result == ImportResult(rows=4, inserted=1, updated=2, skipped=1)
+    assert result == ImportResult(rows=4, inserted=1, updated=2, unchanged=1)
     assert stored(engine, FIRST_ID).updated_at == before.updated_at
     assert stored(engine, "Delhi Cantt Naraina_BP_02").criticality == "Low"
     changed = stored(engine, "Okhla STP Ph4_LTP_01")
@@ -135,7 +135,7 @@ def test_an_empty_cell_never_erases_a_value_the_sync_stored(
 
     result = import_assets(engine, write_csv(tmp_path / "sparse.csv", sparse))
 
-    assert result == ImportResult(rows=1, inserted=0, updated=0, skipped=1)
+    assert result == ImportResult(rows=1, inserted=0, updated=0, unchanged=1)
     row = stored(engine, "Delhi Cantt Naraina_BP_02")
     assert (row.report_seq_no, row.asset_name, row.customer_id) == (2, "Booster Pump 2", 24463)
     assert (row.criticality, row.location_name, row.barcode) == (
@@ -155,7 +155,7 @@ def test_a_value_in_the_sheet_overrides_the_stored_one_and_leaves_other_columns_
         engine, write_csv(tmp_path / "crit.csv", only_criticality, ("Asset ID", "Criticality"))
     )
 
-    assert result == ImportResult(rows=1, inserted=0, updated=1, skipped=0)
+    assert result == ImportResult(rows=1, inserted=0, updated=1, unchanged=0)
     row = stored(engine, FIRST_ID)
     assert (row.criticality, row.asset_name, row.report_seq_no) == ("Low", "Booster Pump 1", 1)
 
@@ -169,7 +169,7 @@ def test_a_semicolon_csv_with_a_bom_imports_like_the_xlsx(
     path = write_csv(tmp_path / "register.csv", rows, header, delimiter=";", bom=True)
     result = import_assets(engine, path)
 
-    assert result == ImportResult(rows=1, inserted=1, updated=0, skipped=0)
+    assert result == ImportResult(rows=1, inserted=1, updated=0, unchanged=0)
     row = stored(engine, "Kalkaji_BP_01")
     assert (row.report_seq_no, row.asset_name, row.customer_id) == (7, "Booster Pump 1", 24518)
 
@@ -184,14 +184,14 @@ def dump_rows(engine: sa.Engine) -> list[sa.Row]:
         return list(conn.execute(sa.select(asset_master).order_by(asset_master.c.cmms_asset_id)))
 
 
-def test_blank_rows_between_assets_are_skipped_and_blank_rows_after_the_last_are_not_rows(
+def test_blank_rows_between_assets_are_counted_apart_and_blank_rows_after_the_last_are_not(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
     rows = [BASE_ROWS[0], (), (None, "  "), BASE_ROWS[1], (), ()]
 
     result = import_assets(engine, write_xlsx(tmp_path / "gaps.xlsx", rows))
 
-    assert result == ImportResult(rows=4, inserted=2, updated=0, skipped=2)
+    assert result == ImportResult(rows=2, inserted=2, updated=0, unchanged=0, blank=2)
     assert [r.row for r in read_register(tmp_path / "gaps.xlsx").rows] == [2, 5]
 
 
@@ -291,7 +291,7 @@ BAD_FILES = {
     "no header": ("register.csv", _only_blank_lines, None, "no header row"),
     "xlsx named csv": ("register.csv", _xlsx_saved_as_csv, None, "is an .xlsx workbook"),
     "old excel": ("register.xls", _empty, None, "save the sheet as .xlsx or .csv"),
-    "no id column": ("register.xlsx", _no_id_column, 1, '"S.No", "Asset Name"'),
+    "no id column": ("register.xlsx", _no_id_column, None, 'row 1: "S.No", "Asset Name"'),
     "two id columns": ("register.csv", _two_id_columns, 1, '"CMMS-Asset-ID"'),
 }
 
@@ -332,8 +332,8 @@ def test_twenty_thousand_rows_import_and_reimport_with_exact_counts(
     again += [(n, f"Extra_{n}", "Lift", 25102, "NDMC", None, None) for n in range(20_001, 20_501)]
     second = import_assets(engine, write_csv(tmp_path / "big.csv", again))
 
-    assert first == ImportResult(rows=20_000, inserted=20_000, updated=0, skipped=0)
-    assert second == ImportResult(rows=20_500, inserted=500, updated=2_000, skipped=18_000)
+    assert first == ImportResult(rows=20_000, inserted=20_000, updated=0, unchanged=0)
+    assert second == ImportResult(rows=20_500, inserted=500, updated=2_000, unchanged=18_000)
     with engine.connect() as conn:
         count = conn.scalar(sa.select(sa.func.count()).select_from(asset_master))
         high = conn.scalar(sa.select(sa.func.count()).where(asset_master.c.criticality == "High"))

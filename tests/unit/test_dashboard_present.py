@@ -21,8 +21,10 @@ from ic3sync.errors import ERROR_KINDS, ErrorKind
     ("ms", "text"),
     [
         (None, "—"),
-        (0, "0 s"),
-        (420, "0.4 s"),
+        (0, "0 ms"),
+        (43, "43 ms"),
+        (420, "420 ms"),
+        (1_040, "1 s"),
         (4_000, "4 s"),
         (9_949, "9.9 s"),
         (42_400, "42 s"),
@@ -173,3 +175,19 @@ def test_stored_numerics_read_as_written_by_people() -> None:
     assert present.decimal(None, "%") == "—"
     assert present.money("13470.5") == "13,470.50"
     assert present.money("n/a") == "n/a"
+
+
+def test_a_long_list_of_unparsed_values_splits_from_the_notes() -> None:
+    text = (
+        "stored as NULL: data.ticketcount: -5 is a negative count; "
+        "performance.availability: '104.5' is outside 0-100; "
+        "data.id 577834 differs from traceid 577833; traceid kept"
+    )
+    nulls, notes = present.split_reason(text)
+    assert nulls == [
+        "data.ticketcount: -5 is a negative count",
+        "performance.availability: '104.5' is outside 0-100",
+    ]
+    assert "data.id 577834 differs from traceid 577833" in notes
+    assert present.split_reason("HTTP 404 Not Found") == ([], ["HTTP 404 Not Found"])
+    assert present.split_reason(None) == ([], [])

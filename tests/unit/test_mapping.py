@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -606,3 +607,62 @@ def test_a_container_in_a_workorder_count_is_null_and_named(payload: dict[str, A
 
 def test_every_performance_text_column_is_mapped(rows: AssetRows) -> None:
     assert set(PERFORMANCE_TEXT_COLUMNS) <= set(rows.performance)
+
+
+# Values outside their domain (contract rule 10) and the vendor's times (rule 11)
+
+
+def test_negative_counts_are_null_and_named(payload: dict[str, Any]) -> None:
+    def change(body: dict[str, Any]) -> None:
+        body["data"].update(ticketcount=-5)
+        body["performance"].update(total_ticket="-2")
+        body["workorder_transactional"]["upto"].update(ticket_count=-1, ticket_cost="-250.00")
+
+    rows = mapped_with(payload, change)
+    assert rows.master["ticketcount"] is None
+    assert rows.performance["total_ticket"] is None
+    assert rows.workorders[0]["ticket_count"] is None
+    # Costs may be negative (a credit note).
+    assert rows.workorders[0]["ticket_cost"] == Decimal("-250.00")
+    assert rows.problems == (
+        "data.ticketcount: -5 is a negative count",
+        "performance.total_ticket: '-2' is a negative count",
+        "workorder_transactional.upto.ticket_count: -1 is a negative count",
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "companion", "why"),
+    [
+        ("mttr", "-00:08:30", "mttr_seconds", "is not a duration (H:MM:SS)"),
+        ("availability", "104.5", "availability_pct", "is outside 0-100"),
+        ("availability", "-3", "availability_pct", "is outside 0-100"),
+    ],
+)
+def test_a_negative_duration_or_an_availability_outside_0_to_100_is_null_and_named(
+    payload: dict[str, Any], field: str, sent: str, companion: str, why: str
+) -> None:
+    rows = mapped_with(payload, set_performance(**{field: sent}))
+    # The text as sent is kept; its parsed companion is NULL.
+    assert (rows.performance[field], rows.performance[companion]) == (sent, None)
+    assert rows.problems == (f"performance.{field}: '{sent}' {why}",)
+
+
+def test_a_data_id_that_differs_from_traceid_is_noted_and_traceid_kept(
+    payload: dict[str, Any],
+) -> None:
+    rows = mapped_with(payload, set_data(id=577834))
+    assert rows.traceability_id == 577833
+    assert rows.problems == ()
+    assert rows.notes == ("data.id 577834 differs from traceid 577833; traceid kept",)
+    assert mapped_with(payload, set_data(id=577833)).notes == ()
+
+
+def test_a_zone_less_vendor_time_is_read_in_the_vendor_zone(payload: dict[str, Any]) -> None:
+    changed = copy.deepcopy(payload)
+    changed["response"]["data"]["traceability_updated_on"] = "2026-03-19 09:51:46"
+    answer = parse_response(json.dumps(changed))
+    kolkata = rows_from_response(ASSET, answer).master["traceability_updated_on"]
+    assert kolkata == datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)
+    berlin = rows_from_response(ASSET, answer, vendor_zone=ZoneInfo("Europe/Berlin"))
+    assert berlin.master["traceability_updated_on"] == datetime(2026, 3, 19, 8, 51, 46, tzinfo=UTC)

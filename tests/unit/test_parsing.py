@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from ic3sync.parsing import (
     Unparseable,
     is_empty,
+    parse_count,
     parse_date,
     parse_ddmmyyyy,
     parse_decimal,
@@ -350,18 +352,48 @@ def test_any_day_first_date_time_round_trips_to_the_second(dt: datetime) -> None
     [
         ("2026-03-19 04:21:46+00", datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)),
         ("2026-03-19T04:21:46Z", datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)),
-        (
-            "2026-03-19 09:51:46+05:30",
-            datetime(2026, 3, 19, 9, 51, 46, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-        ),
+        ("2026-03-19 09:51:46+05:30", datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)),
         ("2026-03-19 04:21:46.5+00", datetime(2026, 3, 19, 4, 21, 46, 500000, tzinfo=UTC)),
         ("2026-03-19 04:21:46", datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)),
     ],
 )
-def test_timestamps_are_aware_and_naive_ones_are_utc(value: str, expected: datetime) -> None:
+def test_timestamps_are_instants_in_utc_and_naive_ones_default_to_utc(
+    value: str, expected: datetime
+) -> None:
     result = parse_timestamp(value)
     assert result == expected
-    assert result.utcoffset() == expected.utcoffset()
+    # UTC itself, not only the same instant: SQLite stores the wall clock and drops the offset.
+    assert result.utcoffset() == timedelta(0)
+
+
+def test_a_zone_less_timestamp_is_read_in_the_zone_given() -> None:
+    kolkata = ZoneInfo("Asia/Kolkata")
+    result = parse_timestamp("2026-03-19 09:51:46", naive_zone=kolkata)
+    assert result == datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)
+    assert parse_timestamp("2026-03-19 09:51:46Z", naive_zone=kolkata).hour == 9
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0), (7, 7), ("12.0", 12)])
+def test_counts_are_zero_or_more(value: Any, expected: int) -> None:
+    assert parse_count(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", -3, "-0.0x"])
+def test_a_negative_count_is_unparseable(value: Any) -> None:
+    with pytest.raises(Unparseable):
+        parse_count(value)
+
+
+@pytest.mark.parametrize("value", ["100.01", "104%", -0.5, "-3"])
+def test_a_percentage_outside_0_to_100_is_unparseable(value: Any) -> None:
+    with pytest.raises(Unparseable, match="outside 0-100"):
+        parse_percent(value)
+
+
+@pytest.mark.parametrize("value", ["-01:00:00", "-0:30", -60])
+def test_a_negative_duration_is_unparseable(value: Any) -> None:
+    with pytest.raises(Unparseable):
+        parse_duration(value)
 
 
 def test_the_same_instant_in_another_zone_is_equal() -> None:

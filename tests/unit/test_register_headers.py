@@ -13,10 +13,12 @@ from ic3sync.errors import ImportFileError
 from ic3sync.importer import (
     ALIASES,
     CellError,
+    ImportResult,
     asset_id_text,
     cell_integer,
     cell_text,
     field_for_header,
+    import_summary,
     normalise_header,
     parse_register,
     read_register,
@@ -149,6 +151,36 @@ def test_a_missing_id_column_lists_the_headers_found() -> None:
         parse_register("r.csv", [(None, "Name", "Site Code")])
     assert '"Name", "Site Code"' in str(caught.value)
     assert str(caught.value).startswith("r.csv, row 1: ")
+
+
+TITLE = ("IC3 Asset Register - November 2026",)
+
+
+def test_the_header_is_found_below_title_rows() -> None:
+    sheet = [TITLE, (), ("Prepared by: Facilities",), HEADER, (1, "A_01"), (2, "A_02")]
+    register = parse_register("r.xlsx", sheet)
+    assert [(r.row, r.cmms_asset_id) for r in register.rows] == [(5, "A_01"), (6, "A_02")]
+
+
+def test_no_id_column_in_the_first_ten_rows_lists_the_rows_looked_at() -> None:
+    sheet = [TITLE, (), ("Name", "Site Code"), *[("x", "y")] * 12, HEADER, (1, "A_01")]
+    with pytest.raises(ImportFileError) as caught:
+        parse_register("r.xlsx", sheet)
+    message = str(caught.value)
+    assert "in the first 10 rows" in message
+    assert 'row 1: "IC3 Asset Register - November 2026"' in message
+    assert 'row 3: "Name", "Site Code"' in message and 'row 10: "x", "y"' in message
+    assert "row 11" not in message
+
+
+def test_a_header_without_rows_says_so() -> None:
+    register = parse_register("r.xlsx", [TITLE, (), HEADER, (), ()], sheet="Assets")
+    assert (register.rows, register.header_row) == ([], 3)
+    result = ImportResult(0, 0, 0, 0, sheet="Assets", header_row=3)
+    assert import_summary("r.xlsx", result) == (
+        'r.xlsx (sheet "Assets"): a header on row 3 and no asset rows below it; nothing was '
+        "imported (is it the right file or sheet?)"
+    )
 
 
 def test_a_sheet_without_values_has_no_header_row() -> None:

@@ -1,17 +1,21 @@
-"""The schedule's reading of IC3_SYNC_CRON and IC3_TIMEZONE, and the bounded failure labels of
-the metrics: pure functions, no process."""
+"""The schedule's reading of IC3_SYNC_CRON and IC3_TIMEZONE, the bounded failure labels of the
+metrics and what the request histogram counts: no process."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from ic3sync.errors import ERROR_KINDS, ConfigError
 from ic3sync.metrics import SyncMetrics, failure_reason
 from ic3sync.model import AssetOutcome
 from ic3sync.schedule import Scheduler
+from tests.conftest import FIXTURE
+from tests.helpers import client_for
 
 
 def _never() -> None:
@@ -62,4 +66,26 @@ def test_metrics_count_outcomes_by_status_and_reason():
     text = metrics.render().decode()
     assert 'ic3sync_assets_total{reason="",status="success"} 1.0' in text
     assert 'ic3sync_assets_total{reason="http_404",status="failed"} 1.0' in text
-    assert "ic3sync_innomaint_request_seconds_count 1.0" in text
+
+
+def test_the_request_histogram_counts_every_attempt_including_timeouts_and_errors():
+    answers = iter(["timeout", 503, "refused", 200])
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if answer == "timeout":
+            raise httpx.ReadTimeout("slow", request=request)
+        if answer == "refused":
+            raise httpx.ConnectError("refused", request=request)
+        body = json.loads(FIXTURE.read_bytes())
+        return httpx.Response(answer, json=body if answer == 200 else {"message": "busy"})
+
+    metrics = SyncMetrics()
+    with client_for(
+        "http://vendor.test/x",
+        transport=httpx.MockTransport(vendor),
+        on_attempt=metrics.request_seconds.observe,
+    ) as client:
+        fetched = client.fetch("Delhi Cantt Naraina_BP_01")
+    assert fetched.attempts == 4
+    assert "ic3sync_innomaint_request_seconds_count 4.0" in metrics.render().decode()

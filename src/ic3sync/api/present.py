@@ -3,9 +3,10 @@ grouped by kind, and the geometry of the runs chart. No I/O, so they are unit-te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,12 @@ from ic3sync.errors import HTTP_KINDS, ErrorKind
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
-    """'2026-11-23 16:50:01 IST' in the dashboard's zone (IC3_TIMEZONE)."""
+    """'2026-11-23 16:50:01 IST' in the dashboard's zone (IC3_TIMEZONE). A time without a zone
+    (SQLite hands them back so) was written in UTC."""
     if value is None:
         return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     local = value.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or zone.key)
 
@@ -51,6 +55,23 @@ def money(value: str | Decimal | None) -> str:
 
 
 # --- failure reasons ------------------------------------------------------------------------
+
+_NULLS = "stored as NULL: "
+# "performance.availability: '104.5' is outside 0-100": a field path, a colon, what was wrong.
+_NULL_ITEM = re.compile(r"^[\w]+(?:\.[\w]+)+: ")
+
+
+def split_reason(text: str | None) -> tuple[list[str], list[str]]:
+    """A log row's message as (values stored as NULL, other notes), so a long list of
+    unparsed values can fold into a count. ([], [text]) for any other message."""
+    if not text:
+        return [], []
+    if not text.startswith(_NULLS):
+        return [], [text]
+    items = text[len(_NULLS) :].split("; ")
+    nulls = [item for item in items if _NULL_ITEM.match(item)]
+    return nulls, [item for item in items if not _NULL_ITEM.match(item)]
+
 
 # How each kind reads on the page; the HTTP kinds read as their status ('HTTP 404').
 _KIND_WORDS: dict[ErrorKind, str] = {
@@ -104,8 +125,10 @@ CHART_W = 960
 CHART_H = 200
 PLOT_TOP = 24
 PLOT_BOTTOM = 168
-PLOT_LEFT = 44
-PLOT_RIGHT = 920
+# Room on the left for the count axis ("3,000" at the 390 px font size) and on the right for
+# the durations' own axis ("2 min 5 s").
+PLOT_LEFT = 72
+PLOT_RIGHT = 830
 
 
 @dataclass(frozen=True, slots=True)

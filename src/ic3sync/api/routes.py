@@ -33,8 +33,9 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import AssetDetail, ChangePage, LogPage, RunChanges, RunPage, RunView
+from ic3sync.errors import NoAssetMatches
 from ic3sync.metrics import CONTENT_TYPE
-from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id
+from ic3sync.model import AssetSelection, LogStatus, RunStatus, clean_asset_id, no_match_result
 
 log = logging.getLogger("ic3sync.api")
 
@@ -80,11 +81,17 @@ def sync_batch(
 ) -> SyncResultBody | JSONResponse:
     """One sequential run over the register in `report_seq_no` order, like `ic3sync sync`.
     Waits for the end and answers the SyncResult, or with `wait=false` answers 202 with the
-    run_id at once. While any run is going (this service, another one, or the CLI): 409."""
+    run_id at once. While any run is going (this service, another one, or the CLI): 409.
+    A selection that matches no asset starts no run: 200 with `status` "no_match", `run_id`
+    null and the selection in `detail` (with `wait=false` too)."""
     selection = AssetSelection(
         batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
     )
-    handle = manager.start(selection, trigger="api")
+    try:
+        handle = manager.start(selection, trigger="api")
+    except NoAssetMatches as exc:
+        # Nothing to do is an answer, not an error: a client paging with `offset` stops here.
+        return SyncResultBody(**no_match_result(str(exc)))
     if not wait:
         assert handle.run_id is not None
         location = f"{PREFIX}/runs/{handle.run_id}"
@@ -161,14 +168,16 @@ def run_log(
 @admin.post(
     "/runs/{run_id}/cancel",
     tags=["runs"],
-    summary="Cancel a run of this service",
+    summary="Cancel a run, wherever it was started",
     response_model=RunView,
     responses=error_responses(404, 409),
 )
 def cancel_run(manager: Manager, run_id: RunId) -> RunView:
     """The asset in flight finishes or rolls back, the rest are logged skipped, and the run
-    ends `cancelled`. Answers the run once it has stopped (or after 10 s, still `running`).
-    A run of another process (the CLI) answers 409: stop it there."""
+    ends `cancelled`. Works for runs of this service, of another one and of the CLI: the
+    request is recorded in the run's row, which the running process reads between assets.
+    Answers the run once it has stopped (or after 10 s, still `running`). A run that is not
+    running answers 409."""
     return manager.cancel(run_id)
 
 

@@ -51,15 +51,19 @@ class SyncResultBody(BaseModel):
         }
     )
 
-    run_id: int
+    run_id: int | None = Field(description="null when the selection matched no asset")
     total: int
     success: int
     failed: int
     skipped: int
     errors: list[str] = Field(description="'<cmms_asset_id>: <reason>', at most 100")
     duration_ms: int
-    status: str = Field(description="completed, aborted or cancelled")
+    status: str = Field(
+        description="completed, aborted or cancelled; no_match when no asset matched the "
+        "selection and so no run was started"
+    )
     error: str | None = Field(None, description="why the run stopped early, if it did")
+    detail: str | None = Field(None, description="with no_match: which selection matched nothing")
 
     @classmethod
     def of(cls, result: SyncResult) -> SyncResultBody:

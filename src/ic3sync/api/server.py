@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from types import FrameType
 
 import uvicorn
@@ -54,6 +55,30 @@ def check_bind(settings: Settings, host: str) -> None:
         )
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts. uvicorn would log a busy port
+    among its start-up lines and exit; this names it in one ConfigError instead."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    # As uvicorn does: a restart must not wait for the old connections' TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; another process (an "
+            "ic3sync serve?) holds it: stop it or pass another --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, manager: RunManager) -> None:
         super().__init__(config)
@@ -68,6 +93,7 @@ class _Server(uvicorn.Server):
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     check_bind(settings, host)
+    sock = bind(host, port)
     # Alembic announces its context at INFO each time /healthz reads the schema revision.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Refuses an outdated schema; starts on an unreachable database (/healthz answers 503).
@@ -96,6 +122,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         forwarded_allow_ips=settings.trusted_proxies or "",
     )
     try:
-        _Server(config, manager).run()
+        _Server(config, manager).run(sockets=[sock])
     finally:
+        sock.close()
         wiring.engine.dispose()

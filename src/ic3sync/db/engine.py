@@ -10,6 +10,10 @@ from sqlalchemy.engine import make_url
 from ic3sync.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The URL forms PostgreSQL's documentation and hosting panels hand out; psycopg 3 is the only
+# PostgreSQL driver shipped, so each of them means it.
+PSYCOPG_ALIASES = {"postgres", "postgresql", "postgres+psycopg"}
+SUPPORTED = "postgresql://user:pass@host:5432/db or sqlite:///path/to/file.db"
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -17,18 +21,24 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
         raise ConfigError(f"IC3_DATABASE_URL is not a database URL: {redact_url(url)}") from None
-    if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(
-            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        # A bare postgresql:// URL means psycopg 3 here, the only driver we ship.
+    if parsed.drivername in PSYCOPG_ALIASES:
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("connect_args", {"connect_timeout": 10})
-    return sa.create_engine(parsed, **kwargs)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = sa.create_engine(
+                parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            )
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("connect_args", {"connect_timeout": 10})
+        return sa.create_engine(parsed, **kwargs)
+    except (sa.exc.NoSuchModuleError, ImportError):
+        # An unknown dialect, or a driver that is not installed (mysql://, postgresql+psycopg2).
+        raise ConfigError(
+            f"IC3_DATABASE_URL uses the database driver {parsed.drivername!r}, which ic3sync "
+            f"does not support: use {SUPPORTED}"
+        ) from None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -44,6 +44,25 @@ def update_run(conn: sa.Connection, run_id: int, **values: Any) -> None:
     conn.execute(sa.update(sync_run).where(sync_run.c.run_id == run_id).values(**values))
 
 
+def request_cancel(conn: sa.Connection, run_id: int, now: datetime) -> bool:
+    """Record a cancel request in a running run's row; False when the run is not running."""
+    result = conn.execute(
+        sa.update(sync_run)
+        .where(sync_run.c.run_id == run_id, sync_run.c.status == "running")
+        .values(cancel_requested_at=sa.func.coalesce(sync_run.c.cancel_requested_at, now))
+    )
+    return result.rowcount == 1
+
+
+def cancel_requested(conn: sa.Connection, run_id: int) -> bool:
+    return (
+        conn.execute(
+            sa.select(sync_run.c.cancel_requested_at).where(sync_run.c.run_id == run_id)
+        ).scalar()
+        is not None
+    )
+
+
 def running_run_id(conn: sa.Connection) -> int | None:
     return conn.execute(
         sa.select(sync_run.c.run_id)

@@ -211,6 +211,8 @@ sync_run = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("host", sa.Text),
     sa.Column("pid", sa.Integer),
+    # Set by a cancel request from any process; the one running the run reads it between assets.
+    sa.Column("cancel_requested_at", TZ),
     sa.CheckConstraint(one_of("status", RUN_STATUSES), name="status"),
     sa.CheckConstraint(one_of("trigger", TRIGGERS), name="trigger"),
     sa.Index("ix_cmms_sync_run_status", "status"),

@@ -45,13 +45,20 @@ AUTH_STATUSES = frozenset({401, 403})
 _MESSAGE_KEYS = ("message", "msg", "error", "detail", "error_description")
 
 OnRetry = Callable[[str, VendorTransient, float], None]
+# Told the seconds of every HTTP attempt, whatever came of it (an answer, a timeout, an error).
+OnAttempt = Callable[[float], None]
 
 
 class ClientFactory(Protocol):
-    """Makes the client of one run: stopped by `cancel`, reporting retries to `on_retry`."""
+    """Makes the client of one run: stopped by `cancel`, reporting retries to `on_retry` and
+    each attempt's duration to `on_attempt`."""
 
     def __call__(
-        self, *, cancel: threading.Event, on_retry: OnRetry | None = None
+        self,
+        *,
+        cancel: threading.Event,
+        on_retry: OnRetry | None = None,
+        on_attempt: OnAttempt | None = None,
     ) -> InnomaintClient: ...
 
 
@@ -274,6 +281,7 @@ class InnomaintClient:
         retry_after_cap_s: float = 60.0,
         cancel: threading.Event | None = None,
         on_retry: OnRetry | None = None,
+        on_attempt: OnAttempt | None = None,
     ) -> None:
         secret = token.get_secret_value()
         _check_token(secret)
@@ -298,6 +306,7 @@ class InnomaintClient:
         self._cancel = cancel if cancel is not None else threading.Event()
         self._deadline = _Deadline(self._cancel)
         self._on_retry = on_retry
+        self._on_attempt = on_attempt
         self._lock = threading.Lock()
         self._last_start: float | None = None
         self._random = random.Random()
@@ -410,7 +419,10 @@ class InnomaintClient:
             raise self._transport_error(exc, call.attempts) from None
         finally:
             self._deadline.at = float("inf")
-            call.http_ms += (time.perf_counter() - started) * 1000.0
+            elapsed = time.perf_counter() - started
+            call.http_ms += elapsed * 1000.0
+            if self._on_attempt is not None:
+                self._on_attempt(elapsed)
         return self._interpret(response, content, call.attempts), response.status_code
 
     def _read_capped(self, response: httpx.Response, attempts: int) -> bytes:

@@ -60,6 +60,7 @@ from ic3sync.errors import (
     AssetSyncFailed,
     ConfigError,
     Ic3SyncError,
+    NoAssetMatches,
     RunInProgress,
     RunNotCancellable,
     RunNotFound,
@@ -109,7 +110,17 @@ class _PageRoute(APIRoute):
                 return _error(request, 404, "Not found", "there is no such page")
             except Refused as exc:
                 return _error(request, exc.status, "Refused", str(exc))
-            except (RunNotFound, AssetNotFound) as exc:
+            except AssetNotFound as exc:
+                return _error(
+                    request,
+                    404,
+                    "Not found",
+                    str(exc),
+                    hint="To sync it, add it to the asset register and import the register: "
+                    "ic3sync import-assets <register.xlsx>. Ids are compared as written, "
+                    "spaces included.",
+                )
+            except RunNotFound as exc:
                 return _error(request, 404, "Not found", str(exc))
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
                 log.error("database error on %s: %s", request.url.path, db_reason(exc))
@@ -126,10 +137,13 @@ class _PageRoute(APIRoute):
         return page
 
 
-def _error(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def _error(
+    request: Request, status: int, title: str, message: str, hint: str | None = None
+) -> HTMLResponse:
     if is_live(request):
         return HTMLResponse(message, status_code=status, headers=SECURITY_HEADERS)
-    return render(request, "error.html", {"title": title, "message": message}, status=status)
+    context = {"title": title, "message": message, "hint": hint}
+    return render(request, "error.html", context, status=status)
 
 
 router = APIRouter(route_class=_PageRoute, include_in_schema=False)
@@ -278,6 +292,9 @@ def _start_error(exc: Ic3SyncError) -> tuple[int, dict[str, Any]]:
         return 409, {"text": text, "link": link, "link_text": f"Go to {which}"}
     if isinstance(exc, AssetNotFound):
         return 404, {"text": str(exc), "link": None, "link_text": None}
+    if isinstance(exc, NoAssetMatches):
+        text = f"No asset matches {exc.selection}: no run was started."
+        return 200, {"text": text, "link": None, "link_text": None}
     return 503, {"text": f"The sync was not started: {exc}", "link": None, "link_text": None}
 
 
@@ -485,8 +502,9 @@ def register_xlsx(manager: Manager, settings: AppSettings) -> Response:
 
 
 def _cancellable(manager: RunManager, run: RunView) -> bool:
-    # A run of another process (the CLI) is stopped there; the button would only say so.
-    return run.status == "running" and manager.running_run_id() == run.run_id
+    # Any running run: one of another process (the CLI, another server) reads the request
+    # from its row between assets.
+    return run.status == "running"
 
 
 # --- assets -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
 from ic3sync import __version__
 from ic3sync.api import present
@@ -48,6 +49,13 @@ def asset_url(cmms_asset_id: str) -> str:
     return "/assets/" + quote_id(cmms_asset_id)
 
 
+def words(text: str) -> Markup:
+    """An id that may wrap at its spaces only: browsers also break after "/", "(" or "-"."""
+    return Markup(" ").join(
+        Markup('<span class="word">{}</span>').format(w) for w in text.split(" ")
+    )
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ic3sync.api", "templates"),
@@ -63,7 +71,10 @@ def _environment() -> jinja2.Environment:
         money=present.money,
         asset_url=asset_url,
         quote_id=quote_id,
+        words=words,
     )
+    env.globals["split_reason"] = present.split_reason
+    env.tests["datetime"] = lambda value: isinstance(value, datetime)
     return env
 
 
@@ -90,8 +101,15 @@ def render(
     settings: Settings = request.app.state.settings
     zone = parse_timezone(settings.timezone)
 
-    def when(value: datetime | None) -> str:
-        return present.local_time(value, zone)
+    def when(value: datetime | None) -> Markup:
+        # The date and the time may go on two lines; neither ever breaks inside.
+        text = present.local_time(value, zone)
+        if value is None:
+            return Markup(text)
+        day, _, clock = text.partition(" ")
+        return Markup(
+            '<time datetime="{}"><span class="word">{}</span> <span class="word">{}</span></time>'
+        ).format(value.isoformat(), day, clock)
 
     # A live refresh must not eat the messages meant for the next page the operator opens.
     show_flashes = not is_live(request) and "flash" in request.session

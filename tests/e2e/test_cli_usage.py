@@ -1,0 +1,103 @@
+"""The command line as a newcomer and an operator meet it, as a process with its output piped:
+--version, the help, a busy port, an early Ctrl-C, a bad log format, and the JSON log lines."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+from importlib.metadata import version
+
+import pytest
+
+from ic3sync.cli import ENV_READ
+from ic3sync.config import Settings
+from tests.e2e.test_cli import migrate_and_import
+from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process
+
+
+def test_version_prints_the_installed_version():
+    proc = run_cli("--version", env=base_env("sqlite://"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"ic3sync {version('ic3sync')}"
+
+
+@pytest.mark.parametrize("command", sorted(ENV_READ))
+def test_each_commands_help_names_the_variables_it_reads_and_no_bool_metavar(command):
+    proc = run_cli(command, "--help", env=base_env("sqlite://"))
+    assert proc.returncode == 0, proc.stderr
+    assert "<bool>" not in proc.stdout
+    flat = " ".join(proc.stdout.split())
+    for name in ENV_READ[command]:
+        assert name in flat, f"{command} --help does not name {name}"
+
+
+def test_every_setting_is_named_in_some_commands_help():
+    named = {name for names in ENV_READ.values() for name in names}
+    aliases = {field.validation_alias for field in Settings.model_fields.values()}
+    assert aliases <= named, f"not named in any help: {sorted(aliases - named)}"
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_one(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = base_env(f"sqlite:///{tmp_path / 'x.db'}")
+        assert run_cli("migrate", env=env).returncode == 0
+        proc = run_cli("serve", "--port", str(port), env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.5])
+def test_ctrl_c_before_the_run_starts_is_one_line_and_no_traceback(after_s):
+    # A database that accepts the connection and never answers: the run can never start.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = base_env(f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/db")
+        proc = subprocess.Popen(
+            ic3sync_cmd("sync"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(after_s)
+        proc.send_signal(signal.SIGINT)
+        _, errs = proc.communicate(timeout=30)
+    assert proc.returncode == 130, errs
+    assert "Traceback" not in errs and "KeyboardInterrupt" not in errs
+    assert errs.strip() == "interrupted before anything started; nothing was written"
+
+
+def test_an_unknown_log_format_is_refused(tmp_path):
+    proc = run_cli("migrate", env=base_env(f"sqlite:///{tmp_path / 'x.db'}", IC3_LOG_FORMAT="xml"))
+    assert proc.returncode == 1
+    assert "IC3_LOG_FORMAT" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_cli_json_logs_carry_the_run_and_asset_and_each_failure_is_a_warning(db_url, tmp_path):
+    ids = ["Site D_OK_01", "Site D_GONE_02", "Site D_GONE_03"]
+    env = migrate_and_import(db_url, tmp_path, ids)
+    gone = {"Site D_GONE_02": "not_found", "Site D_GONE_03": "status_false"}
+    with simulator_process(tmp_path, faults=gone) as api:
+        env.update(INNOMAINT_API_URL=api, IC3_LOG_FORMAT="json")
+        proc = run_cli("sync", "--json", env=env)
+    assert proc.returncode == 3, proc.stderr
+    run_id = json.loads(proc.stdout.strip().splitlines()[-1])["run_id"]
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    failures = [e for e in lines if e["message"].startswith("asset failed")]
+    assert {e["cmms_asset_id"] for e in failures} == set(gone)
+    assert all(e["level"] == "warning" and e["run_id"] == run_id for e in failures)
+
+
+def test_the_simulator_on_a_busy_port_is_one_line(tmp_path):
+    port = free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        proc = run_cli("simulator", "--port", str(port), "--token", "t", env=base_env("sqlite://"))
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

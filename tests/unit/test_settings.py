@@ -1,0 +1,35 @@
+"""The settings a run takes from the environment: the wait for a lost database and the vendor's
+time zone reach run_sync, and a bad value is refused naming its variable."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ic3sync.config import Settings
+from ic3sync.sync import run_options
+
+
+def test_the_database_wait_and_the_vendor_zone_reach_the_run(monkeypatch):
+    monkeypatch.setenv("IC3_DB_RETRY_S", "2.5")
+    monkeypatch.setenv("INNOMAINT_TIMEZONE", "Europe/Berlin")
+    options = run_options(Settings(_env_file=None))
+    assert options == {"db_retry_s": 2.5, "vendor_zone": ZoneInfo("Europe/Berlin")}
+
+
+def test_the_defaults_are_thirty_seconds_and_india(monkeypatch):
+    monkeypatch.delenv("IC3_DB_RETRY_S", raising=False)
+    monkeypatch.delenv("INNOMAINT_TIMEZONE", raising=False)
+    options = run_options(Settings(_env_file=None))
+    assert options == {"db_retry_s": 30.0, "vendor_zone": ZoneInfo("Asia/Kolkata")}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("INNOMAINT_TIMEZONE", "Mars/Olympus"), ("IC3_DB_RETRY_S", "-1"), ("IC3_LOG_FORMAT", "xml")],
+)
+def test_a_bad_value_is_refused_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        Settings(_env_file=None)
