@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.schema import asset_master, sync_log, sync_run
+from ic3sync.errors import NoAssetMatches
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.model import AssetSelection
 from ic3sync.sync import SyncResult, run_sync
@@ -144,8 +145,9 @@ def test_only_failed_looks_past_skipped_rows_to_the_latest_outcome(engine, simul
     result = sync(engine, simulator, AssetSelection(only_failed=True))
     assert (result.total, result.success) == (len(LATEST_FAILED), len(LATEST_FAILED))
     assert logged_order(engine, result.run_id) == LATEST_FAILED
-    # Now each of them succeeded last: nothing is left to retry.
-    assert sync(engine, simulator, AssetSelection(only_failed=True)).total == 0
+    # Now each of them succeeded last: nothing is left to retry, and no empty run is recorded.
+    with pytest.raises(NoAssetMatches):
+        sync(engine, simulator, AssetSelection(only_failed=True))
 
 
 def test_only_failed_keeps_the_register_order(engine, simulator):
