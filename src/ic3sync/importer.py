@@ -441,10 +441,13 @@ def import_summary(path: Path | str, result: ImportResult) -> str:
             f"{path}{sheet}: a header on row {result.header_row} and no asset rows below it; "
             "nothing was imported (is it the right file or sheet?)"
         )
-    blank = f"; {result.blank} blank rows ignored" if result.blank else ""
+    # "skipped" is the contract's word; it is split into rows that were already as stored and
+    # blank rows, which are different news to whoever keeps the sheet.
+    skipped = result.unchanged + result.blank
     return (
         f"{path}{sheet}: {result.rows} rows read: {result.inserted} inserted, "
-        f"{result.updated} updated, {result.unchanged} unchanged{blank}"
+        f"{result.updated} updated, {skipped} skipped "
+        f"({result.unchanged} unchanged, {result.blank} blank)"
     )
 
 

@@ -370,11 +370,11 @@ def test_a_register_with_title_rows_imports_and_names_its_sheet(db_url, tmp_path
     proc = run_cli("import-assets", str(path), env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == (
-        f'{path} (sheet "November 2026"): 2 rows read: 2 inserted, 0 updated, 0 unchanged; '
-        "1 blank rows ignored"
+        f'{path} (sheet "November 2026"): 2 rows read: 2 inserted, 0 updated, 1 skipped '
+        "(0 unchanged, 1 blank)"
     )
     again = run_cli("import-assets", str(path), env=env)
-    assert "0 inserted, 0 updated, 2 unchanged" in again.stdout, again.stdout
+    assert "0 inserted, 0 updated, 3 skipped (2 unchanged, 1 blank)" in again.stdout, again.stdout
 
     header_only = tmp_path / "header only.csv"
     header_only.write_text("Asset ID,Asset Name\n\n")
