@@ -43,8 +43,11 @@ format: $(STAMP)
 screenshots: $(STAMP) $(AXE)
 	IC3_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser -k "postgresql and (failures or 409 or axe)"
 
+# The sync against the simulator and both databases, then what the change history and the
+# export cost (bench/results.json, bench/changes.json).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/changes.py
 
 # `ic3sync prune` deleting 1,000,000 log rows on PostgreSQL while a sync runs: how long it took
 # and the longest any asset's transaction took meanwhile (bench/prune-results.json).
