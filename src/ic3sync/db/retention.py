@@ -50,19 +50,19 @@ def _old_log_rows(cutoff: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _old_runs(conn: sa.Connection, cutoff: datetime) -> sa.ColumnElement[bool]:
+def _old_runs(cutoff: datetime) -> sa.ColumnElement[bool]:
     """Finished runs started before the cutoff that no log row and no change row points at."""
     return sa.and_(
         sync_run.c.started_at < cutoff,
         sync_run.c.status != "running",
         ~sa.exists().where(sync_log.c.run_id == sync_run.c.run_id),
-        *_outside_history(conn),
+        _outside_history(),
     )
 
 
-def _outside_history(conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
+def _outside_history() -> sa.ColumnElement[bool]:
     """A run the change history points at stays."""
-    return [~sa.exists().where(asset_change.c.run_id == sync_run.c.run_id)]
+    return ~sa.exists().where(asset_change.c.run_id == sync_run.c.run_id)
 
 
 def count_prunable(engine: sa.Engine, days: int, now: datetime | None = None) -> PruneResult:
@@ -88,7 +88,7 @@ def count_prunable(engine: sa.Engine, days: int, now: datetime | None = None) ->
                     ),
                 ),
             ),
-            *_outside_history(conn),
+            _outside_history(),
         )
         result.runs = conn.execute(
             sa.select(sa.func.count()).select_from(sync_run).where(old_run)
@@ -147,7 +147,7 @@ def prune(
 def _prune_runs(conn: sa.Connection, result: PruneResult, batch: int) -> int:
     deleted = 0
     after = 0
-    old = _old_runs(conn, result.cutoff)
+    old = _old_runs(result.cutoff)
     conn.rollback()
     while True:
         ids = (
