@@ -67,20 +67,6 @@ def write_register(path: Path, ids: list[str], customer_id: int = 24463) -> Path
     return path
 
 
-def wait_until_running(db_url: str, settle_s: float, timeout: float = 60) -> None:
-    """Until a run row is `running`, then `settle_s` more: a fixed sleep from the start of the
-    process would race the interpreter's start-up on a loaded machine."""
-    engine = make_engine(db_url)
-    deadline = time.monotonic() + timeout
-    try:
-        while not any(r["status"] == "running" for r in table_rows(engine, "cmms_sync_run")):
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.05)
-    finally:
-        engine.dispose()
-    time.sleep(settle_s)
-
-
 def last_json_line(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
