@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol, TypedDict
 
@@ -62,6 +63,9 @@ DB_RETRY_S = 30.0
 # Connection losses one asset may suffer before it is logged failed and the run moves on: an
 # asset whose rows crash the backend every time must not hold the run up for ever.
 LOSSES_PER_ASSET = 3
+# How many assets a run reads at a time (and, on PostgreSQL, the stored values of): its memory
+# stays flat however large the register.
+PAGE_SIZE = 1000
 # How often a run makes sure it still holds its PostgreSQL lock. The lock's connection sits idle
 # for the whole run, and an idle connection is what an idle_session_timeout, a firewall or an
 # operator's pg_terminate_backend ends first; with it the lock would go, unnoticed.
@@ -164,7 +168,9 @@ class _Run:
             "heartbeat_at": _now(),
         }
 
-    def fetch_and_write(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+    def fetch_and_write(
+        self, conn: sa.Connection, asset: AssetRef, snapshot: changes.Snapshot | None
+    ) -> AssetOutcome:
         started = time.monotonic()
         outcome = AssetOutcome(cmms_asset_id=asset.cmms_asset_id, status="failed")
         try:
@@ -202,32 +208,14 @@ class _Run:
         if said or rows.notes:
             outcome.error = "; ".join([*said, *rows.notes])
         try:
-            with conn.begin():
-                # The asset's rows and its log row reach PostgreSQL in one round trip; the
-                # COMMIT is the second.
-                with writes.pipeline(conn):
-                    # Read before the writes, in the same round trip.
-                    stored = (
-                        changes.read_stored(conn, asset.asset_id) if self.detect_changes else None
-                    )
-                    writes.write_asset(conn, asset.asset_id, rows, now)
-                    outcome.duration_ms = _ms_since(started)
-                    writes.insert_logs(conn, [self.log_row(asset, outcome, now)])
-                if stored is not None:
-                    # Only an asset that changed pays a round trip for it.
-                    changes.record(
-                        conn,
-                        asset_id=asset.asset_id,
-                        cmms_asset_id=asset.cmms_asset_id,
-                        run_id=self.result.run_id,
-                        changes=changes.diff(stored(), rows),
-                        now=now,
-                    )
-                beat = self.heartbeat_values(asset.cmms_asset_id)
-                if beat is not None:
-                    # Counted as if this asset had committed, which it does with this row.
-                    beat["success"] += 1
-                    run_rows.update_run(conn, self.result.run_id, **beat)
+            try:
+                self.write_synced(conn, asset, snapshot, rows, outcome, now, started)
+            except sa.exc.SQLAlchemyError as exc:
+                if snapshot is None or not changes.stale(exc):
+                    raise
+                # Its stored values changed since its page was read (an import, say): read
+                # them again, inside the transaction.
+                self.write_synced(conn, asset, None, rows, outcome, now, started)
         except sa.exc.SQLAlchemyError as exc:
             if connection_lost(exc):
                 raise  # the loop reconnects and finds out whether this asset committed
@@ -237,6 +225,46 @@ class _Run:
             outcome.duration_ms = _ms_since(started)
             self.write_log(conn, asset, outcome)
         return outcome
+
+    def write_synced(
+        self,
+        conn: sa.Connection,
+        asset: AssetRef,
+        snapshot: changes.Snapshot | None,
+        rows: mapping.AssetRows,
+        outcome: AssetOutcome,
+        now: datetime,
+        started: float,
+    ) -> None:
+        """The asset's rows, its changes and its log row in one transaction: on PostgreSQL one
+        round trip with a snapshot of its stored values read ahead, two without one."""
+        with writes.transaction(conn) as batch:
+            found: list[changes.Change] = []
+            if self.detect_changes:
+                if snapshot is not None:
+                    changes.expect_unchanged(conn, asset.asset_id, snapshot)
+                    stored: changes.Stored | None = snapshot.stored
+                else:
+                    read = changes.read_stored(conn, asset.asset_id)
+                    batch.sync()  # the stored values, before the writes change them
+                    stored = read()
+                found = changes.diff(stored, rows)
+            writes.write_asset(conn, asset.asset_id, rows, now)
+            changes.record(
+                conn,
+                asset_id=asset.asset_id,
+                cmms_asset_id=asset.cmms_asset_id,
+                run_id=self.result.run_id,
+                changes=found,
+                now=now,
+            )
+            outcome.duration_ms = _ms_since(started)
+            writes.insert_logs(conn, [self.log_row(asset, outcome, now)])
+            beat = self.heartbeat_values(asset.cmms_asset_id)
+            if beat is not None:
+                # Counted as if this asset had committed, which it does with this row.
+                beat["success"] += 1
+                writes.heartbeat(conn, self.result.run_id, beat)
 
     def log_row(self, asset: AssetRef, outcome: AssetOutcome, now: datetime) -> dict[str, Any]:
         return {
@@ -253,17 +281,19 @@ class _Run:
         }
 
     def write_log(self, conn: sa.Connection, asset: AssetRef, outcome: AssetOutcome) -> None:
-        with conn.begin():
+        with writes.transaction(conn):
             writes.insert_logs(conn, [self.log_row(asset, outcome, _now())])
 
-    def fetch_and_write_through_outages(self, conn: sa.Connection, asset: AssetRef) -> AssetOutcome:
+    def fetch_and_write_through_outages(
+        self, conn: sa.Connection, asset: AssetRef, snapshot: changes.Snapshot | None
+    ) -> AssetOutcome:
         """fetch_and_write, riding out a lost database connection: reconnect, then keep the asset's
         outcome if it committed before the loss, else sync it again. DatabaseError when the
         database stays away or a SQLite file stays locked."""
         losses = 0
         while True:
             try:
-                return self.fetch_and_write(conn, asset)
+                return self.fetch_and_write(conn, asset, snapshot)
             except sa.exc.DBAPIError as exc:
                 if not connection_lost(exc):
                     raise
@@ -417,8 +447,8 @@ def run_sync(
                     and queries.find_asset(conn, sel.cmms_asset_id) is None
                 ):
                     raise AssetNotFound(sel.cmms_asset_id)
-                assets = queries.select_assets(conn, sel)
-                if assets:
+                total = queries.count_assets(conn, sel)
+                if total:
                     run_id = run_rows.create_run(
                         conn,
                         trigger=trigger,
@@ -427,17 +457,20 @@ def run_sync(
                         host=socket.gethostname(),
                         pid=os.getpid(),
                     )
-                    run_rows.update_run(conn, run_id, total=len(assets))
+                    run_rows.update_run(conn, run_id, total=total)
             if dead:
                 state.observer.runs_interrupted(dead)
-            if not assets:
+            if not total:
                 raise NoAssetMatches(sel.describe())
             state.result.run_id = run_id
-            state.result.total = len(assets)
+            state.result.total = total
             # Every log line of this run, from any layer, names it (the text and JSON formats).
             release.callback(current_run_id.reset, current_run_id.set(run_id))
-            log.info("run %s started: %d assets", run_id, len(assets), extra={"run_id": run_id})
-            state.observer.run_started(run_id, len(assets))
+            log.info("run %s started: %d assets", run_id, total, extra={"run_id": run_id})
+            state.observer.run_started(run_id, total)
+            # Stored values are read a page ahead where that saves a round trip per asset.
+            ahead = detect_changes and engine.dialect.name == "postgresql"
+            assets = _Assets(state, conn, sel, total, snapshots=ahead)
             _loop(conn, state, assets)
             state.result.duration_ms = _ms_since(t0)
             _finish(conn, state, assets)
@@ -445,9 +478,100 @@ def run_sync(
     return state.result
 
 
-def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
+class _Assets:
+    """The run's assets in run order, read PAGE_SIZE at a time by key, so a run's memory does
+    not grow with the register; with `snapshots`, each page's stored values too (PostgreSQL's
+    change detection in one round trip per asset). At most `total` assets, the count the run
+    started with."""
+
+    def __init__(
+        self, state: _Run, conn: sa.Connection, sel: AssetSelection, total: int, *, snapshots: bool
+    ) -> None:
+        self.state = state
+        self.conn = conn
+        self.sel = sel
+        self.left = total
+        self.snapshots = snapshots
+        self.after: queries.AssetKey | None = None
+        self.exhausted = False
+        self.page: list[AssetRef] = []
+        self.taken = 0  # of self.page, handed out
+        self.handed_before = 0  # in the pages before self.page
+        self.ahead: dict[int, changes.Snapshot] = {}
+
+    def __iter__(self) -> Iterator[tuple[AssetRef, changes.Snapshot | None]]:
+        while True:
+            if self.taken == len(self.page):
+                self.page = self._next_page()
+                self.taken = 0
+                if not self.page:
+                    return
+            asset = self.page[self.taken]
+            self.taken += 1
+            yield asset, self.ahead.pop(asset.asset_id, None)
+
+    def rest(self, untaken: int) -> Iterator[list[AssetRef]]:
+        """The assets the run did not reach, a page at a time: the last `untaken` handed out
+        (the asset a stop came at), the rest of the page, then the pages not read yet. Reads in
+        the caller's transaction, and leaves the iteration where it was (it can be retried)."""
+        if first := self.page[self.taken - untaken :]:
+            yield first
+        after, left, exhausted = self.after, self.left, self.exhausted
+        while not exhausted and left > 0:
+            page, after, exhausted = self._read(after, min(PAGE_SIZE, left), snapshots=False)
+            left -= len(page)
+            if page:
+                yield page
+
+    def _next_page(self) -> list[AssetRef]:
+        if self.exhausted or self.left <= 0:
+            return []
+        limit = min(PAGE_SIZE, self.left)
+        while True:
+            try:
+                with self.conn.begin():
+                    page, self.after, self.exhausted = self._read(
+                        self.after, limit, snapshots=self.snapshots
+                    )
+                break
+            except sa.exc.DBAPIError as exc:
+                if not connection_lost(exc) or sqlite_locked(exc):
+                    raise
+                self.state.reconnect(self.conn, db_reason(exc))
+        self.left -= len(page)
+        self.handed_before += len(self.page)
+        return page
+
+    def _read(
+        self, after: queries.AssetKey | None, limit: int, *, snapshots: bool
+    ) -> tuple[list[AssetRef], queries.AssetKey | None, bool]:
+        """(the page after `after`, the key to read the next one after, whether it was the last)."""
+        keyed = queries.select_assets(self.conn, self.sel, after=after, limit=limit)
+        page = [asset for asset, _ in keyed]
+        if snapshots:
+            self.ahead = changes.read_snapshots(self.conn, [a.asset_id for a in page])
+        return page, (keyed[-1][1] if keyed else after), len(keyed) < limit
+
+    @property
+    def handed(self) -> int:
+        """How many assets the run has been handed so far."""
+        return self.handed_before + self.taken
+
+
+def _loop(conn: sa.Connection, state: _Run, assets: _Assets) -> None:
     result = state.result
-    for index, asset in enumerate(assets):
+    try:
+        _each_asset(conn, state, assets)
+    except Cancelled:
+        result.status = "cancelled"
+    except DatabaseError as exc:
+        result.status = "aborted"
+        result.error = str(exc)
+
+
+def _each_asset(conn: sa.Connection, state: _Run, assets: _Assets) -> None:
+    result = state.result
+    for index, (asset, snapshot) in enumerate(assets):
         if state.cancel_requested(conn):
             result.status = "cancelled"
             return
@@ -455,10 +579,7 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
         in_flight = current_asset.set(asset.cmms_asset_id)
         try:
             state.check_lock()
-            outcome = state.fetch_and_write_through_outages(conn, asset)
-        except Cancelled:
-            result.status = "cancelled"
-            return
+            outcome = state.fetch_and_write_through_outages(conn, asset, snapshot)
         except VendorAuthError as exc:
             outcome = AssetOutcome(
                 cmms_asset_id=asset.cmms_asset_id,
@@ -474,10 +595,6 @@ def _loop(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
                 state.count(outcome)
             result.status = "aborted"
             result.error = exc.reason
-            return
-        except DatabaseError as exc:
-            result.status = "aborted"
-            result.error = str(exc)
             return
         finally:
             current_asset.reset(in_flight)
@@ -503,7 +620,7 @@ def _skipped(asset: AssetRef, reason: str, run_status: str) -> AssetOutcome:
     return AssetOutcome(asset.cmms_asset_id, "skipped", reason, error_kind=kind)
 
 
-def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
+def _finish(conn: sa.Connection, state: _Run, assets: _Assets) -> None:
     """Log the assets a stopped run never reached as skipped, and close the run row."""
     result = state.result
     done = result.success + result.failed + result.skipped
@@ -511,30 +628,36 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
         "cancelled": "run cancelled before this asset",
         "aborted": f"run aborted before this asset: {result.error}",
     }.get(result.status)
-    rest = assets[done:] if reason else []
+    # The asset a stop came at was handed out but is not done.
+    untaken = assets.handed - done
     # A run that already waited db_retry_s in vain does not wait a second time here.
     may_reconnect = not state.database_gone
     while True:
         now = _now()
+        rest = 0
         try:
             with conn.begin():
-                if rest:
-                    rows = [state.log_row(a, _skipped(a, reason, result.status), now) for a in rest]
-                    writes.insert_logs(conn, rows)
+                if reason:
+                    for page in assets.rest(untaken):
+                        rows = [
+                            state.log_row(a, _skipped(a, reason, result.status), now) for a in page
+                        ]
+                        writes.insert_logs(conn, rows)
+                        rest += len(rows)
                 run_rows.update_run(
                     conn,
                     result.run_id,
                     status=result.status,
                     success=result.success,
                     failed=result.failed,
-                    skipped=result.skipped + len(rest),
+                    skipped=result.skipped + rest,
                     current_asset=None,
                     finished_at=now,
                     heartbeat_at=now,
                     duration_ms=result.duration_ms,
                     error=result.error,
                 )
-            result.skipped += len(rest)
+            result.skipped += rest
             break
         except sa.exc.SQLAlchemyError as exc:
             if may_reconnect and connection_lost(exc) and not sqlite_locked(exc):
@@ -547,7 +670,7 @@ def _finish(conn: sa.Connection, state: _Run, assets: list[AssetRef]) -> None:
             # The database went away for good: the next run marks this one interrupted.
             result.status = "aborted"
             result.error = result.error or f"database unreachable: {db_reason(exc)}"
-            result.skipped += len(rest)
+            result.skipped += result.total - done if reason else 0
             log.error("could not record the end of run %s: %s", result.run_id, db_reason(exc))
             break
     log.info(

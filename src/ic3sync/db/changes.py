@@ -37,7 +37,22 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = ["Change", "Stored", "diff", "read_stored", "record", "stored_text"]
+__all__ = [
+    "STALE_SQLSTATE",
+    "Change",
+    "Snapshot",
+    "Stored",
+    "diff",
+    "expect_unchanged",
+    "read_snapshots",
+    "read_stored",
+    "record",
+    "stale",
+    "stored_text",
+]
+
+# SQLSTATE of ic3_expect_unchanged's error (migration 0006).
+STALE_SQLSTATE: Final = "IC3S1"
 
 
 class Change(NamedTuple):
@@ -105,6 +120,29 @@ def _stored_select() -> sa.Select[Any]:
 _STORED_SELECT: Final = _stored_select()
 
 
+def _fingerprint() -> sa.ColumnElement[str]:
+    """PostgreSQL's digest of an asset's stored values (the columns of _STORED_SELECT), the same
+    text whenever the values are the same."""
+    row = sa.tuple_(*_STORED_SELECT.selected_columns)
+    return sa.func.md5(sa.cast(row, sa.Text))
+
+
+def _guard_select() -> sa.Select[Any]:
+    m = asset_master
+    expected = sa.bindparam("p_fingerprint", type_=sa.Text)
+    return (
+        sa.select(sa.func.ic3_expect_unchanged(_fingerprint(), expected))
+        .select_from(ASSET_DETAILS)
+        .where(m.c.asset_id == sa.bindparam("p_asset_id", type_=m.c.asset_id.type))
+        # Locked until the asset commits: nothing changes the row between the check and the
+        # writes (the performance and work-order rows are written by runs alone, one at a time).
+        .with_for_update(of=m)
+    )
+
+
+_GUARD_SELECT: Final = _guard_select()
+
+
 class Stored:
     """An asset's stored values, keyed by (table_name, column_name), and whether it was synced
     before."""
@@ -127,11 +165,56 @@ def _processors(dialect: sa.Dialect) -> list[Callable[[Any], Any] | None]:
     ]
 
 
+def _stored(row: Sequence[Any], processors: Sequence[Callable[[Any], Any] | None]) -> Stored:
+    values = [v if p is None or v is None else p(v) for v, p in zip(row, processors, strict=True)]
+    return Stored(
+        values[0] is not None,
+        {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, values[1:], strict=True)},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An asset's stored values read ahead of its sync, with their PostgreSQL fingerprint."""
+
+    stored: Stored
+    fingerprint: str
+
+
+def read_snapshots(conn: sa.Connection, asset_ids: Sequence[int]) -> dict[int, Snapshot]:
+    """The stored values of these assets, in one statement, keyed by asset_id (PostgreSQL).
+
+    A run reads them a page ahead; each asset's transaction then checks that its values are
+    still the ones read (expect_unchanged) instead of reading them in a round trip of its own."""
+    if not asset_ids:
+        return {}
+    m = asset_master
+    query = (
+        sa.select(m.c.asset_id, _fingerprint(), *_STORED_SELECT.selected_columns)
+        .select_from(ASSET_DETAILS)
+        .where(m.c.asset_id.in_(asset_ids))
+    )
+    processors = _processors(conn.dialect)
+    return {row[0]: Snapshot(_stored(row[2:], processors), row[1]) for row in conn.execute(query)}
+
+
+def expect_unchanged(conn: sa.Connection, asset_id: int, snapshot: Snapshot) -> None:
+    """In the asset's transaction, before its writes: fail the transaction (stale()) if its
+    stored values are no longer those of `snapshot`, and lock its row until the commit."""
+    statement = fastpath.select_statement(conn.dialect, _GUARD_SELECT)
+    fastpath.execute(conn, statement, [{"asset_id": asset_id, "fingerprint": snapshot.fingerprint}])
+
+
+def stale(exc: BaseException) -> bool:
+    """Whether `exc` is expect_unchanged's failure."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == STALE_SQLSTATE
+
+
 def read_stored(conn: sa.Connection, asset_id: int) -> Callable[[], Stored | None]:
     """Start reading an asset's stored values in one statement; the returned function gives them.
 
-    Run it inside writes.pipeline() before the asset's writes: on PostgreSQL the read travels
-    with them in the same round trip, and call the function after the pipeline ends."""
+    Run it inside writes.transaction() before the asset's writes. On PostgreSQL the row arrives
+    with the next Batch.sync(); SQLite reads it at once."""
     dialect = conn.dialect
     fetch = fastpath.fetch_later(
         conn, fastpath.select_statement(dialect, _STORED_SELECT), {"asset_id": asset_id}
@@ -140,15 +223,7 @@ def read_stored(conn: sa.Connection, asset_id: int) -> Callable[[], Stored | Non
 
     def stored() -> Stored | None:
         row = fetch()
-        if row is None:
-            return None
-        values = [
-            v if p is None or v is None else p(v) for v, p in zip(row, processors, strict=True)
-        ]
-        return Stored(
-            values[0] is not None,
-            {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, values[1:], strict=True)},
-        )
+        return None if row is None else _stored(row, processors)
 
     return stored
 

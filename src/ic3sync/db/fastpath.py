@@ -4,8 +4,9 @@ cursor of the caller's transaction.
 Why it exists: a run writes the same few statement shapes for thousands of assets, and building
 and compiling them through SQLAlchemy for every asset cost several times the database's own work
 (docs/performance.md). Here each shape is compiled once (cached per dialect and column set) and
-executed on the driver's cursor; inside `pipeline()` PostgreSQL gets one asset's statements in one
-round trip instead of one each. `make bench` (bench/run.py) measures it against the plain path.
+executed on the driver's cursor; inside `transaction()` PostgreSQL gets one asset's BEGIN,
+statements and COMMIT in one round trip instead of one each. `make bench` (bench/run.py) counts
+the round trips and measures the whole against a bare loop and the customer's sketch.
 
 It rests on SQLAlchemy internals (compiled.positiontup, compiled.binds, bind processors, the
 pool's connection fairy, DBAPIError.instance), which is why pyproject.toml pins SQLAlchemy below
@@ -50,6 +51,19 @@ def _bind(column: sa.Column[Any]) -> sa.BindParameter[Any]:
     return sa.bindparam("p_" + column.key, type_=column.type)
 
 
+def _last_one(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, remembering its last value: one asset binds the same `now` a dozen times, and
+    SQLite's timestamp processor formats it anew each time. Bound values are immutable."""
+    last: list[Any] = [object(), None]
+
+    def remembered(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return remembered
+
+
 def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
     compiled = stmt.compile(dialect=dialect)
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
@@ -57,7 +71,7 @@ def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
     for name in names or ():
         param = compiled.binds[name]
         process = param.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((name, name.removeprefix("p_"), process))
+        binds.append((name, name.removeprefix("p_"), _last_one(process) if process else None))
     return _Compiled(compiled.string, compiled.positional, tuple(binds))
 
 
@@ -87,6 +101,20 @@ def master_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> _Compiled
 
 
 @functools.lru_cache(maxsize=8)
+def update_statement(
+    dialect: sa.Dialect, table_name: str, key: str, columns: tuple[str, ...]
+) -> _Compiled:
+    """UPDATE table SET columns WHERE key = :key, the values named as in the row dict."""
+    table = metadata.tables[table_name]
+    stmt = (
+        sa.update(table)
+        .where(table.c[key] == _bind(table.c[key]))
+        .values({table.c[c]: _bind(table.c[c]) for c in columns})
+    )
+    return _compile(dialect, stmt)
+
+
+@functools.lru_cache(maxsize=8)
 def insert_statement(dialect: sa.Dialect, table_name: str, columns: tuple[str, ...]) -> _Compiled:
     table = metadata.tables[table_name]
     return _compile(dialect, sa.insert(table).values({c: _bind(table.c[c]) for c in columns}))
@@ -102,41 +130,86 @@ def execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[st
     params = [statement.parameters(row) for row in rows]
     cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with _driver_errors(conn, fairy, statement.sql, params):
-            if len(params) == 1:
-                cursor.execute(statement.sql, params[0])
-            else:
-                cursor.executemany(statement.sql, params)
+        if len(params) == 1:
+            cursor.execute(statement.sql, params[0])
+        else:
+            cursor.executemany(statement.sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        _raise_wrapped(conn, fairy, statement.sql, params, exc)
     finally:
         cursor.close()
 
 
+def _raise_wrapped(conn: sa.Connection, fairy: Any, sql: str | None, params: Any, exc: Any) -> None:
+    """Raise the driver's `exc` as SQLAlchemy's DBAPIError, as Connection.execute would."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
+    if lost:
+        # What Connection.execute does on a disconnect: this connection is done for.
+        conn.invalidate(exc)
+    raise sa.exc.DBAPIError.instance(
+        sql, params, exc, dbapi_error, connection_invalidated=lost
+    ) from exc
+
+
 @contextlib.contextmanager
 def _driver_errors(conn: sa.Connection, fairy: Any, sql: str | None, params: Any) -> Iterator[None]:
-    dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
         yield
-    except dbapi_error as exc:
-        lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
-        if lost:
-            # What Connection.execute does on a disconnect: this connection is done for.
-            conn.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(
-            sql, params, exc, dbapi_error, connection_invalidated=lost
-        ) from exc
+    except conn.dialect.loaded_dbapi.Error as exc:
+        _raise_wrapped(conn, fairy, sql, params, exc)
+
+
+class Batch:
+    """The statements sent so far in a transaction(): `sync()` sends them and waits for their
+    answers, so a fetch_later() row can be read before the transaction goes on."""
+
+    def __init__(self, pipeline: Any = None) -> None:
+        self._pipeline = pipeline
+
+    def sync(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.sync()
 
 
 @contextlib.contextmanager
-def pipeline(conn: sa.Connection) -> Iterator[None]:
-    """Send the statements of the write path run inside as one batch: PostgreSQL gets them in
-    one round trip (psycopg pipeline mode) and reports the first error on leaving. SQLite runs in
-    process and has no round trips to save. Only this module's writes may run inside."""
+def transaction(conn: sa.Connection) -> Iterator[Batch]:
+    """One transaction of this module's statements, committed on leaving and rolled back on an
+    error. On PostgreSQL its BEGIN, statements and COMMIT travel in one pipeline, so the whole
+    transaction costs one round trip (plus one per Batch.sync()); psycopg's own transaction start
+    would send BEGIN alone and wait for it. `conn` must not be in a transaction of its own.
+    Only this module's statements (execute, fetch_later) may run inside."""
     if conn.dialect.name != "postgresql":
-        yield
+        with conn.begin():
+            yield Batch()
         return
+    if conn.in_transaction():
+        raise RuntimeError("fastpath.transaction() needs a connection outside a transaction")
     fairy = conn.connection
-    with _driver_errors(conn, fairy, None, None), fairy.driver_connection.pipeline():  # type: ignore[union-attr]
-        yield
+    driver = fairy.driver_connection
+    # In autocommit mode psycopg sends no BEGIN of its own: this one is queued with the rest.
+    driver.autocommit = True  # type: ignore[union-attr]
+    try:
+        with _driver_errors(conn, fairy, None, None):
+            try:
+                with driver.pipeline() as pipeline:  # type: ignore[union-attr]
+                    driver.execute("BEGIN", prepare=False)  # type: ignore[union-attr]
+                    yield Batch(pipeline)
+                    driver.execute("COMMIT", prepare=False)  # type: ignore[union-attr]
+            except BaseException:
+                _roll_back(driver)
+                raise
+    finally:
+        if not driver.closed:  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):
+                driver.autocommit = False  # type: ignore[union-attr]
+
+
+def _roll_back(driver: Any) -> None:
+    """End whatever the failed pipeline left open (a transaction, or an aborted one)."""
+    with contextlib.suppress(Exception):
+        if not driver.closed and driver.info.transaction_status != 0:  # 0: IDLE
+            driver.execute("ROLLBACK", prepare=False)
 
 
 @functools.lru_cache(maxsize=8)
@@ -150,9 +223,9 @@ def fetch_later(
 ) -> Callable[[], Sequence[Any] | None]:
     """Run a SELECT of at most one row now and return a function that gives that row.
 
-    Inside pipeline() on PostgreSQL the row comes back with the rest of the batch, so reading it
-    costs no round trip of its own: call the function after leaving the pipeline. Elsewhere the
-    row is read at once, before any later statement of the transaction can change it."""
+    Inside transaction() on PostgreSQL the row comes back with the rest of the batch: call the
+    function after Batch.sync() or after the transaction. Elsewhere the row is read at once,
+    before any later statement of the transaction can change it."""
     fairy = conn.connection
     params = statement.parameters(row)
     cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]

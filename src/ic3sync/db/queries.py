@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -71,21 +71,66 @@ def latest_outcome_failed() -> sa.ColumnElement[bool]:
     return sa.exists(failed)
 
 
-def select_assets(conn: sa.Connection, sel: AssetSelection) -> list[AssetRef]:
-    query = sa.select(
-        asset_master.c.asset_id, asset_master.c.cmms_asset_id, asset_master.c.customer_id
-    ).order_by(asset_master.c.report_seq_no.asc().nulls_last(), asset_master.c.asset_id)
+class AssetKey(NamedTuple):
+    """Where an asset stands in run order: a page of the selection starts after one."""
+
+    report_seq_no: int | None
+    asset_id: int
+
+
+def _selected(query: sa.Select[Any], sel: AssetSelection) -> sa.Select[Any]:
     if sel.cmms_asset_id is not None:
         query = query.where(asset_master.c.cmms_asset_id == sel.cmms_asset_id)
     if sel.customer_id is not None:
         query = query.where(asset_master.c.customer_id == sel.customer_id)
     if sel.only_failed:
         query = query.where(latest_outcome_failed())
-    if sel.offset:
-        query = query.offset(sel.offset)
-    if sel.batch is not None:
-        query = query.limit(sel.batch)
-    return [AssetRef(*row) for row in conn.execute(query)]
+    return query
+
+
+def count_assets(conn: sa.Connection, sel: AssetSelection) -> int:
+    """How many assets the selection takes, its offset and batch applied."""
+    matching = conn.execute(
+        _selected(sa.select(sa.func.count()).select_from(asset_master), sel)
+    ).scalar_one()
+    left = max(0, matching - sel.offset)
+    return left if sel.batch is None else min(left, sel.batch)
+
+
+def select_assets(
+    conn: sa.Connection,
+    sel: AssetSelection,
+    *,
+    after: AssetKey | None = None,
+    limit: int | None = None,
+) -> list[tuple[AssetRef, AssetKey]]:
+    """A page of the selection in run order (report_seq_no, NULLs last, then asset_id), each
+    asset with its key. The first page (`after` None) skips sel.offset assets; a later one
+    starts after the key of the last asset of the page before. `limit` caps the page; the
+    caller counts sel.batch down."""
+    m = asset_master
+    query = _selected(
+        sa.select(m.c.asset_id, m.c.cmms_asset_id, m.c.customer_id, m.c.report_seq_no), sel
+    ).order_by(m.c.report_seq_no.asc().nulls_last(), m.c.asset_id)
+    if after is None:
+        if sel.offset:
+            query = query.offset(sel.offset)
+    elif after.report_seq_no is None:
+        query = query.where(m.c.report_seq_no.is_(None), m.c.asset_id > after.asset_id)
+    else:
+        query = query.where(
+            sa.or_(
+                m.c.report_seq_no > after.report_seq_no,
+                sa.and_(m.c.report_seq_no == after.report_seq_no, m.c.asset_id > after.asset_id),
+                m.c.report_seq_no.is_(None),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        (AssetRef(asset_id, cmms_asset_id, customer_id), AssetKey(seq, asset_id))
+        for asset_id, cmms_asset_id, customer_id, seq in conn.execute(query)
+    ]
 
 
 def find_asset(conn: sa.Connection, cmms_asset_id: str) -> AssetRef | None:

@@ -1,7 +1,8 @@
 """One asset's writes: the dimension upserts, the asset master update, its performance and work
 order rows, and log rows. Every function takes an open connection: the caller owns the
 transaction, so one asset's writes commit or roll back together. The statements go through the
-compiled fast path (fastpath.py); `pipeline` sends one asset's statements in one round trip.
+compiled fast path (fastpath.py); `transaction` sends one asset's BEGIN, statements and COMMIT in
+one round trip.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from ic3sync.db import fastpath
-from ic3sync.db.fastpath import pipeline
+from ic3sync.db.fastpath import Batch, transaction
 from ic3sync.db.schema import (
     asset_performance,
     building,
     department,
     floor,
     sync_log,
+    sync_run,
     workorder_summary,
 )
 
-__all__ = ["insert_logs", "pipeline", "write_asset"]
+__all__ = ["Batch", "heartbeat", "insert_logs", "transaction", "write_asset"]
 
 
 def _upsert(
@@ -108,3 +110,10 @@ def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         fastpath.execute(
             conn, fastpath.insert_statement(conn.dialect, sync_log.name, tuple(rows[0])), rows
         )
+
+
+def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> None:
+    """The run row's counters, in the caller's transaction (an asset's)."""
+    row = {**values, "run_id": run_id}
+    statement = fastpath.update_statement(conn.dialect, sync_run.name, "run_id", tuple(values))
+    fastpath.execute(conn, statement, [row])
