@@ -211,10 +211,11 @@ class _Run:
             try:
                 self.write_synced(conn, asset, snapshot, rows, outcome, now, started)
             except sa.exc.SQLAlchemyError as exc:
-                if snapshot is None or not changes.stale(exc):
+                if not (changes.stale(exc) or writes.unprepared(exc)):
                     raise
-                # Its stored values changed since its page was read (an import, say): read
-                # them again, inside the transaction.
+                # Its stored values changed since its page was read (an import, say), or the
+                # session lost the write path's prepared statements: once more, the values
+                # read inside the transaction and the statements prepared again.
                 self.write_synced(conn, asset, None, rows, outcome, now, started)
         except sa.exc.SQLAlchemyError as exc:
             if connection_lost(exc):

@@ -4,9 +4,10 @@ cursor of the caller's transaction.
 Why it exists: a run writes the same few statement shapes for thousands of assets, and building
 and compiling them through SQLAlchemy for every asset cost several times the database's own work
 (docs/performance.md). Here each shape is compiled once (cached per dialect and column set) and
-executed on the driver's cursor; inside `transaction()` PostgreSQL gets one asset's BEGIN,
-statements and COMMIT in one round trip instead of one each. `make bench` (bench/run.py) counts
-the round trips and measures the whole against a bare loop and the customer's sketch.
+executed on the driver's cursor. Inside `transaction()` PostgreSQL gets one asset's BEGIN,
+statements (prepared once per connection) and COMMIT in one libpq pipeline (db/pgpipe.py): one
+round trip instead of one each. `make bench` (bench/run.py) counts the round trips and measures
+the whole against a bare loop and the customer's sketch.
 
 It rests on SQLAlchemy internals (compiled.positiontup, compiled.binds, bind processors, the
 pool's connection fairy, DBAPIError.instance), which is why pyproject.toml pins SQLAlchemy below
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ic3sync.db import pgpipe
 from ic3sync.db.schema import asset_master, metadata
+
+# Where transaction() keeps its PostgreSQL pipeline, in the connection's info.
+_PIPELINE = "ic3sync.pipeline"
+_NAMES = itertools.count(1)
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,14 @@ class _Compiled:
     positional: bool
     # (bind name, key of the row dict, the dialect's bind processor if the type has one)
     binds: tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+    # PostgreSQL: the statement as libpq prepares it ($1, $2, ...), its name, and the row keys
+    # of its parameters in order.
+    pg_sql: bytes = b""
+    pg_name: bytes = b""
+    pg_keys: tuple[str, ...] = ()
+
+    def pg_parameters(self, row: Mapping[str, Any]) -> list[bytes | None]:
+        return [pgpipe.text(row[key]) for key in self.pg_keys]
 
     def parameters(self, row: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = [
@@ -72,7 +89,28 @@ def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
         param = compiled.binds[name]
         process = param.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((name, name.removeprefix("p_"), _last_one(process) if process else None))
-    return _Compiled(compiled.string, compiled.positional, tuple(binds))
+    if dialect.name != "postgresql":
+        return _Compiled(compiled.string, compiled.positional, tuple(binds))
+    if any(process is not None for _, _, process in binds):
+        raise TypeError(f"a bind processor the libpq pipeline would skip: {compiled.string}")
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "%"  # a literal percent sign, escaped for psycopg
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    pg_sql = _PYFORMAT.sub(number, compiled.string)
+    return _Compiled(
+        compiled.string,
+        compiled.positional,
+        tuple(binds),
+        pg_sql.encode(),
+        f"ic3_{next(_NAMES)}".encode(),
+        tuple(name.removeprefix("p_") for name in order),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -126,6 +164,11 @@ def execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[st
     Driver errors leave as SQLAlchemy's DBAPIError subclasses, as Connection.execute raises them,
     so callers handle one family of errors whichever path wrote.
     """
+    pipeline: pgpipe.Pipeline | None = conn.info.get(_PIPELINE)
+    if pipeline is not None:
+        for row in rows:
+            pipeline.execute(statement.pg_name, statement.pg_sql, statement.pg_parameters(row))
+        return
     fairy = conn.connection
     params = [statement.parameters(row) for row in rows]
     cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -162,22 +205,29 @@ def _driver_errors(conn: sa.Connection, fairy: Any, sql: str | None, params: Any
 
 class Batch:
     """The statements sent so far in a transaction(): `sync()` sends them and waits for their
-    answers, so a fetch_later() row can be read before the transaction goes on."""
+    answers (on PostgreSQL; SQLite has run them already)."""
 
-    def __init__(self, pipeline: Any = None) -> None:
-        self._pipeline = pipeline
+    def __init__(self, conn: sa.Connection | None = None) -> None:
+        self._conn = conn
 
     def sync(self) -> None:
-        if self._pipeline is not None:
-            self._pipeline.sync()
+        if self._conn is not None:
+            _sync(self._conn)
+
+
+def _sync(conn: sa.Connection) -> None:
+    pipeline: pgpipe.Pipeline | None = conn.info.get(_PIPELINE)
+    if pipeline is not None:
+        with _driver_errors(conn, conn.connection, None, None):
+            pipeline.sync()
 
 
 @contextlib.contextmanager
 def transaction(conn: sa.Connection) -> Iterator[Batch]:
     """One transaction of this module's statements, committed on leaving and rolled back on an
-    error. On PostgreSQL its BEGIN, statements and COMMIT travel in one pipeline, so the whole
-    transaction costs one round trip (plus one per Batch.sync()); psycopg's own transaction start
-    would send BEGIN alone and wait for it. `conn` must not be in a transaction of its own.
+    error. On PostgreSQL its BEGIN, statements and COMMIT travel in one libpq pipeline, so the
+    whole transaction costs one round trip (plus one per Batch.sync()); psycopg's own transaction
+    start would send BEGIN alone and wait for it. `conn` must not be in a transaction of its own.
     Only this module's statements (execute, fetch_later) may run inside."""
     if conn.dialect.name != "postgresql":
         with conn.begin():
@@ -186,23 +236,27 @@ def transaction(conn: sa.Connection) -> Iterator[Batch]:
     if conn.in_transaction():
         raise RuntimeError("fastpath.transaction() needs a connection outside a transaction")
     fairy = conn.connection
-    driver = fairy.driver_connection
-    # In autocommit mode psycopg sends no BEGIN of its own: this one is queued with the rest.
-    driver.autocommit = True  # type: ignore[union-attr]
+    driver: Any = fairy.driver_connection
+    # In autocommit mode psycopg sends no BEGIN of its own and keeps out of the way.
+    driver.autocommit = True
+    pipeline = pgpipe.Pipeline(driver)
+    conn.info[_PIPELINE] = pipeline
     try:
         with _driver_errors(conn, fairy, None, None):
             try:
-                with driver.pipeline() as pipeline:  # type: ignore[union-attr]
-                    driver.execute("BEGIN", prepare=False)  # type: ignore[union-attr]
-                    yield Batch(pipeline)
-                    driver.execute("COMMIT", prepare=False)  # type: ignore[union-attr]
+                pipeline.command(b"BEGIN")
+                yield Batch(conn)
+                pipeline.command(b"COMMIT")
+                pipeline.sync()
             except BaseException:
+                pipeline.abandon()
                 _roll_back(driver)
                 raise
     finally:
-        if not driver.closed:  # type: ignore[union-attr]
+        conn.info.pop(_PIPELINE, None)
+        if not driver.closed:
             with contextlib.suppress(Exception):
-                driver.autocommit = False  # type: ignore[union-attr]
+                driver.autocommit = False
 
 
 def _roll_back(driver: Any) -> None:
@@ -223,15 +277,17 @@ def fetch_later(
 ) -> Callable[[], Sequence[Any] | None]:
     """Run a SELECT of at most one row now and return a function that gives that row.
 
-    Inside transaction() on PostgreSQL the row comes back with the rest of the batch: call the
-    function after Batch.sync() or after the transaction. Elsewhere the row is read at once,
-    before any later statement of the transaction can change it."""
+    Inside transaction(), and on SQLite, the row is read at once (on PostgreSQL after what the
+    transaction queued before it), before any later statement can change it. In a transaction of
+    SQLAlchemy's own on PostgreSQL, read it after the next statement is sent, if you like."""
+    # Inside transaction(), what is queued goes first; the row is then read at once.
+    _sync(conn)
     fairy = conn.connection
     params = statement.parameters(row)
     cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
     with _driver_errors(conn, fairy, statement.sql, params):
         cursor.execute(statement.sql, params)
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or conn.info.get(_PIPELINE) is not None:
         try:
             found = cursor.fetchone()
         finally:

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ic3sync.db import fastpath
+from ic3sync.db import fastpath, pgpipe
 from ic3sync.db.fastpath import Batch, transaction
 from ic3sync.db.schema import (
     asset_performance,
@@ -25,7 +25,7 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = ["Batch", "heartbeat", "insert_logs", "transaction", "write_asset"]
+__all__ = ["Batch", "heartbeat", "insert_logs", "transaction", "unprepared", "write_asset"]
 
 
 def _upsert(
@@ -117,3 +117,9 @@ def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> No
     row = {**values, "run_id": run_id}
     statement = fastpath.update_statement(conn.dialect, sync_run.name, "run_id", tuple(values))
     fastpath.execute(conn, statement, [row])
+
+
+def unprepared(exc: BaseException) -> bool:
+    """Whether `exc` says the session lost a prepared statement of the write path (someone ran
+    DEALLOCATE); the write path prepares it again on its next use."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == pgpipe.UNPREPARED_SQLSTATE
