@@ -6,7 +6,7 @@ Its failures leave as httpx's exceptions (a timeout, a connection error, a proto
 TooLarge, so that one mapping in client.py turns the failures of either wire into VendorErrors.
 
 - LeanWire, the default: one kept-alive socket of our own, the request written in one piece, the
-  answer parsed by http.client. It costs a third of what httpx does per request
+  answer parsed by http.client. A request costs it about a quarter of the CPU time httpx takes
   (bench/http_clients.py), and the sync makes one request per asset, one after another.
 - HttpxWire: an httpx transport given to the client (tests put a scripted vendor there).
 """
