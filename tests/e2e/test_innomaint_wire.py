@@ -504,7 +504,7 @@ def test_the_token_is_in_no_local_variable_of_a_failure(vendor) -> None:
     with client(server.url) as c:
         errors = [caught(c), caught(c)]
     assert [e.kind for e in errors] == ["http_400", "connection"]
-    shown = []
+    shown: list[str] = []
     for error in errors:
         chain: BaseException | None = error
         while chain is not None:  # the whole chain, with every frame's local variables
