@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from ic3sync.db.engine import make_engine, redact_url
@@ -73,7 +74,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_vendor() -> Iterator[str]:
-    """A real HTTP server (so httpcore logs its DEBUG lines) that echoes the token back."""
+    """A real HTTP server (so httpcore logs its DEBUG lines, on the httpx wire) that echoes the
+    token back."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -106,11 +108,14 @@ def debug_log() -> Iterator[io.StringIO]:
             logging.getLogger(name).setLevel(level)
 
 
-def test_a_vendor_echoing_the_token_leaks_it_nowhere(engine, echo_vendor, debug_log, ledger):
+# The client's own wire, and httpx on a transport given to the client (whose loggers it filters).
+@pytest.mark.parametrize("wire", ["own", "httpx"])
+def test_a_vendor_echoing_the_token_leaks_it_nowhere(engine, echo_vendor, debug_log, ledger, wire):
     seed_assets(engine, list(ECHOES))
     outcomes: list[AssetOutcome] = []
     texts: list[str] = []
-    with client_for(echo_vendor, max_retries=1) as client:
+    transport = httpx.HTTPTransport() if wire == "httpx" else None
+    with client_for(echo_vendor, max_retries=1, transport=transport) as client:
         result = run_sync(engine, client, trigger="cli", observer=OnOutcome(outcomes.append))
         texts.append(repr(client))
         for sid in ECHOES:
@@ -120,7 +125,11 @@ def test_a_vendor_echoing_the_token_leaks_it_nowhere(engine, echo_vendor, debug_
                 texts.extend([str(exc), repr(exc), repr(exc.args)])
     texts += [debug_log.getvalue(), json.dumps(result.as_dict()), repr(result), repr(outcomes)]
 
-    assert "httpcore" in debug_log.getvalue()  # DEBUG really was on
+    logged = debug_log.getvalue()
+    if wire == "httpx":
+        assert "httpcore" in logged  # DEBUG really was on
+    else:  # the own wire logs nothing at all; the run's lines were captured
+        assert "ic3sync.sync INFO" in logged and "httpcore" not in logged
     assert result.status == "aborted"  # the 401 ends the run, after the others
     found = leaks(engine, texts)
     assert found == [], [line for t in texts for line in t.splitlines() if TOKEN in line][:5]

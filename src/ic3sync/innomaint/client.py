@@ -3,11 +3,12 @@ answer, rate spacing, retries, error mapping, redaction."""
 
 from __future__ import annotations
 
+import codecs
+import email.message
 import email.utils
 import json
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-import httpcore
 import httpx
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -30,6 +30,15 @@ from ic3sync.errors import (
     http_kind,
 )
 from ic3sync.innomaint.models import AssetResponse, parse_response
+from ic3sync.innomaint.wire import (
+    Deadline,
+    Headers,
+    HttpxWire,
+    LeanWire,
+    TooLarge,
+    Unanswered,
+    Wire,
+)
 from ic3sync.urls import strip_userinfo, without_userinfo
 
 if TYPE_CHECKING:
@@ -78,11 +87,10 @@ HTTP_LOGGERS = (
 # The vendor sees a request when it arrives, and arrival jitters by a fraction of a millisecond
 # on either side; this margin keeps the spacing it observes at or above INNOMAINT_RATE_MS.
 SPACING_MARGIN_S = 0.001
-_NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-# Each socket read waits at most this long before the attempt's deadline and the cancel event
-# are looked at again: a vendor that drips bytes, or says nothing, cannot outlast either.
-READ_SLICE_S = 0.25
 MB = 1024 * 1024
+# The codings a vendor could compress an answer with. None was asked for (identity), and none is
+# undone: the size cap counts what is read off the wire.
+_COMPRESSIONS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
 
 
 class _RedactingFilter(logging.Filter):
@@ -100,119 +108,6 @@ class _RedactingFilter(logging.Filter):
             record.msg = clean
             record.args = None
         return True
-
-
-class _Deadline:
-    """The deadline and the cancel event of the request in flight, which the sockets obey."""
-
-    def __init__(self, cancel: threading.Event) -> None:
-        self.cancel = cancel
-        self.at = float("inf")
-
-    def remaining(self) -> float:
-        return max(0.0, self.at - time.monotonic())
-
-    def timeout(self, default: float | None) -> float | None:
-        """What is left of the attempt as a socket timeout; `default` outside an attempt."""
-        return default if self.at == float("inf") else self.remaining()
-
-    def check(self) -> None:
-        """httpcore's own errors, so httpx maps them as it maps a real timeout or hang-up."""
-        if self.cancel.is_set():
-            raise httpcore.ReadError("stopped while waiting for the Innomaint API")
-        if time.monotonic() >= self.at:
-            raise httpcore.ReadTimeout("the attempt's deadline has passed")
-
-    def check_between_chunks(self) -> None:
-        """check(), raising httpx's errors: outside the transport nothing maps httpcore's."""
-        try:
-            self.check()
-        except httpcore.ReadTimeout as exc:
-            raise httpx.ReadTimeout(str(exc)) from None
-        except httpcore.ReadError as exc:
-            raise httpx.ReadError(str(exc)) from None
-
-
-class _BoundedStream(httpcore.NetworkStream):
-    """A socket whose reads come in short slices, between which the deadline and the cancel
-    event are checked. A slice that times out has read nothing, so it is simply tried again."""
-
-    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
-        self._inner = inner
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        while True:
-            self._deadline.check()
-            wait = min(READ_SLICE_S, self._deadline.remaining())
-            try:
-                return self._inner.read(max_bytes, timeout=max(wait, 0.001))
-            except httpcore.ReadTimeout:
-                continue
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._deadline.check()
-        self._inner.write(buffer, timeout=self._deadline.timeout(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.timeout(timeout))
-        return _BoundedStream(inner, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _BoundedBackend(httpcore.NetworkBackend):
-    """Opens sockets whose connect and reads all end at the attempt's deadline."""
-
-    def __init__(self, deadline: _Deadline) -> None:
-        self._inner = httpcore.SyncBackend()
-        self._deadline = deadline
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        self._deadline.check()
-        stream = self._inner.connect_tcp(
-            host, port, self._deadline.timeout(timeout), local_address, socket_options
-        )
-        return _BoundedStream(stream, self._deadline)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(
-            path, self._deadline.timeout(timeout), socket_options
-        )
-        return _BoundedStream(stream, self._deadline)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _bounded_transport(deadline: _Deadline) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(socket_options=_NODELAY)
-    # httpx builds its pool without a way to pass a network backend; this pool is the one it
-    # would build, on sockets that obey the deadline.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        socket_options=_NODELAY,
-        network_backend=_BoundedBackend(deadline),
-    )
-    return transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +199,7 @@ class InnomaintClient:
         self.retries = 0
         self._token = token
         self._cancel = cancel if cancel is not None else threading.Event()
-        self._deadline = _Deadline(self._cancel)
+        self._deadline = Deadline(self._cancel)
         self._on_retry = on_retry
         self._on_attempt = on_attempt
         self._lock = threading.Lock()
@@ -313,22 +208,14 @@ class InnomaintClient:
         self._log_filter = _RedactingFilter(secret)
         for name in HTTP_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
-        # The token lives in the client's default headers, whose repr httpx masks, so no local
-        # variable of a failing frame holds it in a traceback that shows locals.
-        self._http = httpx.Client(
-            # A request is headers then body: without TCP_NODELAY the body can wait on an ACK.
-            transport=transport or _bounded_transport(self._deadline),
-            timeout=httpx.Timeout(timeout_s),
-            headers={
-                "Authorization": f"Bearer {secret}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                # The size cap counts what is read off the wire: no compression to multiply it.
-                "Accept-Encoding": "identity",
-                "User-Agent": "ic3sync",
-            },
-            follow_redirects=False,
-        )
+        cap = int(max_response_mb * MB)
+        self._wire: Wire
+        if transport is None:
+            self._wire = LeanWire(url, f"Bearer {secret}", self._deadline, cap)
+        else:
+            self._wire = HttpxWire(
+                url, f"Bearer {secret}", transport, self._deadline, cap, timeout_s
+            )
         self._retrying = Retrying(
             stop=stop_after_attempt(max_retries + 1),
             retry=retry_if_exception_type(VendorTransient),
@@ -371,7 +258,7 @@ class InnomaintClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._wire.close()
         for name in HTTP_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
 
@@ -408,46 +295,43 @@ class InnomaintClient:
         self.requests_sent += 1
         body = json.dumps({"serialnumber": call.serialnumber}).encode()
         started = time.perf_counter()
+        waited = 0.0
         # One deadline covers connecting, sending and reading the whole answer (rule 9).
         self._deadline.at = time.monotonic() + self.timeout_s
         try:
-            with self._http.stream("POST", self.url, content=body) as response:
-                content = self._read_capped(response, call.attempts)
+            try:
+                status, headers, content = self._wire.post(body)
+            except Unanswered:
+                # The vendor had closed the kept-alive connection: the request goes again, on a
+                # new connection, in this attempt and its deadline, and in its turn (the vendor
+                # may have seen the first one).
+                paused = time.perf_counter()
+                self._wait_for_turn()
+                waited = time.perf_counter() - paused
+                status, headers, content = self._wire.post(body)
+        except TooLarge as exc:
+            raise VendorRejected(
+                "answer too large: more than INNOMAINT_MAX_RESPONSE_MB "
+                f"({self.max_response_mb:g} MB)",
+                kind="too_large",
+                http_status=exc.status,
+                attempts=call.attempts,
+            ) from None
         except httpx.HTTPError as exc:
             if self._cancel.is_set():
                 raise Cancelled("stopped while calling the Innomaint API") from None
             raise self._transport_error(exc, call.attempts) from None
         finally:
             self._deadline.at = float("inf")
-            elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - started - waited
             call.http_ms += elapsed * 1000.0
             if self._on_attempt is not None:
                 self._on_attempt(elapsed)
-        return self._interpret(response, content, call.attempts), response.status_code
+        return self._interpret(status, headers, content, call.attempts), status
 
-    def _read_capped(self, response: httpx.Response, attempts: int) -> bytes:
-        """The body, read chunk by chunk and never past INNOMAINT_MAX_RESPONSE_MB."""
-        cap = int(self.max_response_mb * MB)
-        too_large = VendorRejected(
-            f"answer too large: more than INNOMAINT_MAX_RESPONSE_MB ({self.max_response_mb:g} MB)",
-            kind="too_large",
-            http_status=response.status_code,
-            attempts=attempts,
-        )
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise too_large
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise too_large
-            # A transport of tests (no sockets of ours) is held to the deadline here.
-            self._deadline.check_between_chunks()
-        return bytes(body)
-
-    def _interpret(self, response: httpx.Response, content: bytes, attempts: int) -> AssetResponse:
-        status = response.status_code
+    def _interpret(
+        self, status: int, headers: Headers, content: bytes, attempts: int
+    ) -> AssetResponse:
         label = _status_label(status)
         if status in AUTH_STATUSES:
             raise VendorAuthError(
@@ -458,7 +342,7 @@ class InnomaintClient:
         if status in TRANSIENT_STATUSES:
             retry_after = None
             if status == 429:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(headers.get("Retry-After"))
             raise VendorTransient(
                 label,
                 kind=http_kind(status),
@@ -467,14 +351,21 @@ class InnomaintClient:
                 retry_after=retry_after,
             )
         if status != 200:
-            message = self._vendor_message(response, content)
+            message = self._vendor_message(headers, content)
             raise VendorRejected(
                 f"{label}: {message}" if message else label,
                 kind=http_kind(status),
                 http_status=status,
                 attempts=attempts,
             )
-        text = content.decode(response.encoding or "utf-8", errors="replace")
+        if (coding := _compression(headers)) is not None:
+            raise VendorRejected(
+                f"unreadable answer: compressed ({coding}), though identity was asked for",
+                kind="bad_answer",
+                http_status=status,
+                attempts=attempts,
+            )
+        text = content.decode(_text_encoding(headers), errors="replace")
         try:
             # The raw text is redacted, and so is every decoded string: "\/" or "\u0061"
             # escapes would carry the token past a search of the raw text alone (rule 8).
@@ -507,7 +398,9 @@ class InnomaintClient:
             f"{reason}: {detail}" if detail else reason, kind="bad_answer", attempts=attempts
         )
 
-    def _vendor_message(self, response: httpx.Response, content: bytes) -> str:
+    def _vendor_message(self, headers: Headers, content: bytes) -> str:
+        if _compression(headers) is not None:
+            return ""
         text = ""
         try:
             payload = json.loads(content)
@@ -519,8 +412,8 @@ class InnomaintClient:
                 if isinstance(value, str) and value.strip():
                     text = value
                     break
-        elif response.headers.get("content-type", "").startswith("text/plain"):
-            text = content.decode(response.encoding or "utf-8", errors="replace")
+        elif (headers.get("content-type") or "").startswith("text/plain"):
+            text = content.decode(_text_encoding(headers), errors="replace")
         return self._clean(text)
 
     def _clean(self, text: str) -> str:
@@ -573,6 +466,30 @@ class InnomaintClient:
 def _status_label(status: int) -> str:
     phrase = httpx.codes.get_reason_phrase(status)
     return f"HTTP {status} {phrase}" if phrase else f"HTTP {status}"
+
+
+def _text_encoding(headers: Headers) -> str:
+    """The charset of the Content-Type when Python knows it, else UTF-8 (as httpx decides)."""
+    content_type = headers.get("Content-Type") or ""
+    if ";" in content_type:  # no parameter, no charset
+        message = email.message.Message()
+        message["content-type"] = content_type
+        charset = message.get_content_charset(failobj=None)
+        if charset:
+            try:
+                codecs.lookup(charset)
+            except LookupError:
+                pass
+            else:
+                return charset
+    return "utf-8"
+
+
+def _compression(headers: Headers) -> str | None:
+    """The compression the answer says it is in, if any (one of ours: the vendor's own text
+    never reaches a message)."""
+    codings = {c.strip().lower() for c in (headers.get("Content-Encoding") or "").split(",")}
+    return min(codings & _COMPRESSIONS, default=None)
 
 
 def _check_token(secret: str) -> None:

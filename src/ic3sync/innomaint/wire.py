@@ -1,0 +1,329 @@
+"""How InnomaintClient puts one request on the wire and takes its answer back.
+
+A wire's `post(body)` sends the POST and returns (status, headers, content): the content read
+whole but never past the size cap, everything within the attempt's deadline, no decompression.
+Its failures leave as httpx's exceptions (a timeout, a connection error, a protocol error), or as
+TooLarge, so that one mapping in client.py turns the failures of either wire into VendorErrors.
+
+- LeanWire, the default: one kept-alive socket of our own, the request written in one piece, the
+  answer parsed by http.client. A request costs it about a quarter of the CPU time httpx takes
+  (bench/http_clients.py), and the sync makes one request per asset, one after another.
+- HttpxWire: an httpx transport given to the client (tests put a scripted vendor there).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import select
+import socket
+import ssl
+import threading
+import time
+from typing import Protocol, cast
+
+import httpx
+
+# Each socket read waits at most this long before the attempt's deadline and the cancel event
+# are looked at again: a vendor that drips bytes, or says nothing, cannot outlast either.
+READ_SLICE_S = 0.25
+# The largest piece of an answer without a declared length read at once.
+CHUNK = 64 * 1024
+# The headers of every request besides Authorization. The size cap counts what is read off the
+# wire: no compression to multiply it.
+REQUEST_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "Accept-Encoding": "identity",
+    "User-Agent": "ic3sync",
+}
+
+
+class Headers(Protocol):
+    """What the client reads of an answer's headers (case-insensitive names)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+class Wire(Protocol):
+    def post(self, body: bytes) -> tuple[int, Headers, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class TooLarge(Exception):
+    """The answer declared, or sent, more than the cap."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Deadline:
+    """The deadline and the cancel event of the request in flight, which the wires obey."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.at = float("inf")
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def check(self) -> None:
+        """httpx's errors, so a stop and a spent deadline map as a hang-up and a timeout do."""
+        if self.cancel.is_set():
+            raise httpx.ReadError("stopped while waiting for the Innomaint API")
+        if time.monotonic() >= self.at:
+            raise httpx.ReadTimeout("the attempt's deadline has passed")
+
+
+def refuse_declared(status: int, headers: Headers, cap: int) -> None:
+    """TooLarge when the answer announces more than `cap` bytes, before any of it is read."""
+    declared = headers.get("Content-Length") or ""
+    if declared.isdigit() and int(declared) > cap:
+        raise TooLarge(status)
+
+
+# -- the default wire ----------------------------------------------------------------------------
+
+
+class Unanswered(Exception):
+    """The vendor hung up a kept-alive connection as it was reused, before a byte of the answer:
+    it had closed the connection while idle (its close crossed the request), so the request
+    may go again on a new connection. A reset (RST) is not this: it is the vendor's own
+    transient fault, retried as a new attempt."""
+
+
+class _SlicedReader(io.RawIOBase):
+    """The socket as http.client reads it: in slices of READ_SLICE_S, between which the
+    deadline and the cancel event are checked. A slice that times out has read nothing, so it
+    is simply tried again. Counts what it received."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        deadline = self._deadline
+        while True:
+            deadline.check()
+            self._sock.settimeout(max(min(READ_SLICE_S, deadline.remaining()), 0.001))
+            try:
+                count = self._sock.recv_into(buffer)
+            except TimeoutError:
+                continue
+            self.received += count
+            return count
+
+
+class _Source:
+    """What http.client.HTTPResponse reads from: it asks only for a file."""
+
+    __slots__ = ("_file",)
+
+    def __init__(self, file: io.BufferedReader) -> None:
+        self._file = file
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return self._file
+
+
+class LeanWire:
+    """One connection to the vendor, kept open between requests; a vendor that closed it while
+    idle is noticed before the next request, which goes on a new one. Nothing is logged, and the
+    token lives only in the request's prefix, in no local variable a traceback could show."""
+
+    def __init__(self, url: str, authorization: str, deadline: Deadline, cap: int) -> None:
+        parsed = httpx.URL(url)
+        self._deadline = deadline
+        self._cap = cap
+        self._address = (parsed.raw_host.decode("ascii"), parsed.port or _PORTS[parsed.scheme])
+        self._tls: ssl.SSLContext | None = None
+        if parsed.scheme == "https":
+            # httpx's context: the same certificate authorities as before (SSL_CERT_FILE too).
+            self._tls = httpx.create_ssl_context()
+            self._tls.set_alpn_protocols(["http/1.1"])
+        if parsed.userinfo:
+            # As httpx does: credentials in the URL are sent as Basic authorization.
+            pair = f"{parsed.username}:{parsed.password}".encode()
+            authorization = "Basic " + base64.b64encode(pair).decode()
+        headers = {
+            "Host": parsed.netloc.decode("ascii"),
+            "Connection": "keep-alive",
+            "Authorization": authorization,
+            **REQUEST_HEADERS,
+        }
+        self._head = b"POST %s HTTP/1.1\r\n%sContent-Length: " % (
+            parsed.raw_path,
+            "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode(),
+        )
+        self._sock: socket.socket | None = None
+
+    def __repr__(self) -> str:
+        return f"LeanWire({self._address[0]}:{self._address[1]})"
+
+    def post(self, body: bytes) -> tuple[int, Headers, bytes]:
+        """Raises Unanswered only on a reused connection; the next post opens a new one."""
+        try:
+            sock = self._kept()
+            if sock is not None:
+                return self._exchange(sock, body, reused=True)
+            return self._exchange(self._connect(), body, reused=False)
+        except BaseException:
+            self.close()  # an answer not read to its end leaves nothing to reuse
+            raise
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _kept(self) -> socket.socket | None:
+        """The kept-alive socket, unless the vendor closed it or sent what nobody asked for."""
+        sock = self._sock
+        if sock is not None and _readable(sock):
+            self.close()
+            return None
+        return sock
+
+    def _connect(self) -> socket.socket:
+        deadline = self._deadline
+        deadline.check()
+        try:
+            sock = socket.create_connection(self._address, max(deadline.remaining(), 0.001))
+        except TimeoutError:
+            raise httpx.ConnectTimeout("timed out") from None
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc)) from None
+        try:
+            # A request is headers then body: without TCP_NODELAY the body can wait on an ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock.settimeout(max(deadline.remaining(), 0.001))
+                sock = self._tls.wrap_socket(sock, server_hostname=self._address[0])
+        except TimeoutError:
+            sock.close()
+            raise httpx.ConnectTimeout("timed out") from None
+        except OSError as exc:
+            sock.close()
+            raise httpx.ConnectError(str(exc)) from None
+        self._sock = sock
+        return sock
+
+    def _exchange(
+        self, sock: socket.socket, body: bytes, *, reused: bool
+    ) -> tuple[int, Headers, bytes]:
+        deadline = self._deadline
+        deadline.check()
+        try:
+            sock.settimeout(max(deadline.remaining(), 0.001))
+            sock.sendall(self._head + b"%d\r\n\r\n%s" % (len(body), body))
+        except TimeoutError:
+            raise httpx.WriteTimeout("timed out") from None
+        except OSError as exc:
+            if reused and isinstance(exc, ConnectionError):
+                raise Unanswered from None
+            raise httpx.WriteError(str(exc)) from None
+        reader = _SlicedReader(sock, deadline)
+        source = cast(socket.socket, _Source(io.BufferedReader(reader)))
+        response = http.client.HTTPResponse(source, method="POST")
+        try:
+            response.begin()
+            content = self._read_body(response)
+        except http.client.RemoteDisconnected:  # the end of the stream before a status line
+            if reused and reader.received == 0:
+                raise Unanswered from None
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response."
+            ) from None
+        except OSError as exc:
+            raise httpx.ReadError(str(exc)) from None
+        except http.client.HTTPException as exc:
+            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
+        if response.will_close:
+            self.close()
+        return response.status, response.msg, content
+
+    def _read_body(self, response: http.client.HTTPResponse) -> bytes:
+        """The body, never read past the cap, whether its length is declared or not."""
+        # As strict as httpx was: one length, in digits (http.client alone would take "+5").
+        lengths = set(response.msg.get_all("Content-Length") or ())
+        if lengths and (len(lengths) > 1 or not _is_digits(next(iter(lengths)))):
+            raise httpx.RemoteProtocolError("malformed Content-Length")
+        refuse_declared(response.status, response.msg, self._cap)
+        if response.length is not None:
+            return response.read()  # a declared length within the cap, read in one go
+        cap = self._cap
+        body = bytearray()
+        while chunk := response.read(min(CHUNK, cap + 1 - len(body))):
+            body += chunk
+            if len(body) > cap:
+                raise TooLarge(response.status)
+        return bytes(body)
+
+
+_PORTS = {"http": 80, "https": 443}
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _readable(sock: socket.socket) -> bool:
+    """True when an idle socket has something to read: the vendor's hang-up, or stray bytes."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# -- a given httpx transport ---------------------------------------------------------------------
+
+
+class HttpxWire:
+    """The request through httpx, on the transport the client was given. Its token sits in the
+    client's default headers, whose repr httpx masks."""
+
+    def __init__(
+        self,
+        url: str,
+        authorization: str,
+        transport: httpx.BaseTransport,
+        deadline: Deadline,
+        cap: int,
+        timeout_s: float,
+    ) -> None:
+        self._url = url
+        self._deadline = deadline
+        self._cap = cap
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            headers={"Authorization": authorization, **REQUEST_HEADERS},
+            follow_redirects=False,
+        )
+
+    def post(self, body: bytes) -> tuple[int, Headers, bytes]:
+        with self._http.stream("POST", self._url, content=body) as response:
+            refuse_declared(response.status_code, response.headers, self._cap)
+            content = bytearray()
+            # Raw: a compressed answer is refused, never inflated. An answer a scripted vendor
+            # made whole in memory has no raw stream left, only its content.
+            chunks = [response.content] if response.is_stream_consumed else response.iter_raw()
+            for chunk in chunks:
+                content += chunk
+                if len(content) > self._cap:
+                    raise TooLarge(response.status_code)
+                # A transport of no sockets of ours is held to the deadline here.
+                self._deadline.check()
+        return response.status_code, response.headers, bytes(content)
+
+    def close(self) -> None:
+        self._http.close()
