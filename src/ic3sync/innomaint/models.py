@@ -80,11 +80,17 @@ def parse_response(
     clean: Callable[[str], str] | None = None,
 ) -> AssetResponse:
     """Validate a 200 answer, `clean` applied to every decoded string. Raises VendorRejected
-    with a short reason when it is unusable."""
+    with a short reason when it is unusable.
+
+    A body without a backslash has no escapes: each decoded string is then a piece of the body
+    as it came, so cleaning the body whole cleans them all, at a fraction of the cost."""
     try:
-        payload = json.loads(body)
-        if clean is not None:
-            payload = _cleaned(payload, clean)
+        if clean is not None and isinstance(body, str) and "\\" not in body:
+            payload = json.loads(clean(body))
+        else:
+            payload = json.loads(body)
+            if clean is not None:
+                payload = _cleaned(payload, clean)
     except (ValueError, UnicodeDecodeError):
         raise VendorRejected(
             "response is not JSON", kind="not_json", http_status=http_status
