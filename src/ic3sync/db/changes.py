@@ -143,33 +143,68 @@ def _guard_select() -> sa.Select[Any]:
 _GUARD_SELECT: Final = _guard_select()
 
 
-class Stored:
-    """An asset's stored values, keyed by (table_name, column_name), and whether it was synced
-    before."""
+Key = tuple[str, str]
+Convert = Callable[[Any], Any]
 
-    def __init__(self, synced_before: bool, values: Mapping[tuple[str, str], Any]) -> None:
+
+class Stored:
+    """An asset's stored values, keyed by (table_name, column_name), as the driver returned
+    them, and whether it was synced before. On SQLite `loaders` turn a value into its Python
+    type and `storers` a new value into the form SQLite stores (SQLAlchemy's result and bind
+    processors), so that most values are compared without being converted at all."""
+
+    def __init__(
+        self,
+        synced_before: bool,
+        values: Mapping[Key, Any],
+        loaders: Mapping[Key, Convert] | None = None,
+        storers: Mapping[Key, Convert] | None = None,
+    ) -> None:
         self.synced_before = synced_before
         self.values = values
+        self.loaders = loaders or {}
+        self.storers = storers or {}
+
+    def value(self, key: Key) -> Any:
+        stored = self.values[key]
+        load = self.loaders.get(key)
+        return stored if load is None or stored is None else load(stored)
+
+    def unchanged_by(self, key: Key, new: Any) -> bool:
+        """Whether storing `new` leaves the stored value as it is."""
+        stored = self.values[key]
+        if type(stored) is type(new) and stored == new:
+            return True
+        store = self.storers.get(key)
+        return store is not None and stored is not None and new is not None and stored == store(new)
 
 
 @functools.lru_cache(maxsize=4)
-def _processors(dialect: sa.Dialect) -> list[Callable[[Any], Any] | None]:
-    # psycopg hands back Decimal, date and datetime itself. SQLite needs the types' own result
-    # processors, so a timestamp string reads as a datetime and a REAL as a Decimal, as a query
-    # through SQLAlchemy would read them.
+def _converters(dialect: sa.Dialect) -> tuple[dict[Key, Convert], dict[Key, Convert]]:
+    # psycopg hands back Decimal, date and datetime itself. SQLite hands back the strings and
+    # REALs it stores; its types' own processors read them as a query through SQLAlchemy would.
     if dialect.name == "postgresql":
-        return [None] * len(_STORED_SELECT.selected_columns)
-    return [
-        c.type.dialect_impl(dialect).result_processor(dialect, None)
-        for c in _STORED_SELECT.selected_columns
-    ]
+        return {}, {}
+    loaders: dict[Key, Convert] = {}
+    storers: dict[Key, Convert] = {}
+    for t in _TRACKED:
+        impl = t.column.type.dialect_impl(dialect)
+        load = impl.result_processor(dialect, None)
+        store = impl.bind_processor(dialect)
+        if load is not None:
+            loaders[t.table_name, t.column_name] = load
+        if store is not None:
+            storers[t.table_name, t.column_name] = store
+    return loaders, storers
 
 
-def _stored(row: Sequence[Any], processors: Sequence[Callable[[Any], Any] | None]) -> Stored:
-    values = [v if p is None or v is None else p(v) for v, p in zip(row, processors, strict=True)]
+def _stored(row: Sequence[Any], dialect: sa.Dialect) -> Stored:
+    loaders, storers = _converters(dialect)
     return Stored(
-        values[0] is not None,
-        {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, values[1:], strict=True)},
+        row[0] is not None,
+        {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, row[1:], strict=True)},
+        loaders,
+        storers,
     )
 
 
@@ -194,8 +229,7 @@ def read_snapshots(conn: sa.Connection, asset_ids: Sequence[int]) -> dict[int, S
         .select_from(ASSET_DETAILS)
         .where(m.c.asset_id.in_(asset_ids))
     )
-    processors = _processors(conn.dialect)
-    return {row[0]: Snapshot(_stored(row[2:], processors), row[1]) for row in conn.execute(query)}
+    return {row[0]: Snapshot(_stored(row[2:], conn.dialect), row[1]) for row in conn.execute(query)}
 
 
 def expect_unchanged(conn: sa.Connection, asset_id: int, snapshot: Snapshot) -> None:
@@ -219,11 +253,10 @@ def read_stored(conn: sa.Connection, asset_id: int) -> Callable[[], Stored | Non
     fetch = fastpath.fetch_later(
         conn, fastpath.select_statement(dialect, _STORED_SELECT), {"asset_id": asset_id}
     )
-    processors = _processors(dialect)
 
     def stored() -> Stored | None:
         row = fetch()
-        return None if row is None else _stored(row, processors)
+        return None if row is None else _stored(row, dialect)
 
     return stored
 
@@ -278,12 +311,11 @@ def diff(stored: Stored | None, rows: Any) -> list[Change]:
         type_ = _TYPES.get((table_name, column_name))
         if type_ is None:
             continue  # not tracked: keys, the echoed serialnumber, parsed companions
-        stored_value = stored.values[table_name, column_name]
-        # Equal values of one type store alike; most values of a sync are unchanged, and this
-        # spares them the text forms (it halves the comparison's time).
-        if type(stored_value) is type(value) and stored_value == value:
+        key = (table_name, column_name)
+        # Most values of a sync are unchanged, and this spares them the text forms.
+        if stored.unchanged_by(key, value):
             continue
-        old = stored_text(stored_value, type_)
+        old = stored_text(stored.value(key), type_)
         new = stored_text(value, type_)
         if old != new:
             changes.append(Change(table_name, column_name, old, new))
