@@ -472,7 +472,19 @@ def run_sync(
             # Stored values are read a page ahead where that saves a round trip per asset.
             ahead = detect_changes and engine.dialect.name == "postgresql"
             assets = _Assets(state, conn, sel, total, snapshots=ahead)
-            _loop(conn, state, assets)
+            try:
+                _loop(conn, state, assets)
+            except Exception as exc:
+                # A fault of this code, not of the vendor or the database: the run row still
+                # ends (aborted, the assets not reached logged skipped) instead of staying
+                # `running`, and the error goes on to the caller.
+                state.result.status = "aborted"
+                state.result.error = f"internal error: {type(exc).__name__}: {exc}"
+                state.result.duration_ms = _ms_since(t0)
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                    _finish(conn, state, assets)
+                raise
             state.result.duration_ms = _ms_since(t0)
             _finish(conn, state, assets)
     state.observer.run_finished(state.result)

@@ -167,3 +167,25 @@ def test_each_asset_costs_one_round_trip_on_postgresql(engine, simulator, tmp_pa
     # The start and the end of a run take about 16 turns whatever its size (the lock, the run
     # row, the page, a cancel check a second); two turns an asset would make it 80 and more.
     assert n <= turns <= n + 20, turns
+
+
+class _Breaks(RunObserver):
+    """An observer with a fault of its own, at the third asset."""
+
+    def asset_started(self, index: int, asset: AssetRef) -> None:
+        if index == 2:
+            raise RuntimeError("observer fault")
+
+
+def test_a_fault_of_the_code_mid_run_ends_the_run_row_instead_of_leaving_it_running(
+    engine, simulator
+):
+    seed_assets(engine, IDS[:7])
+    with pytest.raises(RuntimeError, match="observer fault"):
+        _run(engine, simulator, observer=_Breaks())
+    run = table_rows(engine, "cmms_sync_run")[0]
+    assert (run["status"], run["success"], run["skipped"]) == ("aborted", 2, 5)
+    assert run["error"] == "internal error: RuntimeError: observer fault"
+    logs = table_rows(engine, "cmms_sync_log", "log_id")
+    assert [r["status"] for r in logs] == ["success"] * 2 + ["skipped"] * 5
+    assert [r["cmms_asset_id"] for r in logs] == IDS[:7]
