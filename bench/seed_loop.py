@@ -1,31 +1,55 @@
-"""The customer's sketch of the sync (spec: SyncAllAssetsFromInnomaint + EnrichAssetFromAPI) as
-Python, kept only as the benchmark's baseline: the same statements, each its own round trip,
-a sleep of R between assets, no retries. It is not the product and nothing imports it but
-bench/run.py.
+#!/usr/bin/env python3
+"""The customer's sketch of the sync (spec: SyncAllAssetsFromInnomaint, FetchInnomaintAssetDetail,
+EnrichAssetFromAPI) ported line by line to Python, kept only as the benchmark's anchor: what the
+sketch costs on this machine, written as leanly as Python allows. Not the product; nothing
+imports it but bench/run.py, which runs it as a process of its own.
 
-Where the sketch writes to `ic3_sync_log` (a view here) it writes the same row to
-`cmms_sync_log`, the table behind that view, under a run row made for the purpose.
+As the sketch does it:
+- one database connection in autocommit (pgx's pool.Query / pool.Exec run outside any
+  transaction); pool.Begin and tx.Commit are an explicit BEGIN and COMMIT, each a round trip;
+- its statements in its order, each its own round trip, each prepared once (pgx's statement
+  cache: prepare_threshold=0): BEGIN, building, floor, department (each when its id > 0), the
+  master UPDATE, SELECT asset_id, the performance upsert, two work-order upserts, COMMIT, then
+  the success row in autocommit: 11 round trips and 2 commits per asset on PostgreSQL;
+- time.Sleep(rate) before every request but the first, whatever the request took;
+- http.Client{Timeout: 15 s} with keep-alive: one kept-open http.client connection with
+  TCP_NODELAY (Go sets it on every TCP connection); no retries;
+- json decoding into typed structs: an absent or null field is Go's zero value (0, "");
+  nullInt(0) and nullStr("") store NULL.
+It logs into the sketch's own ic3_sync_log and cmms_sync_log tables (`--setup` makes them, in
+a throw-away database: it drops ic3sync's own). On SQLite: the same statements with ? and
+CURRENT_TIMESTAMP, and the pragmas of ic3sync's engine.
+
+    python bench/seed_loop.py --db URL --url INNOMAINT_API_URL --token T [--rate-ms R]
+    python bench/seed_loop.py --db URL --setup
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
 import json
 import socket
+import sqlite3
+import sys
 import time
-from dataclasses import dataclass, field
+import urllib.parse
 from typing import Any
 
-import httpx
-import psycopg
+SQL_SELECT_IDS = """
+    SELECT cmms_asset_id FROM ic3_asset_master
+    WHERE cmms_asset_id IS NOT NULL
+    ORDER BY report_seq_no ASC NULLS LAST
+    LIMIT %s OFFSET %s"""
 
-UPSERT_BUILDING = """
+SQL_BUILDING = """
     INSERT INTO ic3_building (building_id, customer_id, building_name, created_at, updated_at)
     VALUES (%s, %s, %s, NOW(), NOW())
     ON CONFLICT (building_id) DO UPDATE SET
         building_name = EXCLUDED.building_name,
         updated_at    = NOW()"""
 
-UPSERT_FLOOR = """
+SQL_FLOOR = """
     INSERT INTO ic3_floor_master
         (floor_id, floor_name, location_id, asset_floor_id, created_at, updated_at)
     VALUES (%s, %s, %s, %s, NOW(), NOW())
@@ -33,7 +57,7 @@ UPSERT_FLOOR = """
         floor_name    = EXCLUDED.floor_name,
         updated_at    = NOW()"""
 
-UPSERT_DEPARTMENT = """
+SQL_DEPARTMENT = """
     INSERT INTO ic3_department_master (department_id, department_name, floor_id, location_id,
         asset_department_id, created_at, updated_at)
     VALUES (%s, %s, %s, %s, %s, NOW(), NOW())
@@ -41,7 +65,11 @@ UPSERT_DEPARTMENT = """
         department_name    = EXCLUDED.department_name,
         updated_at         = NOW()"""
 
-_MASTER_INT_FIELDS = (
+_MASTER_COLUMNS = (
+    "traceability_id",
+    "barcode",
+    "criticality",
+    "capacity_rating",
     "building_id",
     "floor_id",
     "department_id",
@@ -54,8 +82,7 @@ _MASTER_INT_FIELDS = (
     "customer_model_id",
     "location_traceability_id",
     "location_model_id",
-)
-_MASTER_COUNT_FIELDS = (
+    "in_charge_person",
     "ticketcount",
     "schedulecount",
     "schedule_configured",
@@ -71,29 +98,17 @@ _MASTER_COUNT_FIELDS = (
     "is_qr_tracking",
     "is_tracking_enabled",
 )
-_MASTER_SET = ",\n".join(
-    f"{name} = %s"
-    for name in (
-        "traceability_id",
-        "barcode",
-        "criticality",
-        "capacity_rating",
-        *_MASTER_INT_FIELDS,
-        "in_charge_person",
-        *_MASTER_COUNT_FIELDS,
-    )
+# The WHERE key ($1 in the sketch) is the last parameter here.
+SQL_UPDATE_MASTER = (
+    "UPDATE ic3_asset_master SET "
+    + ", ".join(f"{c} = %s" for c in _MASTER_COLUMNS)
+    + ", last_synced_at = NOW(), sync_version = COALESCE(sync_version, 0) + 1, updated_at = NOW()"
+    + " WHERE cmms_asset_id = %s"
 )
-UPDATE_MASTER = f"""
-    UPDATE ic3_asset_master SET
-        {_MASTER_SET},
-        last_synced_at = NOW(),
-        sync_version   = COALESCE(sync_version, 0) + 1,
-        updated_at     = NOW()
-    WHERE cmms_asset_id = %s"""
 
-SELECT_ASSET_ID = "SELECT asset_id FROM ic3_asset_master WHERE cmms_asset_id = %s"
+SQL_SELECT_ASSET_ID = "SELECT asset_id FROM ic3_asset_master WHERE cmms_asset_id = %s"
 
-UPSERT_PERFORMANCE = """
+SQL_PERFORMANCE = """
     INSERT INTO ic3_asset_performance (
         asset_id, serialnumber, equipments_name, equipment_model_name,
         criticality_type_label, total_ticket, mttr, mtbf, availability,
@@ -110,7 +125,7 @@ UPSERT_PERFORMANCE = """
         total_actual_hrs            = EXCLUDED.total_actual_hrs,
         recorded_at                 = NOW()"""
 
-UPSERT_WORKORDER = """
+SQL_WORKORDER = """
     INSERT INTO ic3_workorder_summary (
         asset_id, period_type,
         work_estimate_count, work_estimate_cost,
@@ -126,197 +141,378 @@ UPSERT_WORKORDER = """
         ticket_cost         = EXCLUDED.ticket_cost,
         updated_at          = NOW()"""
 
-INSERT_LOG = """
-    INSERT INTO cmms_sync_log (run_id, cmms_asset_id, status, error_message, synced_at)
-    VALUES (%s, %s, %s, %s, NOW())"""
+SQL_LOG_ERROR = """
+    INSERT INTO ic3_sync_log (serialnumber, sync_type, status, error_message, synced_at)
+    VALUES (%s, 'api_sync', 'error', %s, NOW())"""
+
+SQL_LOG_SUCCESS = """
+    INSERT INTO ic3_sync_log (serialnumber, sync_type, status, synced_at)
+    VALUES (%s, 'api_sync', 'success', NOW())"""
+
+SQL_LOG_BATCH = """
+    INSERT INTO cmms_sync_log (sync_type, status, assets_synced, duration_ms)
+    VALUES ('api_sync', 'complete', %s, %s)"""
+
+# The sketch's own log tables; the rest is ic3sync's schema, so both loops write into tables
+# defined and indexed alike.
+SETUP_POSTGRESQL = (
+    "DROP TABLE IF EXISTS cmms_sync_log CASCADE",  # and ic3sync's view ic3_sync_log on it
+    "DROP VIEW IF EXISTS ic3_sync_log",
+    "DROP TABLE IF EXISTS ic3_sync_log",
+    """CREATE TABLE ic3_sync_log (id BIGSERIAL PRIMARY KEY, serialnumber TEXT, sync_type TEXT,
+       status TEXT, error_message TEXT, synced_at TIMESTAMPTZ)""",
+    """CREATE TABLE cmms_sync_log (id BIGSERIAL PRIMARY KEY, sync_type TEXT, status TEXT,
+       assets_synced INTEGER, duration_ms BIGINT, created_at TIMESTAMPTZ DEFAULT NOW())""",
+)
+SETUP_SQLITE = (
+    "DROP VIEW IF EXISTS ic3_sync_log",
+    "DROP TABLE IF EXISTS cmms_sync_log",
+    "DROP TABLE IF EXISTS ic3_sync_log",
+    """CREATE TABLE ic3_sync_log (id INTEGER PRIMARY KEY, serialnumber TEXT, sync_type TEXT,
+       status TEXT, error_message TEXT, synced_at TIMESTAMP)""",
+    """CREATE TABLE cmms_sync_log (id INTEGER PRIMARY KEY, sync_type TEXT, status TEXT,
+       assets_synced INTEGER, duration_ms INTEGER, created_at TIMESTAMP
+       DEFAULT CURRENT_TIMESTAMP)""",
+)
 
 
-@dataclass
-class SeedResult:
-    total: int = 0
-    success: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-    duration_ms: int = 0
+class DB:
+    """pgx's way: exec and query_row in autocommit; begin and commit are round trips."""
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite:")
+        self._sql: dict[str, str] = {}
+        if self.sqlite:
+            self.conn: Any = sqlite3.connect(
+                url.split("sqlite:///", 1)[1], isolation_level=None, timeout=10
+            )
+            for pragma in ("foreign_keys=ON", "busy_timeout=10000", "journal_mode=WAL"):
+                self.conn.execute(f"PRAGMA {pragma}")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=0)
+        self.cur = self.conn.cursor()
+
+    def q(self, sql: str) -> str:
+        if not self.sqlite:
+            return sql
+        if (s := self._sql.get(sql)) is None:
+            s = self._sql[sql] = sql.replace("%s", "?").replace("NOW()", "CURRENT_TIMESTAMP")
+        return s
+
+    def exec(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.cur.execute(self.q(sql), params)
+
+    def query_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.cur.execute(self.q(sql), params)
+        row = self.cur.fetchone()
+        if row is None:
+            raise LookupError("no rows in result set")
+        return tuple(row)
+
+    def query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        self.cur.execute(self.q(sql), params)
+        return list(self.cur.fetchall())
+
+    def simple(self, sql: str) -> None:
+        # pgx sends BEGIN and COMMIT as simple queries, never prepared.
+        if self.sqlite:
+            self.cur.execute(sql)
+        else:
+            self.cur.execute(sql, prepare=False)
+
+    def rollback(self) -> None:
+        try:
+            self.simple("ROLLBACK")
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def _null_int(v: Any) -> int | None:
-    return v if isinstance(v, int) and v > 0 else None
+def null_int(v: int) -> int | None:
+    return None if v == 0 else v
 
 
-def _null_str(v: Any) -> str | None:
-    return v if isinstance(v, str) and v else None
+def null_str(s: str) -> str | None:
+    return None if s == "" else s
 
 
-def _int(v: Any) -> int:
-    # Go's json into an int field: a missing value is 0.
-    return v if isinstance(v, int) else 0
+def go_int(m: dict[str, Any], k: str) -> int:
+    v = m.get(k)
+    return 0 if v is None else int(v)
 
 
-def _atoi(text: Any) -> int:
+def go_str(m: dict[str, Any], k: str) -> str:
+    v = m.get(k)
+    return "" if v is None else v
+
+
+def atoi(s: Any) -> int:
     try:
-        return int(text)
+        return int(s, 10)
     except (TypeError, ValueError):
-        return 0  # strconv.Atoi's error is dropped in the sketch
+        return 0
 
 
-def _atof(text: Any) -> float:
+def parse_float(s: Any) -> float:
     try:
-        return float(text)
+        return float(s)
     except (TypeError, ValueError):
         return 0.0
 
 
-def _fetch(client: httpx.Client, url: str, serialnumber: str) -> dict[str, Any]:
-    response = client.post(url, content=json.dumps({"serialnumber": serialnumber}).encode())
-    if response.status_code != 200:
-        raise RuntimeError(f"API status {response.status_code}")
-    result = json.loads(response.content)
-    if result.get("status") is not True or result.get("response_code") != 200:
-        raise RuntimeError("API returned status=false")
-    return result
+class FetchError(Exception):
+    pass
 
 
-def _enrich(cur: psycopg.Cursor[Any], api: dict[str, Any]) -> None:
-    body = api["response"]
-    d, p, wo = body["data"], body.get("performance") or {}, body["workorder_transactional"]
-    if _int(d.get("building_id")) > 0:
-        cur.execute(
-            UPSERT_BUILDING,
-            (d["building_id"], _null_int(d.get("customer_id")), d.get("building_name", "")),
+class Client:
+    """http.Client{Timeout: 15 * time.Second}: one keep-alive connection, TCP_NODELAY."""
+
+    def __init__(self, url: str, token: str, timeout: float = 15.0) -> None:
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
+        self.path = u.path + (("?" + u.query) if u.query else "")
+        self.headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            c.connect()
+            c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.conn = c
+        return self.conn
+
+    def fetch(self, serialnumber: str) -> dict[str, Any]:
+        body = json.dumps({"serialnumber": serialnumber}).encode()
+        try:
+            c = self._connection()
+            c.request("POST", self.path, body=body, headers=self.headers)
+            resp = c.getresponse()
+            raw = resp.read()
+            if resp.will_close:
+                c.close()
+                self.conn = None
+        except (OSError, http.client.HTTPException) as exc:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+            raise FetchError(f"http: {exc}") from None
+        if resp.status != 200:
+            raise FetchError(f"API status {resp.status}")
+        try:
+            result = json.loads(raw)
+        except ValueError as exc:
+            raise FetchError(f"decode: {exc}") from None
+        if not result.get("status") or result.get("response_code") != 200:
+            raise FetchError("API returned status=false")
+        return dict(result)
+
+
+_WO_PERIODS = ("upto", "last_year")
+
+
+def enrich_asset_from_api(db: DB, api: dict[str, Any]) -> None:
+    r = api.get("response") or {}
+    d = r.get("data") or {}
+    p = r.get("performance") or {}
+    wo = r.get("workorder_transactional") or {}
+    serial = go_str(d, "serialnumber")
+
+    # 1. ic3_building
+    building_id = go_int(d, "building_id")
+    if building_id > 0:
+        db.exec(
+            SQL_BUILDING,
+            (building_id, null_int(go_int(d, "customer_id")), go_str(d, "building_name")),
         )
-    if _int(d.get("floor_id")) > 0:
-        cur.execute(
-            UPSERT_FLOOR,
+    # 2. ic3_floor_master
+    floor_id = go_int(d, "floor_id")
+    if floor_id > 0:
+        db.exec(
+            SQL_FLOOR,
             (
-                d["floor_id"],
-                d.get("floor_name", ""),
-                _null_int(d.get("location_id")),
-                _null_int(d.get("asset_floor_id")),
+                floor_id,
+                go_str(d, "floor_name"),
+                null_int(go_int(d, "location_id")),
+                null_int(go_int(d, "asset_floor_id")),
             ),
         )
-    if _int(d.get("department_id")) > 0:
-        cur.execute(
-            UPSERT_DEPARTMENT,
+    # 3. ic3_department_master
+    department_id = go_int(d, "department_id")
+    if department_id > 0:
+        db.exec(
+            SQL_DEPARTMENT,
             (
-                d["department_id"],
-                d.get("department_name", ""),
-                _null_int(d.get("floor_id")),
-                _null_int(d.get("location_id")),
-                _null_int(d.get("asset_department_id")),
+                department_id,
+                go_str(d, "department_name"),
+                null_int(floor_id),
+                null_int(go_int(d, "location_id")),
+                null_int(go_int(d, "asset_department_id")),
             ),
         )
-    cur.execute(
-        UPDATE_MASTER,
+    # 4. ic3_asset_master
+    db.exec(
+        SQL_UPDATE_MASTER,
         (
-            _int(d.get("traceid")),
-            _null_str(d.get("barcode")),
-            _null_str(d.get("criticality")),
-            _null_str(d.get("capacity_rating")),
-            *(_null_int(d.get(name)) for name in _MASTER_INT_FIELDS),
-            _null_str(d.get("in_charge_person")),
-            *(_int(d.get(name)) for name in _MASTER_COUNT_FIELDS),
-            d["serialnumber"],
+            go_int(d, "traceid"),
+            null_str(go_str(d, "barcode")),
+            null_str(go_str(d, "criticality")),
+            null_str(go_str(d, "capacity_rating")),
+            null_int(building_id),
+            null_int(floor_id),
+            null_int(department_id),
+            null_int(go_int(d, "asset_building_id")),
+            null_int(go_int(d, "asset_floor_id")),
+            null_int(go_int(d, "asset_department_id")),
+            null_int(go_int(d, "fk_customers_equipment_mapping_id")),
+            null_int(go_int(d, "customers_locations_serialnumber_mapping_id")),
+            null_int(go_int(d, "customer_traceability_id")),
+            null_int(go_int(d, "customer_model_id")),
+            null_int(go_int(d, "location_traceability_id")),
+            null_int(go_int(d, "location_model_id")),
+            null_str(go_str(d, "in_charge_person")),
+            go_int(d, "ticketcount"),
+            go_int(d, "schedulecount"),
+            go_int(d, "schedule_configured"),
+            go_int(d, "schedule_initiate"),
+            go_int(d, "iot_device_mapped"),
+            go_int(d, "status"),
+            go_int(d, "asset_live_status"),
+            go_int(d, "mapping_status"),
+            go_int(d, "traceability_status"),
+            go_int(d, "is_loaner"),
+            go_int(d, "is_ble_tracking"),
+            go_int(d, "is_rfid_tracking"),
+            go_int(d, "is_qr_tracking"),
+            go_int(d, "is_tracking_enabled"),
+            serial,
         ),
     )
-    cur.execute(SELECT_ASSET_ID, (d["serialnumber"],))
-    row = cur.fetchone()
-    if row is None:
-        raise RuntimeError("get asset_id: no rows in result set")
-    asset_id = row[0]
-    cur.execute(
-        UPSERT_PERFORMANCE,
+    # The asset_id for the child rows
+    asset_id = db.query_row(SQL_SELECT_ASSET_ID, (serial,))[0]
+    # 5. ic3_asset_performance
+    db.exec(
+        SQL_PERFORMANCE,
         (
             asset_id,
-            d["serialnumber"],
-            p.get("equipments_name", ""),
-            p.get("equipment_model_name", ""),
-            p.get("criticality_type_label", ""),
-            _int(p.get("total_ticket")),
-            p.get("mttr", ""),
-            p.get("mtbf", ""),
-            p.get("availability", ""),
-            p.get("total_ticket_breakdown_hrs", ""),
-            p.get("total_schedule_breakdown_hrs", ""),
-            p.get("asset_created_date", ""),
-            p.get("total_actual_hrs", ""),
+            serial,
+            go_str(p, "equipments_name"),
+            go_str(p, "equipment_model_name"),
+            go_str(p, "criticality_type_label"),
+            go_int(p, "total_ticket"),
+            go_str(p, "mttr"),
+            go_str(p, "mtbf"),
+            go_str(p, "availability"),
+            go_str(p, "total_ticket_breakdown_hrs"),
+            go_str(p, "total_schedule_breakdown_hrs"),
+            go_str(p, "asset_created_date"),
+            go_str(p, "total_actual_hrs"),
         ),
     )
-    for period_type in ("upto", "last_year"):
-        w = wo.get(period_type) or {}
-        cur.execute(
-            UPSERT_WORKORDER,
+    # 6. ic3_workorder_summary: two rows (upto, last_year)
+    for period in _WO_PERIODS:
+        w = wo.get(period) or {}
+        db.exec(
+            SQL_WORKORDER,
             (
                 asset_id,
-                period_type,
-                _atoi(w.get("work_estimate_count")),
-                _atof(w.get("work_estimate_cost")),
-                _atoi(w.get("schedule_count")),
-                _atof(w.get("schedule_cost")),
-                _atoi(w.get("ticket_count")),
-                _atof(w.get("ticket_cost")),
+                period,
+                atoi(w.get("work_estimate_count")),
+                parse_float(w.get("work_estimate_cost")),
+                atoi(w.get("schedule_count")),
+                parse_float(w.get("schedule_cost")),
+                atoi(w.get("ticket_count")),
+                parse_float(w.get("ticket_cost")),
             ),
         )
 
 
-def run_seed_loop(
-    dsn: str,
-    url: str,
-    token: str,
-    *,
-    rate_ms: int,
-    batch: int | None = None,
-    offset: int = 0,
-) -> SeedResult:
-    """The sketch's SyncAllAssetsFromInnomaint: sleep, fetch, BEGIN, statements, COMMIT, log."""
+def sync_all_assets(db: DB, client: Client, rate_ms: float, batch: int = 0) -> dict[str, Any]:
     start = time.monotonic()
-    result = SeedResult()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                """SELECT cmms_asset_id FROM ic3_asset_master
-                   WHERE cmms_asset_id IS NOT NULL
-                   ORDER BY report_seq_no ASC NULLS LAST
-                   LIMIT %s OFFSET %s""",
-                (batch if batch and batch > 0 else 9999999, offset),
-            )
-        ]
-        run_id = conn.execute(
-            """INSERT INTO cmms_sync_run (trigger, status, started_at)
-               VALUES ('cli', 'running', NOW()) RETURNING run_id"""
-        ).fetchone()[0]  # type: ignore[index]
-        result.total = len(ids)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        # Go's net/http sets TCP_NODELAY on every connection, as our client does.
-        transport = httpx.HTTPTransport(
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
-        with httpx.Client(timeout=15.0, headers=headers, transport=transport) as client:
-            for i, cmms_id in enumerate(ids):
-                if i > 0:
-                    time.sleep(rate_ms / 1000.0)
-                try:
-                    api = _fetch(client, url, cmms_id)
-                except (httpx.HTTPError, RuntimeError, ValueError) as exc:
-                    result.failed += 1
-                    result.errors.append(f"{cmms_id}: {exc}")
-                    conn.execute(INSERT_LOG, (run_id, cmms_id, "failed", str(exc)))
-                    continue
-                try:
-                    with conn.transaction(), conn.cursor() as cur:
-                        _enrich(cur, api)
-                except (psycopg.Error, RuntimeError, KeyError) as exc:
-                    result.failed += 1
-                    result.errors.append(f"{cmms_id}: enrich: {exc}")
-                    conn.execute(INSERT_LOG, (run_id, cmms_id, "failed", str(exc)))
-                    continue
-                result.success += 1
-                conn.execute(INSERT_LOG, (run_id, cmms_id, "success", None))
-        result.duration_ms = int((time.monotonic() - start) * 1000)
-        conn.execute(
-            """UPDATE cmms_sync_run SET status = 'completed', success = %s, failed = %s,
-               total = %s, finished_at = NOW(), duration_ms = %s WHERE run_id = %s""",
-            (result.success, result.failed, result.total, result.duration_ms, run_id),
-        )
+    result: dict[str, Any] = {"total": 0, "success": 0, "failed": 0, "errors": []}
+    limit = 9999 if batch <= 0 else batch
+    asset_ids = [row[0] for row in db.query(SQL_SELECT_IDS, (limit, 0))]
+    result["total"] = len(asset_ids)
+    for i, cmms_id in enumerate(asset_ids):
+        if i > 0:
+            time.sleep(rate_ms / 1000.0)
+        try:
+            api_resp = client.fetch(cmms_id)
+        except FetchError as err:
+            result["failed"] += 1
+            result["errors"].append(f"{cmms_id}: {err}")
+            try:
+                db.exec(SQL_LOG_ERROR, (cmms_id, str(err)))
+            except Exception:
+                pass
+            continue
+        # Each asset its own transaction
+        try:
+            db.simple("BEGIN")
+        except Exception:
+            result["failed"] += 1
+            continue
+        try:
+            enrich_asset_from_api(db, api_resp)
+        except Exception as err:
+            db.rollback()
+            result["failed"] += 1
+            result["errors"].append(f"{cmms_id}: enrich: {err}")
+            try:
+                db.exec(SQL_LOG_ERROR, (cmms_id, str(err)))
+            except Exception:
+                pass
+            continue
+        try:
+            db.simple("COMMIT")  # the sketch ignores tx.Commit's error
+        except Exception:
+            pass
+        result["success"] += 1
+        try:
+            db.exec(SQL_LOG_SUCCESS, (cmms_id,))
+        except Exception:
+            pass
+    elapsed_ms = int((time.monotonic() - start) * 1000)
+    try:
+        db.exec(SQL_LOG_BATCH, (result["success"], elapsed_ms))
+    except Exception:
+        pass
+    result["loop_s"] = time.monotonic() - start
+    result["errors"] = result["errors"][:20]
     return result
+
+
+def setup(url: str) -> None:
+    db = DB(url)
+    for statement in SETUP_SQLITE if db.sqlite else SETUP_POSTGRESQL:
+        db.simple(statement)
+    db.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True, help="postgresql://... or sqlite:///path")
+    ap.add_argument("--url", help="INNOMAINT_API_URL")
+    ap.add_argument("--token", default="")
+    ap.add_argument("--rate-ms", type=float, default=200)
+    ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--setup", action="store_true", help="make the sketch's own log tables")
+    a = ap.parse_args()
+    if a.setup:
+        setup(a.db)
+        return 0
+    db = DB(a.db)
+    result = sync_all_assets(db, Client(a.url, a.token), a.rate_ms, a.batch)
+    db.close()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
