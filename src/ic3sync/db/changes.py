@@ -121,10 +121,14 @@ _STORED_SELECT: Final = _stored_select()
 
 
 def _fingerprint() -> sa.ColumnElement[str]:
-    """PostgreSQL's digest of an asset's stored values (the columns of _STORED_SELECT), the same
-    text whenever the values are the same."""
-    row = sa.tuple_(*_STORED_SELECT.selected_columns)
-    return sa.func.md5(sa.cast(row, sa.Text))
+    """PostgreSQL's mark of an asset's stored values: the transaction that last wrote each of
+    its own rows (xmin: any change to the master, performance or work-order row, by anyone,
+    changes it) and the names of the building, floor and department it is assigned to, whose
+    rows other assets' syncs rewrite with the same names. As text, NULLs kept in place."""
+    rows = [asset_master.name, asset_performance.name, *(f"wo_{p}" for p in WORKORDER_PERIODS)]
+    marks = [sa.literal_column(f"{name}.xmin") for name in rows]
+    names = [table.c[name] for _, table, _, name in _DIMENSIONS]
+    return sa.cast(sa.tuple_(*marks, *names), sa.Text)
 
 
 def _guard_select() -> sa.Select[Any]:
@@ -210,7 +214,8 @@ def _stored(row: Sequence[Any], dialect: sa.Dialect) -> Stored:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """An asset's stored values read ahead of its sync, with their PostgreSQL fingerprint."""
+    """An asset's stored values read ahead of its sync, with their PostgreSQL fingerprint
+    (_fingerprint)."""
 
     stored: Stored
     fingerprint: str
