@@ -21,10 +21,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from ic3sync.netproxy import TcpProxy
-from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
+from tests.conftest import PG_ADMIN_URL, MigratedTemplates, drop_pg_database
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
 # Process-heavy tests run on PostgreSQL (production) in `make test`, on SQLite as well in
@@ -86,12 +84,9 @@ def ledger() -> Ledger:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(migrated_templates: MigratedTemplates) -> Iterator[str]:
     """A migrated PostgreSQL database of its own, dropped afterwards."""
-    url = create_pg_database()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = migrated_templates.pg_copy()
     try:
         yield url
     finally:
