@@ -1,10 +1,16 @@
 """Shared fixtures: real databases. PostgreSQL at 127.0.0.1:5432 (or IC3_TEST_PG_ADMIN_URL) gets
 a uniquely named database per test that is dropped afterwards; SQLite gets a file in tmp_path.
-An unreachable PostgreSQL fails the suite: it never skips."""
+An unreachable PostgreSQL fails the suite: it never skips.
+
+A test that wants its database migrated (it uses `migrated_db_url`, or `engine` or `register`,
+which use it) gets a copy of a database the migrations ran on once in this session: a PostgreSQL
+database created with that one as its TEMPLATE, or a copy of that SQLite file. Each test still
+has a database of its own; the copy just skips running the same migrations again."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
+from ic3sync.db.migrate import head_revision, upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "IC3_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -30,13 +36,14 @@ def _admin_engine() -> sa.Engine:
     return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
 
 
-def create_pg_database() -> str:
-    """Create an empty, uniquely named database and return its URL."""
+def create_pg_database(template: str | None = None) -> str:
+    """Create a uniquely named database, empty or a copy of `template`, and return its URL."""
     name = f"ic3test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     except sa.exc.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}", pytrace=False)
     finally:
@@ -52,13 +59,69 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+class MigratedTemplates:
+    """One database per backend, migrated to head the first time a test asks for it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite_file: Path | None = None
+        self.pg_url: str | None = None
+
+    @staticmethod
+    def _migrate(url: str) -> None:
+        engine = make_engine(url)
+        try:
+            assert upgrade(engine)[1] == head_revision()
+        finally:
+            # No connection may stay open: PostgreSQL copies a template only while nobody is
+            # connected to it, and closing the last SQLite connection folds the WAL into the file.
+            engine.dispose()
+
+    def sqlite_copy(self, target: Path) -> str:
+        if self.sqlite_file is None:
+            path = self.folder / "migrated.db"
+            self._migrate(f"sqlite:///{path}")
+            self.sqlite_file = path
+        shutil.copyfile(self.sqlite_file, target)
+        return f"sqlite:///{target}"
+
+    def pg_copy(self) -> str:
+        if self.pg_url is None:
+            url = create_pg_database()
+            try:
+                self._migrate(url)
+            except BaseException:
+                drop_pg_database(url)
+                raise
+            self.pg_url = url
+        return create_pg_database(template=sa.make_url(self.pg_url).database)
+
+    def close(self) -> None:
+        if self.pg_url is not None:
+            drop_pg_database(self.pg_url)
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory.mktemp("migrated-template"))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database of each backend (not migrated)."""
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """The URL of a database of each backend of the test's own: empty, or migrated when the test
+    also uses `migrated_db_url`."""
+    migrated = "migrated_db_url" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ic3sync.db'}"
+        path = tmp_path / "ic3sync.db"
+        yield migrated_templates.sqlite_copy(path) if migrated else f"sqlite:///{path}"
         return
-    url = create_pg_database()
+    url = migrated_templates.pg_copy() if migrated else create_pg_database()
     try:
         yield url
     finally:
@@ -66,10 +129,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
+def migrated_db_url(db_url: str) -> str:
+    """`db_url`, migrated to the newest schema (the same database as `db_url` in this test)."""
+    return db_url
+
+
+@pytest.fixture
+def engine(migrated_db_url: str) -> Iterator[sa.Engine]:
     """A migrated engine on each backend."""
-    eng = make_engine(db_url)
-    upgrade(eng)
+    eng = make_engine(migrated_db_url)
     try:
         yield eng
     finally:

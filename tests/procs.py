@@ -131,3 +131,10 @@ def simulator_process(
     finally:
         stop(proc)
         log.close()
+
+
+def reset_simulator(api_url: str) -> None:
+    """Clear the stats of the simulator process at `api_url`, and with them how often each
+    transient fault was served: the next test meets every fault as a fresh process would."""
+    root = api_url.split("/api/", 1)[0]
+    httpx.post(f"{root}/__reset", content=b"", timeout=10).raise_for_status()

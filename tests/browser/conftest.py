@@ -19,7 +19,6 @@ from playwright.sync_api import (
 )
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from tests.browser.support import (
     CHROMIUM_ARGS,
     FAULTS,
@@ -102,11 +101,11 @@ def dash_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def serve_dashboard(
-    db_url: str, dash_simulator: str, tmp_path: Path
+    migrated_db_url: str, dash_simulator: str, tmp_path: Path
 ) -> Iterator[Callable[..., Dashboard]]:
     """`serve_dashboard(extra_ids=(), **env)`: the register seeded, `ic3sync serve` on it."""
+    db_url = migrated_db_url
     engine = make_engine(db_url)
-    upgrade(engine)
     servers: list[ServerProcess] = []
 
     def start(extra_ids: tuple[str, ...] = (), **env: str | None) -> Dashboard:

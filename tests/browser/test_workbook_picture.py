@@ -96,12 +96,11 @@ def grid(ws: Any, header: list[str]) -> str:
     )
 
 
-def test_the_exported_workbook_drawn_for_the_readme(db_url, page: Page, tmp_path, shots):
+def test_the_exported_workbook_drawn_for_the_readme(migrated_db_url, page: Page, tmp_path, shots):
     from ic3sync.db.engine import make_engine
-    from ic3sync.db.migrate import upgrade
 
+    db_url = migrated_db_url
     engine = make_engine(db_url)
-    upgrade(engine)
     seed_assets(engine, IDS)
     with Simulator(SimulatorConfig(token=TOKEN)) as sim, client_for(sim.url) as client:
         assert run_sync(engine, client, trigger="cli").success == len(IDS)

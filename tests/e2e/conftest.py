@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from tests.helpers import seed_assets
 from tests.procs import base_env, free_port, ic3sync_cmd, simulator_process, stop
 
@@ -80,10 +79,9 @@ def api_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def register(db_url: str) -> Iterator[sa.Engine]:
+def register(migrated_db_url: str) -> Iterator[sa.Engine]:
     """The test's database, migrated; seed it with `seed_assets(register, ids)`."""
-    engine = make_engine(db_url)
-    upgrade(engine)
+    engine = make_engine(migrated_db_url)
     try:
         yield engine
     finally:

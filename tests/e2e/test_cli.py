@@ -1,5 +1,9 @@
 """The `ic3sync` command line as a process, against the simulator as a process, on SQLite and
-PostgreSQL: what an operator types and what they get back (output, exit code, tables)."""
+PostgreSQL: what an operator types and what they get back (output, exit code, tables).
+
+One simulator process serves the module, its fault counts cleared before each test. `migrate` and
+`import-assets` as processes are proved by the first test; the others start from a database the
+same way migrated and filled in-process (`registered`), and run as processes what they test."""
 
 from __future__ import annotations
 
@@ -8,15 +12,17 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
+from ic3sync.importer import import_assets
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import TOKEN, all_text, table_rows
-from tests.procs import base_env, run_cli, simulator_process, start_cli
+from tests.procs import base_env, reset_simulator, run_cli, simulator_process, start_cli
 
 FAULTS = {
     "Site A_NOTFOUND_01": "not_found",
@@ -35,6 +41,29 @@ FAULTS = {
 PERMANENT = {"Site A_NOTFOUND_01", "Site A_FALSE_02", "Site A_HTML_03", "Site A_OTHER_04"}
 PERMANENT |= {"Site A_BADREQ_05"}
 HEALTHY = [f"Site B_PUMP_{n:02d}" for n in range(1, 9)]
+# Assets whose answer takes a while, so that a run of them can be stopped half-way.
+SLOW = [f"Slow_{n:03d}" for n in range(40)]
+KILL = [f"Kill_{n:03d}" for n in range(40)]
+LONG_ID = "Site C_" + "VERY-LONG-ASSET-IDENTIFIER-" * 4 + "01"
+SIMULATOR_FAULTS = {
+    **FAULTS,
+    **{cid: {"kind": "slow", "ms": 50} for cid in SLOW},
+    **{cid: {"kind": "slow", "ms": 40} for cid in KILL},
+    LONG_ID: "not_found",
+}
+
+
+@pytest.fixture(scope="module")
+def module_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with simulator_process(tmp_path_factory.mktemp("cli-sim"), faults=SIMULATOR_FAULTS) as url:
+        yield url
+
+
+@pytest.fixture
+def api(module_simulator: str) -> str:
+    """The module's simulator as INNOMAINT_API_URL, each transient fault to be served anew."""
+    reset_simulator(module_simulator)
+    return module_simulator
 
 
 def wait_for_successes(db_url: str, proc: subprocess.Popen[str], count: int) -> None:
@@ -72,6 +101,7 @@ def last_json_line(stdout: str) -> dict:
 
 
 def migrate_and_import(db_url: str, tmp_path: Path, ids: list[str]) -> dict[str, str]:
+    """`ic3sync migrate` twice and `ic3sync import-assets` of `ids`, as processes."""
     env = base_env(db_url)
     first = run_cli("migrate", env=env)
     assert first.returncode == 0, first.stderr
@@ -83,13 +113,24 @@ def migrate_and_import(db_url: str, tmp_path: Path, ids: list[str]) -> dict[str,
     return env
 
 
-def test_a_full_run_with_a_fault_of_each_kind_leaves_every_table_consistent(db_url, tmp_path):
+def registered(migrated_db_url: str, tmp_path: Path, ids: list[str]) -> dict[str, str]:
+    """The state `migrate_and_import` leaves, reached in-process: the migrated database with the
+    same register imported by the same code; the environment of a process on it."""
+    engine = make_engine(migrated_db_url)
+    try:
+        result = import_assets(engine, write_register(tmp_path / "reg.csv", ids))
+    finally:
+        engine.dispose()
+    assert result.inserted == len(ids)
+    return base_env(migrated_db_url)
+
+
+def test_a_full_run_with_a_fault_of_each_kind_leaves_every_table_consistent(db_url, tmp_path, api):
     ids = list(FAULTS) + HEALTHY
     env = migrate_and_import(db_url, tmp_path, ids)
-    with simulator_process(tmp_path, faults=FAULTS) as api:
-        env["INNOMAINT_API_URL"] = api
-        first = run_cli("sync", "--json", env=env)
-        second = run_cli("sync", "--json", env=env)
+    env["INNOMAINT_API_URL"] = api
+    first = run_cli("sync", "--json", env=env)
+    second = run_cli("sync", "--json", env=env)
 
     assert first.returncode == 3, first.stderr
     result = last_json_line(first.stdout)
@@ -128,12 +169,13 @@ def test_a_full_run_with_a_fault_of_each_kind_leaves_every_table_consistent(db_u
         assert TOKEN not in proc.stdout + proc.stderr
 
 
-def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing(db_url, tmp_path):
-    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
-    with simulator_process(tmp_path) as api:
-        env["INNOMAINT_API_URL"] = api
-        done = run_cli("sync", "--json", env=env)
-        again = run_cli("sync", "--only-failed", "--json", env=env)
+def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing(
+    migrated_db_url, tmp_path, api
+):
+    env = registered(migrated_db_url, tmp_path, HEALTHY[:3])
+    env["INNOMAINT_API_URL"] = api
+    done = run_cli("sync", "--json", env=env)
+    again = run_cli("sync", "--only-failed", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert last_json_line(done.stdout)["success"] == 3
     assert again.returncode == 0, again.stderr
@@ -156,8 +198,11 @@ def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing
     ("args", "words"),
     [(["--customer-id", "99999"], "customer_id 99999"), (["--offset", "500"], "offset 500")],
 )
-def test_a_selection_that_matches_nothing_says_so_and_records_no_run(db_url, tmp_path, args, words):
-    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
+def test_a_selection_that_matches_nothing_says_so_and_records_no_run(
+    migrated_db_url, tmp_path, args, words
+):
+    db_url = migrated_db_url
+    env = registered(db_url, tmp_path, HEALTHY[:3])
     # No simulator: nothing may be fetched.
     env["INNOMAINT_API_URL"] = "http://127.0.0.1:9/nothing-listens-here"
     proc = run_cli("sync", *args, env=env)
@@ -172,8 +217,8 @@ def test_a_selection_that_matches_nothing_says_so_and_records_no_run(db_url, tmp
         engine.dispose()
 
 
-def test_sync_without_a_token_stops_at_once_naming_the_variable(db_url, tmp_path):
-    env = migrate_and_import(db_url, tmp_path, HEALTHY[:1])
+def test_sync_without_a_token_stops_at_once_naming_the_variable(migrated_db_url, tmp_path):
+    env = registered(migrated_db_url, tmp_path, HEALTHY[:1])
     env.pop("INNOMAINT_API_TOKEN")
     proc = run_cli("sync", env=env, cwd=tmp_path)
     assert proc.returncode == 1
@@ -181,11 +226,10 @@ def test_sync_without_a_token_stops_at_once_naming_the_variable(db_url, tmp_path
     assert "Traceback" not in proc.stderr
 
 
-def test_a_wrong_token_aborts_the_run_with_exit_one(db_url, tmp_path):
-    env = migrate_and_import(db_url, tmp_path, HEALTHY[:3])
-    with simulator_process(tmp_path) as api:
-        env.update(INNOMAINT_API_URL=api, INNOMAINT_API_TOKEN="not-the-right-token")
-        proc = run_cli("sync", "--json", env=env)
+def test_a_wrong_token_aborts_the_run_with_exit_one(migrated_db_url, tmp_path, api):
+    env = registered(migrated_db_url, tmp_path, HEALTHY[:3])
+    env.update(INNOMAINT_API_URL=api, INNOMAINT_API_TOKEN="not-the-right-token")
+    proc = run_cli("sync", "--json", env=env)
     assert proc.returncode == 1
     result = last_json_line(proc.stdout)
     assert result["status"] == "aborted" and "token" in result["error"]
@@ -201,8 +245,9 @@ def test_an_unreachable_database_is_a_clear_fatal_error(tmp_path):
     assert "secret-pw" not in proc.stderr
 
 
-def test_a_bad_register_names_the_row_and_writes_nothing(db_url, tmp_path):
-    env = migrate_and_import(db_url, tmp_path, HEALTHY[:2])
+def test_a_bad_register_names_the_row_and_writes_nothing(migrated_db_url, tmp_path):
+    db_url = migrated_db_url
+    env = registered(db_url, tmp_path, HEALTHY[:2])
     bad = tmp_path / "bad.csv"
     bad.write_text("Asset ID,Asset Name\nNew_01,Pump\n,Orphan name\n")
     proc = run_cli("import-assets", str(bad), env=env)
@@ -216,12 +261,11 @@ def test_a_bad_register_names_the_row_and_writes_nothing(db_url, tmp_path):
     assert ids == set(HEALTHY[:2])
 
 
-def test_sync_one_syncs_an_id_with_spaces(db_url, tmp_path):
-    env = migrate_and_import(db_url, tmp_path, ["Delhi Cantt Naraina_BP_01"])
-    with simulator_process(tmp_path) as api:
-        env["INNOMAINT_API_URL"] = api
-        proc = run_cli("sync-one", "Delhi Cantt Naraina_BP_01", "--json", env=env)
-        missing = run_cli("sync-one", "No such asset", env=env)
+def test_sync_one_syncs_an_id_with_spaces(migrated_db_url, tmp_path, api):
+    env = registered(migrated_db_url, tmp_path, ["Delhi Cantt Naraina_BP_01"])
+    env["INNOMAINT_API_URL"] = api
+    proc = run_cli("sync-one", "Delhi Cantt Naraina_BP_01", "--json", env=env)
+    missing = run_cli("sync-one", "No such asset", env=env)
     assert proc.returncode == 0, proc.stderr
     payload = last_json_line(proc.stdout)
     assert payload["status"] == "synced" and payload["traceability_id"] > 0
@@ -229,15 +273,15 @@ def test_sync_one_syncs_an_id_with_spaces(db_url, tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, sig):
-    ids = [f"Slow_{n:03d}" for n in range(40)]
-    env = migrate_and_import(db_url, tmp_path, ids)
-    with simulator_process(tmp_path, latency_ms=50) as api:
-        env["INNOMAINT_API_URL"] = api
-        proc = start_cli("sync", "--json", env=env)
-        wait_for_successes(db_url, proc, 3)
-        proc.send_signal(sig)
-        out, errs = proc.communicate(timeout=30)
+def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(migrated_db_url, tmp_path, api, sig):
+    db_url = migrated_db_url
+    ids = SLOW
+    env = registered(db_url, tmp_path, ids)
+    env["INNOMAINT_API_URL"] = api
+    proc = start_cli("sync", "--json", env=env)
+    wait_for_successes(db_url, proc, 3)
+    proc.send_signal(sig)
+    out, errs = proc.communicate(timeout=30)
     assert proc.returncode == 130, errs
     result = last_json_line(out)
     assert result["status"] == "cancelled"
@@ -255,17 +299,17 @@ def test_a_signal_mid_run_cancels_it_and_keeps_what_committed(db_url, tmp_path, 
     assert sum(r["status"] == "success" for r in logs) == result["success"]
 
 
-def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
-    ids = [f"Kill_{n:03d}" for n in range(40)]
-    env = migrate_and_import(db_url, tmp_path, ids)
-    with simulator_process(tmp_path, latency_ms=40) as api:
-        env["INNOMAINT_API_URL"] = api
-        proc = start_cli("sync", env=env)
-        wait_for_successes(db_url, proc, 2)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        rerun = run_cli("sync", "--only-failed", "--json", env=env)
-        full = run_cli("sync", "--json", env=env)
+def test_a_killed_run_is_marked_interrupted_by_the_next_one(migrated_db_url, tmp_path, api):
+    db_url = migrated_db_url
+    ids = KILL
+    env = registered(db_url, tmp_path, ids)
+    env["INNOMAINT_API_URL"] = api
+    proc = start_cli("sync", env=env)
+    wait_for_successes(db_url, proc, 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = run_cli("sync", "--only-failed", "--json", env=env)
+    full = run_cli("sync", "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert full.returncode == 0, full.stderr
     engine = make_engine(db_url)
@@ -290,9 +334,9 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one(db_url, tmp_path):
     assert dupes == []
 
 
-def test_piped_output_is_never_broken_across_lines(db_url, tmp_path):
-    long_id = "Site C_" + "VERY-LONG-ASSET-IDENTIFIER-" * 4 + "01"
-    env = migrate_and_import(db_url, tmp_path, [long_id])
+def test_piped_output_is_never_broken_across_lines(migrated_db_url, tmp_path, api):
+    long_id = LONG_ID
+    env = registered(migrated_db_url, tmp_path, [long_id])
     deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "registers of the north region"
     deep.mkdir(parents=True)
     bad = deep / "bad register.csv"
@@ -302,9 +346,8 @@ def test_piped_output_is_never_broken_across_lines(db_url, tmp_path):
     line = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
     assert str(bad) in line and "row 3" in line, proc.stderr
 
-    with simulator_process(tmp_path, faults={long_id: "not_found"}) as api:
-        env["INNOMAINT_API_URL"] = api
-        synced = run_cli("sync", env=env)
+    env["INNOMAINT_API_URL"] = api
+    synced = run_cli("sync", env=env)
     assert synced.returncode == 3, synced.stderr
     failure = next(line for line in synced.stdout.splitlines() if long_id in line)
     assert "404" in failure, synced.stdout
@@ -333,11 +376,10 @@ def test_an_unsupported_database_driver_is_one_line_naming_the_variable(url):
     assert "Traceback" not in proc.stderr and "pw" not in proc.stderr
 
 
-def test_a_register_with_title_rows_imports_and_names_its_sheet(db_url, tmp_path):
+def test_a_register_with_title_rows_imports_and_names_its_sheet(migrated_db_url, tmp_path):
     import openpyxl
 
-    env = base_env(db_url)
-    assert run_cli("migrate", env=env).returncode == 0
+    env = base_env(migrated_db_url)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "November 2026"
@@ -369,9 +411,9 @@ def test_a_register_with_title_rows_imports_and_names_its_sheet(db_url, tmp_path
     assert "a header on row 1 and no asset rows below it; nothing was imported" in empty.stdout
 
 
-def test_ctrl_c_during_an_import_says_nothing_was_written(db_url, tmp_path):
+def test_ctrl_c_during_an_import_says_nothing_was_written(migrated_db_url, tmp_path):
+    db_url = migrated_db_url
     env = base_env(db_url)
-    assert run_cli("migrate", env=env).returncode == 0
     big = tmp_path / "big.csv"
     with big.open("w", newline="") as f:
         writer = csv.writer(f)

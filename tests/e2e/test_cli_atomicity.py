@@ -9,18 +9,16 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
+from ic3sync.importer import import_assets
 from tests.helpers import master, table_rows
-from tests.procs import base_env, run_cli, simulator_process
+from tests.procs import base_env, run_cli
 from tests.refusals import quoted, refuse
 
 REFUSAL = "refused by the test trigger"
 
 
 def _migrated(db_url: str) -> tuple[dict[str, str], sa.Engine]:
-    env = base_env(db_url)
-    migrated = run_cli("migrate", env=env)
-    assert migrated.returncode == 0, migrated.stderr
-    return env, make_engine(db_url)
+    return base_env(db_url), make_engine(db_url)
 
 
 def _register(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -28,13 +26,11 @@ def _register(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-def test_import_assets_commits_nothing_when_the_database_refuses_row_2(db_url, tmp_path):
-    env, engine = _migrated(db_url)
+def test_import_assets_commits_nothing_when_the_database_refuses_row_2(migrated_db_url, tmp_path):
+    env, engine = _migrated(migrated_db_url)
     try:
-        first = run_cli(
-            "import-assets", str(_register(tmp_path / "a.csv", [("R 2", "Old")])), env=env
-        )
-        assert first.returncode == 0, first.stderr
+        # What is there before: imported in-process, by the code the command runs.
+        assert import_assets(engine, _register(tmp_path / "a.csv", [("R 2", "Old")])).inserted == 1
         refuse(engine, "ic3_asset_master", f"NEW.cmms_asset_id = {quoted('R 2')}", REFUSAL)
         # Row 1 is new (an INSERT), row 2 known (an UPDATE): two statements, one transaction.
         path = _register(tmp_path / "b.csv", [("R 1", "New"), ("R 2", "Renamed")])
@@ -51,16 +47,14 @@ def test_import_assets_commits_nothing_when_the_database_refuses_row_2(db_url, t
         engine.dispose()
 
 
-def test_sync_rolls_back_the_asset_whose_last_write_is_refused_and_goes_on(db_url, tmp_path):
-    env, engine = _migrated(db_url)
+def test_sync_rolls_back_the_asset_whose_last_write_is_refused_and_goes_on(
+    migrated_db_url, tmp_path, api_simulator
+):
+    env, engine = _migrated(migrated_db_url)
     try:
         ids = ["Atom_01", "Atom_02", "Atom_03"]
-        imported = run_cli(
-            "import-assets",
-            str(_register(tmp_path / "r.csv", [(i, f"Pump {i}") for i in ids])),
-            env=env,
-        )
-        assert imported.returncode == 0, imported.stderr
+        register = _register(tmp_path / "r.csv", [(i, f"Pump {i}") for i in ids])
+        assert import_assets(engine, register).inserted == 3
         victim = master(engine, ids[1])
         # The asset's last row before its log row: everything before it is in the transaction.
         refuse(
@@ -69,9 +63,8 @@ def test_sync_rolls_back_the_asset_whose_last_write_is_refused_and_goes_on(db_ur
             f"NEW.asset_id = {victim['asset_id']} AND NEW.period_type = 'last_year'",
             REFUSAL,
         )
-        with simulator_process(tmp_path) as api:
-            env["INNOMAINT_API_URL"] = api
-            synced = run_cli("sync", "--json", env=env)
+        env["INNOMAINT_API_URL"] = api_simulator
+        synced = run_cli("sync", "--json", env=env)
         assert synced.returncode == 3, synced.stderr
         assert master(engine, ids[1]) == victim
         for table in ("ic3_asset_performance", "ic3_workorder_summary"):

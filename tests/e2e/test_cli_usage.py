@@ -14,7 +14,9 @@ import pytest
 
 from ic3sync.cli import ENV_READ
 from ic3sync.config import Settings
-from tests.e2e.test_cli import migrate_and_import
+from ic3sync.db.engine import make_engine
+from ic3sync.db.migrate import upgrade
+from tests.e2e.test_cli import registered
 from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process
 
 
@@ -45,9 +47,11 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_one(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = base_env(f"sqlite:///{tmp_path / 'x.db'}")
-        assert run_cli("migrate", env=env).returncode == 0
-        proc = run_cli("serve", "--port", str(port), env=env, timeout=60)
+        url = f"sqlite:///{tmp_path / 'x.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        proc = run_cli("serve", "--port", str(port), env=base_env(url), timeout=60)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], proc.stderr
@@ -78,9 +82,11 @@ def test_an_unknown_log_format_is_refused(tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
-def test_cli_json_logs_carry_the_run_and_asset_and_each_failure_is_a_warning(db_url, tmp_path):
+def test_cli_json_logs_carry_the_run_and_asset_and_each_failure_is_a_warning(
+    migrated_db_url, tmp_path
+):
     ids = ["Site D_OK_01", "Site D_GONE_02", "Site D_GONE_03"]
-    env = migrate_and_import(db_url, tmp_path, ids)
+    env = registered(migrated_db_url, tmp_path, ids)
     gone = {"Site D_GONE_02": "not_found", "Site D_GONE_03": "status_false"}
     with simulator_process(tmp_path, faults=gone) as api:
         env.update(INNOMAINT_API_URL=api, IC3_LOG_FORMAT="json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,22 @@ def hostile_vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     where = tmp_path_factory.mktemp("hostile")
     with simulator_process(where, faults=HOSTILE, token=SLASH_TOKEN) as url:
         yield url
+
+
+def drip_requests(api_url: str) -> int:
+    """How often the hostile vendor has been asked for DRIP."""
+    stats = httpx.get(api_url.split("/api/", 1)[0] + "/__stats", timeout=5).json()
+    return int(stats["per_id"].get(DRIP, 0))
+
+
+def wait_for_drip_request(api_url: str, before: int, proc: subprocess.Popen | None = None) -> None:
+    """Until the vendor has been asked for DRIP once more than `before`: the request is in
+    flight, and is held there by the drip."""
+    deadline = time.monotonic() + 30
+    while drip_requests(api_url) == before:
+        assert proc is None or proc.poll() is None, proc and proc.communicate()
+        assert time.monotonic() < deadline, "the vendor was never asked for the dripping asset"
+        time.sleep(0.05)
 
 
 def url_of(engine: sa.Engine) -> str:
@@ -121,9 +138,10 @@ def test_a_cancel_ends_the_request_in_flight_to_a_dripping_vendor(
     seed_assets(register, [DRIP])
     env = {"INNOMAINT_API_TOKEN": SLASH_TOKEN, "INNOMAINT_TIMEOUT_S": "60"}
     server = serve(url_of(register), hostile_vendor, tmp_path, servers, **env)
+    asked = drip_requests(hostile_vendor)
     run_id = server.http.post(f"{PREFIX}/sync", params={"wait": "false"}).json()["run_id"]
     server.wait_for_run(run_id, lambda r: r["current_asset"] == DRIP)
-    time.sleep(0.5)
+    wait_for_drip_request(hostile_vendor, asked)
     started = time.monotonic()
     cancelled = server.http.post(f"{PREFIX}/runs/{run_id}/cancel")
     assert cancelled.status_code == 200, cancelled.text
@@ -137,8 +155,9 @@ def test_sigterm_ends_a_cli_run_held_by_a_dripping_vendor(register, hostile_vend
     env = base_env(
         url_of(register), hostile_vendor, INNOMAINT_API_TOKEN=SLASH_TOKEN, INNOMAINT_TIMEOUT_S="60"
     )
+    asked = drip_requests(hostile_vendor)
     proc = start_cli("sync", "--json", env=env)
-    time.sleep(2.5)  # the CLI starts and is inside the first request by now
+    wait_for_drip_request(hostile_vendor, asked, proc)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from tests.helpers import TOKEN, seed_assets
-from tests.procs import base_env, free_port, run_cli, simulator_process
+from tests.procs import base_env, free_port, reset_simulator, run_cli, simulator_process
 from tests.receivers import SMTP_PASSWORD, SmtpServer, smtp_server, webhook_receiver
 
 GOOD = ["Plant 01_PUMP_01", "Plant 02_PUMP_02"]
@@ -24,18 +24,25 @@ FAULTS = {BROKEN: "not_found", "Site Z_HTML_02": "non_json"}
 SECRET_PATH = "/hooks/T0001/B0002/cli-webhook-secret"
 
 
+@pytest.fixture(scope="module")
+def module_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A simulator process that fails two assets, for the module."""
+    with simulator_process(tmp_path_factory.mktemp("notify-sim"), faults=FAULTS) as api:
+        yield api
+
+
 @pytest.fixture
-def env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A migrated, seeded database and a simulator that fails two assets."""
-    env = base_env(db_url, IC3_NOTIFY_TIMEOUT_S="1", IC3_PUBLIC_URL="https://ic3.example.org")
-    migrated = run_cli("migrate", env=env)
-    assert migrated.returncode == 0, migrated.stderr
-    engine = make_engine(db_url)
+def env(migrated_db_url: str, module_simulator: str) -> dict[str, str]:
+    """A migrated, seeded database and the simulator, its stats cleared."""
+    env = base_env(
+        migrated_db_url, IC3_NOTIFY_TIMEOUT_S="1", IC3_PUBLIC_URL="https://ic3.example.org"
+    )
+    engine = make_engine(migrated_db_url)
     seed_assets(engine, [*GOOD, *FAULTS])
     engine.dispose()
-    with simulator_process(tmp_path, faults=FAULTS) as api:
-        env["INNOMAINT_API_URL"] = api
-        yield env
+    reset_simulator(module_simulator)
+    env["INNOMAINT_API_URL"] = module_simulator
+    return env
 
 
 @pytest.fixture

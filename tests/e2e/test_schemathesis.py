@@ -11,8 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
+from tests.conftest import BACKENDS, MigratedTemplates, drop_pg_database
 from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server, wait_ready
 from tests.helpers import seed_assets
 
@@ -23,12 +22,17 @@ REGISTER = ["Delhi Cantt Naraina_BP_01", "Plant 01_PUMP_01", "Plant/02 #PUMP?02"
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live_server(
-    request: pytest.FixtureRequest, api_simulator: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    api_simulator: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_templates: MigratedTemplates,
 ) -> Iterator[ServerProcess]:
     tmp: Path = tmp_path_factory.mktemp(f"schemathesis-{request.param}")
-    url = f"sqlite:///{tmp / 'ic3sync.db'}" if request.param == "sqlite" else create_pg_database()
+    if request.param == "sqlite":
+        url = migrated_templates.sqlite_copy(tmp / "ic3sync.db")
+    else:
+        url = migrated_templates.pg_copy()
     engine = make_engine(url)
-    upgrade(engine)
     seed_assets(engine, REGISTER)
     engine.dispose()
     server = launch_server(url, api_simulator, tmp)

@@ -2,7 +2,8 @@
 
 Every fault test records what it injected and what it found in the session's ledger. With
 IC3_FAULTS_REPORT set (`make faults`), the ledger is printed as a table at the end of the session
-and written to that path as JSON.
+and written to that path as JSON. Under pytest-xdist each worker keeps its own ledger and hands it
+to the controlling process when it is done, which adds them up and reports once.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from ic3sync.netproxy import TcpProxy
-from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database
+from tests.conftest import PG_ADMIN_URL, MigratedTemplates, drop_pg_database
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
+WORKER_OUTPUT = "ic3_fault_ledger"
 # Process-heavy tests run on PostgreSQL (production) in `make test`, on SQLite as well in
 # `make faults`. Used as `@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)`.
 BACKENDS = ["postgresql", pytest.param("sqlite", marks=pytest.mark.faults_full)]
@@ -44,6 +44,20 @@ class Family:
     tracebacks: int = 0
     tests: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Add a worker's figures (`raw()` of its Family) to these."""
+        self.injected.update(other["injected"])
+        for name in (*FIGURES, "tests"):
+            setattr(self, name, getattr(self, name) + other[name])
+        self.notes.update(other["notes"])
+
+    def raw(self) -> dict[str, Any]:
+        return {
+            "injected": dict(self.injected),
+            **{name: getattr(self, name) for name in (*FIGURES, "tests")},
+            "notes": self.notes,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,12 +100,9 @@ def ledger() -> Ledger:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(migrated_templates: MigratedTemplates) -> Iterator[str]:
     """A migrated PostgreSQL database of its own, dropped afterwards."""
-    url = create_pg_database()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = migrated_templates.pg_copy()
     try:
         yield url
     finally:
@@ -126,6 +137,17 @@ def table(ledger: Ledger) -> str:
     )
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, in the controlling process: a worker's ledger joins the session's."""
+    for name, figures in getattr(node, "workeroutput", {}).get(WORKER_OUTPUT, {}).items():
+        _LEDGER.family(name).merge(figures)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not os.environ.get(REPORT_ENV) or not _LEDGER.families:
         return
@@ -134,6 +156,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _is_worker(session.config):
+        # Sent to the controlling process, which reports (pytest_testnodedown above).
+        session.config.workeroutput[WORKER_OUTPUT] = {  # type: ignore[attr-defined]
+            name: fam.raw() for name, fam in _LEDGER.families.items()
+        }
+        return
     path = os.environ.get(REPORT_ENV)
     if not path or not _LEDGER.families:
         return

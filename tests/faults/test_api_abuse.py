@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess, launch_server, wait_ready
 from tests.faults.checks import leaks, tracebacks
 from tests.faults.conftest import BACKENDS
@@ -76,9 +75,9 @@ ODD_IDS = [
 
 
 @pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def server(migrated_db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    db_url = migrated_db_url
     engine = make_engine(db_url)
-    upgrade(engine)
     seed_assets(engine, IDS)
     engine.dispose()
     with simulator_process(tmp_path, latency_ms=30) as api:

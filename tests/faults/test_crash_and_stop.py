@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import seed_assets, table_rows
@@ -23,13 +22,12 @@ IDS = [f"Crash test_{n:04d}" for n in range(150)]
 
 
 @pytest.fixture
-def register_url(db_url: str) -> str:
+def register_url(migrated_db_url: str) -> str:
     """db_url, migrated and holding IDS."""
-    engine = make_engine(db_url)
-    upgrade(engine)
+    engine = make_engine(migrated_db_url)
     seed_assets(engine, IDS)
     engine.dispose()
-    return db_url
+    return migrated_db_url
 
 
 def _run_started(engine: sa.Engine, runs_before: int) -> bool:

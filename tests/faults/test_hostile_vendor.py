@@ -50,10 +50,8 @@ def log_rows(db_url: str) -> list[dict]:
 
 
 @pytest.fixture
-def register(db_url: str) -> str:
-    done = run_cli("migrate", env=base_env(db_url))
-    assert done.returncode == 0, done.stderr
-    return db_url
+def register(migrated_db_url: str) -> str:
+    return migrated_db_url
 
 
 def seed(db_url: str, ids: list[str]) -> None:

@@ -134,13 +134,12 @@ def test_prune_command_dry_run_counts_and_prune_deletes(engine, db_url):
     assert bad.returncode == 1 and "IC3_LOG_RETENTION_DAYS" in bad.stderr
 
 
-def test_each_run_prunes_after_itself_whatever_started_it(engine, db_url, tmp_path):
+def test_each_run_prunes_after_itself_whatever_started_it(engine, db_url):
     from ic3sync.bootstrap import bootstrap, client_factory
     from ic3sync.config import Settings
     from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
     from ic3sync.model import AssetSelection
     from tests.helpers import TOKEN, seed_assets
-    from tests.procs import simulator_process
 
     ids = ["Plant 01_PUMP_01", "Plant 02_PUMP_02"]
     seed_assets(engine, ids)
@@ -157,8 +156,8 @@ def test_each_run_prunes_after_itself_whatever_started_it(engine, db_url, tmp_pa
     # An asset no longer in the register: its older row goes, its latest stays.
     with engine.begin() as conn:
         older, newer = _run(conn, 300, ["Gone_01"]), _run(conn, 299, ["Gone_01"])
-    with simulator_process(tmp_path) as api:
-        done = run_cli("sync", "--json", env=base_env(db_url, api))
+    with Simulator(SimulatorConfig(token=TOKEN)) as sim:
+        done = run_cli("sync", "--json", env=base_env(db_url, sim.url))
     assert done.returncode == 0, done.stderr
     runs, logs = _history(engine)
     assert older not in runs and newer in runs and (newer, "Gone_01") in logs
