@@ -62,7 +62,7 @@ notify-samples: $(STAMP)
 # faults/results.json. `make test` runs only its quick part. Its long tests (a thousand assets,
 # two dozen kills) may take longer than the per-test timeout of pyproject.toml.
 faults: $(STAMP)
-	IC3_FAULTS_REPORT=faults/results.json $(BIN)/python -m pytest -q -m "" --timeout 900 tests/faults
+	IC3_FAULTS_REPORT=faults/results.json $(BIN)/python -m pytest -q -n 0 -m "" --timeout 900 tests/faults
 
 clean:
 	rm -rf $(VENV) .tools ic3sync.db .pytest_cache
