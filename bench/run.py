@@ -303,7 +303,7 @@ def run_once(
         script = str(seed_dir / ("seed_port.py" if who.endswith("_ref") else "seed_loop.py"))
         _child_setup = [sys.executable, script, "--db", _dsn(db_url), "--setup"]
         subprocess.run(_child_setup, check=True, capture_output=True)
-        flags = ["--url", sim.url, "--token", TOKEN, "--rate-ms", str(rate)]
+        flags = ["--url", sim.url, f"--token={TOKEN}", "--rate-ms", str(rate)]
         result = _child([sys.executable, script, "--db", _dsn(db_url), *flags])
         if result["failed"]:
             raise RuntimeError(f"{who} failed assets: {result['errors'][:3]}")
@@ -311,7 +311,7 @@ def run_once(
     script = str(seed_dir / ("bare_floor.py" if who.endswith("_ref") else "bare_loop.py"))
     if who.endswith("_ref"):  # the reference expects its table to exist
         _make_bare_table(db_url)
-    flags = ["--url", sim.url, "--token", TOKEN, "--register", str(register)]
+    flags = ["--url", sim.url, f"--token={TOKEN}", "--register", str(register)]
     result = _child([sys.executable, script, *flags, "--rate-ms", str(rate), "--db", _dsn(db_url)])
     return float(result["loop_s"])
 
