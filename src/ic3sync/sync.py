@@ -208,15 +208,19 @@ class _Run:
         if said or rows.notes:
             outcome.error = "; ".join([*said, *rows.notes])
         try:
-            try:
-                self.write_synced(conn, asset, snapshot, rows, outcome, now, started)
-            except sa.exc.SQLAlchemyError as exc:
-                if not (changes.stale(exc) or writes.unprepared(exc)):
-                    raise
-                # Its stored values changed since its page was read (an import, say), or the
-                # session lost the write path's prepared statements: once more, the values
-                # read inside the transaction and the statements prepared again.
-                self.write_synced(conn, asset, None, rows, outcome, now, started)
+            for tries_left in (2, 1, 0):
+                try:
+                    self.write_synced(conn, asset, snapshot, rows, outcome, now, started)
+                    break
+                except sa.exc.SQLAlchemyError as exc:
+                    if tries_left and changes.stale(exc):
+                        # Its stored values changed since its page was read (an import, say):
+                        # again, with them read inside the transaction.
+                        snapshot = None
+                    elif not (tries_left and writes.unprepared(exc)):
+                        raise
+                    # Or the session lost the write path's prepared statements (psycopg's
+                    # DEALLOCATE ALL after a rollback of its own): again, prepared afresh.
         except sa.exc.SQLAlchemyError as exc:
             if connection_lost(exc):
                 raise  # the loop reconnects and finds out whether this asset committed

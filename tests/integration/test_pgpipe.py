@@ -19,11 +19,7 @@ from tests.conftest import create_pg_database, drop_pg_database
 @pytest.fixture
 def pg() -> Iterator[psycopg.Connection]:
     url = create_pg_database()
-    conn = psycopg.connect(
-        url.replace("postgresql+psycopg://", "postgresql://"),
-        autocommit=True,
-        prepare_threshold=None,
-    )
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
     conn.execute(
         "CREATE TABLE t (id int PRIMARY KEY, s text, n numeric(14,2), f double precision,"
         " b boolean, ts timestamptz, d date)"
@@ -94,6 +90,25 @@ def test_a_deallocated_statement_is_prepared_again_after_one_failure(pg):
     pipe.execute(b"ins", INSERT, [pgpipe.text(v) for v in _row(3)])
     pipe.sync()
     assert pg.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (3,)]
+
+
+def test_after_a_partial_deallocation_no_statement_is_prepared_twice(pg):
+    other = b"INSERT INTO t (id) VALUES ($1)"
+    pipe = pgpipe.Pipeline(pg)
+    pipe.execute(b"ins", INSERT, [pgpipe.text(v) for v in _row(1)])
+    pipe.execute(b"one", other, [b"2"])
+    pipe.sync()
+    pg.execute("DEALLOCATE one_1")  # "ins" survives on the server
+    pipe.execute(b"ins", INSERT, [pgpipe.text(v) for v in _row(3)])
+    pipe.execute(b"one", other, [b"4"])
+    with pytest.raises(psycopg.Error) as raised:
+        pipe.sync()
+    assert raised.value.sqlstate == pgpipe.UNPREPARED_SQLSTATE
+    # Both prepared again, under new names: "ins" is not prepared a second time under its own.
+    pipe.execute(b"ins", INSERT, [pgpipe.text(v) for v in _row(5)])
+    pipe.execute(b"one", other, [b"6"])
+    pipe.sync()
+    assert pg.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,), (5,), (6,)]
 
 
 def test_a_value_without_a_text_form_is_refused_before_sending():

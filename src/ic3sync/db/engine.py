@@ -31,9 +31,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         kwargs.setdefault("pool_pre_ping", True)
-        # psycopg prepares nothing of its own: its DEALLOCATE ALL after a rollback would also
-        # take the write path's statements (db/pgpipe.py), which are prepared once per session.
-        kwargs.setdefault("connect_args", {"connect_timeout": 10, "prepare_threshold": None})
+        kwargs.setdefault("connect_args", {"connect_timeout": 10})
         return sa.create_engine(parsed, **kwargs)
     except (sa.exc.NoSuchModuleError, ImportError):
         # An unknown dialect, or a driver that is not installed (mysql://, postgresql+psycopg2).

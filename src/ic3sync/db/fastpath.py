@@ -260,10 +260,14 @@ def transaction(conn: sa.Connection) -> Iterator[Batch]:
 
 
 def _roll_back(driver: Any) -> None:
-    """End whatever the failed pipeline left open (a transaction, or an aborted one)."""
+    """End whatever the failed pipeline left open (a transaction, or an aborted one). Through
+    the pipeline, not psycopg: psycopg answers a ROLLBACK it sees with DEALLOCATE ALL, which
+    would take the write path's prepared statements too."""
     with contextlib.suppress(Exception):
         if not driver.closed and driver.info.transaction_status != 0:  # 0: IDLE
-            driver.execute("ROLLBACK", prepare=False)
+            pipeline = pgpipe.Pipeline(driver)
+            pipeline.command(b"ROLLBACK")
+            pipeline.sync()
 
 
 @functools.lru_cache(maxsize=8)

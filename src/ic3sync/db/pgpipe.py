@@ -24,9 +24,28 @@ from psycopg import pq
 _STATUS = pq.ExecStatus
 # "prepared statement ... does not exist"
 UNPREPARED_SQLSTATE = "26000"
-# The statement names prepared on each connection (a session's prepared statements live as long
-# as its connection).
-_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
+
+
+class _Session:
+    """What this module prepared on one connection. psycopg runs DEALLOCATE ALL after a
+    rollback of its own, which takes these statements too: the batch that finds one missing
+    fails, and the session moves to a new generation of names, prepared afresh (a name that
+    did survive is never prepared twice)."""
+
+    def __init__(self) -> None:
+        self.generation = 1
+        self.names: set[bytes] = set()
+
+    def name(self, base: bytes) -> bytes:
+        return b"%s_%d" % (base, self.generation)
+
+    def lost(self) -> None:
+        self.generation += 1
+        self.names.clear()
+
+
+# A session's prepared statements live as long as its connection.
+_SESSIONS: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
 
 def text(value: Any) -> bytes | None:
@@ -53,7 +72,7 @@ class Pipeline:
         self.driver = driver
         self.pg = driver.pgconn
         self.encoding = driver.info.encoding
-        self.prepared = _PREPARED.setdefault(driver, set())
+        self.session = _SESSIONS.setdefault(driver, _Session())
         self.preparing: set[bytes] = set()
         # One entry per command sent: the name it prepares, or None.
         self.sent: list[bytes | None] = []
@@ -64,9 +83,11 @@ class Pipeline:
         self.pg.send_query_params(sql, None)
         self.sent.append(None)
 
-    def execute(self, name: bytes, sql: bytes, params: Sequence[bytes | None]) -> None:
+    def execute(self, base: bytes, sql: bytes, params: Sequence[bytes | None]) -> None:
+        """Run the statement `sql`, prepared under a name made of `base` (one per statement)."""
         self._enter()
-        if name not in self.prepared and name not in self.preparing:
+        name = self.session.name(base)
+        if name not in self.session.names and name not in self.preparing:
             self.pg.send_prepare(name, sql)
             self.sent.append(name)
             self.preparing.add(name)
@@ -94,7 +115,7 @@ class Pipeline:
                     if error is None:
                         error = psycopg.errors.error_from_result(result, encoding=self.encoding)
                 elif name is not None and status == _STATUS.COMMAND_OK:
-                    self.prepared.add(name)
+                    self.session.names.add(name)
         except OSError as exc:
             raise psycopg.OperationalError(f"connection lost: {exc}") from None
         finally:
@@ -105,8 +126,7 @@ class Pipeline:
                 self.pg.exit_pipeline_mode()
         if error is not None:
             if error.sqlstate == UNPREPARED_SQLSTATE:
-                # Deallocated behind this module's back: prepared again on their next use.
-                self.prepared.clear()
+                self.session.lost()
             raise error
 
     def abandon(self) -> None:
