@@ -189,7 +189,7 @@ def fetch_error(url: str, **options: object) -> VendorError:
     return caught.value
 
 
-# -- keep-alive and the vendor's hang-ups ----------------------------------------------------
+# Keep-alive and the vendor's hang-ups.
 
 
 def test_successive_fetches_share_one_kept_alive_connection(vendor) -> None:
@@ -283,7 +283,7 @@ def test_a_reset_on_a_reused_connection_is_a_failed_attempt_not_a_resend(vendor)
         assert c.retries == 1
 
 
-# -- one deadline per attempt; a cancel ends the request in flight ----------------------------
+# One deadline per attempt; a cancel ends the request in flight.
 
 
 @pytest.mark.parametrize("handler", [drip, silent], ids=["drips", "says nothing"])
@@ -321,7 +321,7 @@ def test_a_dripping_simulator_is_held_to_the_deadline(tmp_path) -> None:
     assert error.kind == "timeout" and held < 1.5, (error, held)
 
 
-# -- the size cap --------------------------------------------------------------------------------
+# The size cap.
 
 
 def endless_chunks(conn: Conn) -> None:
@@ -435,7 +435,7 @@ def test_an_oversized_simulator_answer_fails_its_asset_and_the_next_one_succeeds
             assert c.fetch("Plant 01_PUMP_01").http_status == 200
 
 
-# -- the request: as httpx sent it; https; the token ----------------------------------------
+# The request: as httpx sent it; https; the token.
 
 
 @pytest.mark.parametrize(
