@@ -243,16 +243,14 @@ class _Run:
     ) -> None:
         """The asset's rows, its changes and its log row in one transaction: on PostgreSQL one
         round trip with a snapshot of its stored values read ahead, two without one."""
-        with writes.transaction(conn) as batch:
+        with writes.transaction(conn):
             found: list[changes.Change] = []
             if self.detect_changes:
                 if snapshot is not None:
                     changes.expect_unchanged(conn, asset.asset_id, snapshot)
                     stored: changes.Stored | None = snapshot.stored
                 else:
-                    read = changes.read_stored(conn, asset.asset_id)
-                    batch.sync()  # the stored values, before the writes change them
-                    stored = read()
+                    stored = changes.read_stored(conn, asset.asset_id)
                 found = changes.diff(stored, rows)
             writes.write_asset(conn, asset.asset_id, rows, now)
             changes.record(

@@ -249,21 +249,13 @@ def stale(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == STALE_SQLSTATE
 
 
-def read_stored(conn: sa.Connection, asset_id: int) -> Callable[[], Stored | None]:
-    """Start reading an asset's stored values in one statement; the returned function gives them.
-
-    Run it inside writes.transaction() before the asset's writes. On PostgreSQL the row arrives
-    with the next Batch.sync(); SQLite reads it at once."""
-    dialect = conn.dialect
-    fetch = fastpath.fetch_later(
-        conn, fastpath.select_statement(dialect, _STORED_SELECT), {"asset_id": asset_id}
+def read_stored(conn: sa.Connection, asset_id: int) -> Stored | None:
+    """An asset's stored values, read in one statement inside its transaction (before its
+    writes): on PostgreSQL a round trip of its own, on SQLite in process."""
+    row = fastpath.fetch_one(
+        conn, fastpath.select_statement(conn.dialect, _STORED_SELECT), {"asset_id": asset_id}
     )
-
-    def stored() -> Stored | None:
-        row = fetch()
-        return None if row is None else _stored(row, dialect)
-
-    return stored
+    return None if row is None else _stored(row, conn.dialect)
 
 
 def stored_text(value: Any, type_: sa.types.TypeEngine[Any]) -> str | None:

@@ -203,18 +203,6 @@ def _driver_errors(conn: sa.Connection, fairy: Any, sql: str | None, params: Any
         _raise_wrapped(conn, fairy, sql, params, exc)
 
 
-class Batch:
-    """The statements sent so far in a transaction(): `sync()` sends them and waits for their
-    answers (on PostgreSQL; SQLite has run them already)."""
-
-    def __init__(self, conn: sa.Connection | None = None) -> None:
-        self._conn = conn
-
-    def sync(self) -> None:
-        if self._conn is not None:
-            _sync(self._conn)
-
-
 def _sync(conn: sa.Connection) -> None:
     pipeline: pgpipe.Pipeline | None = conn.info.get(_PIPELINE)
     if pipeline is not None:
@@ -223,15 +211,15 @@ def _sync(conn: sa.Connection) -> None:
 
 
 @contextlib.contextmanager
-def transaction(conn: sa.Connection) -> Iterator[Batch]:
+def transaction(conn: sa.Connection) -> Iterator[None]:
     """One transaction of this module's statements, committed on leaving and rolled back on an
     error. On PostgreSQL its BEGIN, statements and COMMIT travel in one libpq pipeline, so the
-    whole transaction costs one round trip (plus one per Batch.sync()); psycopg's own transaction
+    whole transaction costs one round trip (plus one per fetch_one()); psycopg's own transaction
     start would send BEGIN alone and wait for it. `conn` must not be in a transaction of its own.
-    Only this module's statements (execute, fetch_later) may run inside."""
+    Only this module's statements (execute, fetch_one) may run inside."""
     if conn.dialect.name != "postgresql":
         with conn.begin():
-            yield Batch()
+            yield
         return
     if conn.in_transaction():
         raise RuntimeError("fastpath.transaction() needs a connection outside a transaction")
@@ -245,7 +233,7 @@ def transaction(conn: sa.Connection) -> Iterator[Batch]:
         with _driver_errors(conn, fairy, None, None):
             try:
                 pipeline.command(b"BEGIN")
-                yield Batch(conn)
+                yield
                 pipeline.command(b"COMMIT")
                 pipeline.sync()
             except BaseException:
@@ -276,33 +264,18 @@ def select_statement(dialect: sa.Dialect, stmt: sa.Select[Any]) -> _Compiled:
     return _compile(dialect, stmt)
 
 
-def fetch_later(
+def fetch_one(
     conn: sa.Connection, statement: _Compiled, row: Mapping[str, Any]
-) -> Callable[[], Sequence[Any] | None]:
-    """Run a SELECT of at most one row now and return a function that gives that row.
-
-    Inside transaction(), and on SQLite, the row is read at once (on PostgreSQL after what the
-    transaction queued before it), before any later statement can change it. In a transaction of
-    SQLAlchemy's own on PostgreSQL, read it after the next statement is sent, if you like."""
-    # Inside transaction(), what is queued goes first; the row is then read at once.
+) -> Sequence[Any] | None:
+    """The row of a SELECT of at most one row, read now: inside transaction() on PostgreSQL
+    after what the transaction queued before it (a round trip of its own)."""
     _sync(conn)
     fairy = conn.connection
     params = statement.parameters(row)
     cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with _driver_errors(conn, fairy, statement.sql, params):
-        cursor.execute(statement.sql, params)
-    if conn.dialect.name != "postgresql" or conn.info.get(_PIPELINE) is not None:
-        try:
-            found = cursor.fetchone()
-        finally:
-            cursor.close()
-        return lambda: found
-
-    def fetch() -> Sequence[Any] | None:
-        try:
-            with _driver_errors(conn, fairy, statement.sql, params):
-                return cursor.fetchone()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
-
-    return fetch
+    try:
+        with _driver_errors(conn, fairy, statement.sql, params):
+            cursor.execute(statement.sql, params)
+            return cursor.fetchone()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ic3sync.db import fastpath, pgpipe
-from ic3sync.db.fastpath import Batch, transaction
+from ic3sync.db.fastpath import transaction
 from ic3sync.db.schema import (
     asset_performance,
     building,
@@ -25,7 +25,7 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = ["Batch", "heartbeat", "insert_logs", "transaction", "unprepared", "write_asset"]
+__all__ = ["heartbeat", "insert_logs", "transaction", "unprepared", "write_asset"]
 
 
 def _upsert(
