@@ -19,6 +19,7 @@ from typing import Any, Final, NamedTuple
 import sqlalchemy as sa
 
 from ic3sync.db import fastpath
+from ic3sync.db.errors import sqlstate
 from ic3sync.db.schema import (
     ASSET_DETAILS,
     ASSET_INT_COLUMNS,
@@ -246,7 +247,7 @@ def expect_unchanged(conn: sa.Connection, asset_id: int, snapshot: Snapshot) -> 
 
 def stale(exc: BaseException) -> bool:
     """Whether `exc` is expect_unchanged's failure."""
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == STALE_SQLSTATE
+    return sqlstate(exc) == STALE_SQLSTATE
 
 
 def read_stored(conn: sa.Connection, asset_id: int) -> Stored | None:

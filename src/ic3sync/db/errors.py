@@ -30,6 +30,11 @@ def connection_lost(exc: BaseException) -> bool:
     )
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL gave the error behind `exc`, if it gave one."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+
+
 def sqlite_locked(exc: BaseException) -> bool:
     return exc.__class__ is sa.exc.OperationalError and "database is locked" in str(exc.orig)
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ic3sync.db import fastpath, pgpipe
+from ic3sync.db.errors import sqlstate
 from ic3sync.db.fastpath import transaction
 from ic3sync.db.schema import (
     asset_performance,
@@ -122,4 +123,4 @@ def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> No
 def unprepared(exc: BaseException) -> bool:
     """Whether `exc` says the session lost a prepared statement of the write path (someone ran
     DEALLOCATE); the write path prepares it again on its next use."""
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == pgpipe.UNPREPARED_SQLSTATE
+    return sqlstate(exc) == pgpipe.UNPREPARED_SQLSTATE
