@@ -83,18 +83,6 @@ def pg_database(prefix: str = "ic3bench") -> Iterator[str]:
         admin.dispose()
 
 
-@contextlib.contextmanager
-def sqlite_database(workdir: Path) -> Iterator[str]:
-    path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    try:
-        yield url
-    finally:
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-
-
 def migrate(url: str) -> None:
     engine = make_engine(url)
     try:
