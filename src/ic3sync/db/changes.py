@@ -10,7 +10,7 @@ of an asset (last_synced_at still NULL) is its baseline and records nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -203,14 +203,14 @@ def _converters(dialect: sa.Dialect) -> tuple[dict[Key, Convert], dict[Key, Conv
     return loaders, storers
 
 
+# The keys of the tracked values, in the order _STORED_SELECT reads them: built once, so that a
+# stored row becomes its dict without a tuple made per value (a run reads one per asset).
+_KEYS: Final[tuple[Key, ...]] = tuple((t.table_name, t.column_name) for t in _TRACKED)
+
+
 def _stored(row: Sequence[Any], dialect: sa.Dialect) -> Stored:
     loaders, storers = _converters(dialect)
-    return Stored(
-        row[0] is not None,
-        {(t.table_name, t.column_name): v for t, v in zip(_TRACKED, row[1:], strict=True)},
-        loaders,
-        storers,
-    )
+    return Stored(row[0] is not None, dict(zip(_KEYS, row[1:], strict=True)), loaders, storers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,45 +279,72 @@ def stored_text(value: Any, type_: sa.types.TypeEngine[Any]) -> str | None:
     return str(value)
 
 
-def _new_values(rows: Any) -> Iterable[tuple[str, str, Any]]:
-    """(table_name, column_name, value) of every tracked value the asset's writes set. A value
-    the API left empty is absent from the rows, keeps what is stored, and is no change."""
-    for column, value in rows.master.items():
-        yield asset_master.name, column, value
-    for attr, table, _, name in _DIMENSIONS:
-        row = getattr(rows, attr)
-        if row and name in row:
-            yield table.name, name, row[name]
-    for column, value in rows.performance.items():
-        yield asset_performance.name, column, value
-    for period in rows.workorders:
-        prefix = period["period_type"] + "."
-        for column, value in period.items():
-            yield workorder_summary.name, prefix + column, value
+def _tracked(table_name: str, prefix: str = "") -> dict[str, tuple[Key, Any]]:
+    """A row's column -> (its key in Stored, the type that gives its text form), for the tracked
+    columns of `table_name` (work-order columns recorded under `prefix`)."""
+    return {
+        t.column_name.removeprefix(prefix): ((t.table_name, t.column_name), t.column.type)
+        for t in _TRACKED
+        if t.table_name == table_name and t.column_name.startswith(prefix)
+    }
 
 
-_TYPES: Final = {(t.table_name, t.column_name): t.column.type for t in _TRACKED}
+# What each part of a mapping.AssetRows writes, looked up by the row's own column names. A value
+# the API left empty is absent from the rows, keeps what is stored, and is no change; keys, the
+# echoed serialnumber and the parsed companions are not tracked.
+_MASTER_TRACKED: Final = _tracked(asset_master.name)
+_DIMENSION_TRACKED: Final = tuple(
+    (attr, name, (table.name, name), table.c[name].type) for attr, table, _, name in _DIMENSIONS
+)
+_PERFORMANCE_TRACKED: Final = _tracked(asset_performance.name)
+_WORKORDER_TRACKED: Final = {
+    p: _tracked(workorder_summary.name, p + ".") for p in WORKORDER_PERIODS
+}
 
 
 def diff(stored: Stored | None, rows: Any) -> list[Change]:
     """The changes the writes of `rows` (a mapping.AssetRows) make to `stored`, in a stable
-    order. None for a baseline (an asset never synced), and none without a stored row."""
+    order: the master's, the dimension names, the performance row's, then each work-order
+    period's. None for a baseline (an asset never synced), and none without a stored row."""
     if stored is None or not stored.synced_before:
         return []
-    changes = []
-    for table_name, column_name, value in _new_values(rows):
-        type_ = _TYPES.get((table_name, column_name))
-        if type_ is None:
-            continue  # not tracked: keys, the echoed serialnumber, parsed companions
-        key = (table_name, column_name)
-        # Most values of a sync are unchanged, and this spares them the text forms.
-        if stored.unchanged_by(key, value):
+    found: list[Change] = []
+    _compare(stored, _MASTER_TRACKED, rows.master, found)
+    for attr, name, key, type_ in _DIMENSION_TRACKED:
+        row = getattr(rows, attr)
+        if row and name in row:
+            _compare_one(stored, key, type_, row[name], found)
+    _compare(stored, _PERFORMANCE_TRACKED, rows.performance, found)
+    for period in rows.workorders:
+        _compare(stored, _WORKORDER_TRACKED[period["period_type"]], period, found)
+    return found
+
+
+def _compare(
+    stored: Stored,
+    tracked: Mapping[str, tuple[Key, Any]],
+    row: Mapping[str, Any],
+    found: list[Change],
+) -> None:
+    values = stored.values
+    for column, value in row.items():
+        entry = tracked.get(column)
+        if entry is None:
             continue
-        old = stored_text(stored.value(key), type_)
-        new = stored_text(value, type_)
-        if old != new:
-            changes.append(Change(table_name, column_name, old, new))
-    return changes
+        old = values[entry[0]]
+        # Most values of a sync are unchanged, and this spares them the text forms.
+        if type(old) is type(value) and old == value:
+            continue
+        _compare_one(stored, entry[0], entry[1], value, found)
+
+
+def _compare_one(stored: Stored, key: Key, type_: Any, value: Any, found: list[Change]) -> None:
+    if stored.unchanged_by(key, value):
+        return
+    old = stored_text(stored.value(key), type_)
+    new = stored_text(value, type_)
+    if old != new:
+        found.append(Change(key[0], key[1], old, new))
 
 
 def record(
