@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,17 +51,37 @@ class _Compiled:
     pg_name: bytes = b""
     pg_keys: tuple[str, ...] = ()
 
+    # The values of the row dict in bind order, read at C speed, and the positions whose type
+    # has a bind processor: built once from `binds`.
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False)
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        keys = [key for _, key, _ in self.binds]
+        set_ = object.__setattr__  # frozen
+        set_(self, "values", _getter(keys))
+        set_(self, "processed", tuple((i, p) for i, (_, _, p) in enumerate(self.binds) if p))
+
     def pg_parameters(self, row: Mapping[str, Any]) -> list[bytes | None]:
         return [pgpipe.text(row[key]) for key in self.pg_keys]
 
     def parameters(self, row: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = [
-            row[key] if process is None or row[key] is None else process(row[key])
-            for _, key, process in self.binds
-        ]
+        values: Sequence[Any] = self.values(row)
+        if self.processed:
+            values = list(values)
+            for i, process in self.processed:
+                if values[i] is not None:
+                    values[i] = process(values[i])
         if self.positional:
             return values
         return {name: value for (name, _, _), value in zip(self.binds, values, strict=True)}
+
+
+def _getter(keys: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """row -> (row[k] for k in keys), as a tuple whatever the number of keys."""
+    if len(keys) >= 2:
+        return operator.itemgetter(*keys)  # type: ignore[return-value]
+    return lambda row: tuple(row[key] for key in keys)
 
 
 def _bind(column: sa.Column[Any]) -> sa.BindParameter[Any]:
@@ -171,7 +192,7 @@ def execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[st
         return
     fairy = conn.connection
     params = [statement.parameters(row) for row in rows]
-    cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(fairy)
     try:
         if len(params) == 1:
             cursor.execute(statement.sql, params[0])
@@ -179,8 +200,22 @@ def execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[st
             cursor.executemany(statement.sql, params)
     except conn.dialect.loaded_dbapi.Error as exc:
         _raise_wrapped(conn, fairy, statement.sql, params, exc)
-    finally:
-        cursor.close()
+
+
+# Where execute() keeps its cursor, in the pooled connection's info, beside the DBAPI connection
+# it belongs to (info outlives a connection the pool replaced).
+_CURSOR = "ic3sync.cursor"
+
+
+def _cursor(fairy: Any) -> Any:
+    """One cursor per DBAPI connection for execute(), made on first use: SQLite statements cost
+    microseconds, and a cursor made and closed for each was a fair share of them."""
+    dbapi_connection = fairy.dbapi_connection
+    kept = fairy.info.get(_CURSOR)
+    if kept is None or kept[0] is not dbapi_connection:
+        kept = (dbapi_connection, dbapi_connection.cursor())
+        fairy.info[_CURSOR] = kept
+    return kept[1]
 
 
 def _raise_wrapped(conn: sa.Connection, fairy: Any, sql: str | None, params: Any, exc: Any) -> None:
