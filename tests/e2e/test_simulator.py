@@ -375,6 +375,8 @@ def test_stats_show_one_request_in_flight_and_starts_spaced_by_the_rate(
     assert stats["per_id"]["Plant 02_PUMP_02"] == 2
     assert (stats["max_in_flight"], stats["in_flight"]) == (1, 0)
     assert stats["min_gap_ms"] >= 60 - CLOCK_SLACK_MS
+    # 11 starts, 10 spacings of at least the rate, the first to the last on the vendor's clock.
+    assert stats["span_ms"] >= 10 * (60 - CLOCK_SLACK_MS)
 
 
 def test_stats_see_concurrent_requests_when_a_caller_sends_them(
@@ -413,6 +415,7 @@ def test_reset_clears_the_stats_and_replays_transient_faults(
             "in_flight": 0,
             "max_in_flight": 0,
             "min_gap_ms": None,
+            "span_ms": None,
             "faults": {},
         }
         assert c.fetch(ASSET).attempts == 2

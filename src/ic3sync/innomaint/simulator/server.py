@@ -52,6 +52,7 @@ class _Stats:
             self.fault_hits: Counter[str] = Counter()  # per id, for `times`
             self.in_flight = 0
             self.max_in_flight = 0
+            self.first_start: float | None = None
             self.last_start: float | None = None
             self.min_gap_s: float | None = None
 
@@ -64,6 +65,8 @@ class _Stats:
             if self.last_start is not None:
                 gap = now - self.last_start
                 self.min_gap_s = gap if self.min_gap_s is None else min(self.min_gap_s, gap)
+            else:
+                self.first_start = now
             self.last_start = now
 
     def end(self) -> None:
@@ -95,6 +98,13 @@ class _Stats:
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
                 "min_gap_ms": None if self.min_gap_s is None else self.min_gap_s * 1000.0,
+                # From the first request's start to the last's, on the vendor's clock: how fast a
+                # client goes through its assets, whatever it does before and after.
+                "span_ms": (
+                    None
+                    if self.first_start is None or self.last_start is None
+                    else (self.last_start - self.first_start) * 1000.0
+                ),
                 "faults": dict(self.faults),
             }
 
