@@ -175,42 +175,18 @@ class _Run:
         outcome = AssetOutcome(cmms_asset_id=asset.cmms_asset_id, status="failed")
         try:
             fetched = self.client.fetch(asset.cmms_asset_id)
-            outcome.http_status = fetched.http_status
-            outcome.attempts = fetched.attempts
-            outcome.http_ms = fetched.http_ms
-            rows = mapping.rows_from_response(
-                asset.cmms_asset_id, fetched.response, vendor_zone=self.vendor_zone
-            )
         except VendorAuthError:
             raise
         except VendorError as exc:
-            outcome.error = exc.reason
-            outcome.error_kind = exc.kind
-            if exc.unreachable:
-                self.unreachable_streak += 1
-                self.unreachable_reason = exc.reason
-            else:
-                self.unreachable_streak = 0
-            if outcome.attempts == 0:
-                # A fetch error carries its own status; a mismatch found in a fetched answer
-                # keeps the fetch's status (200) and attempts.
-                outcome.http_status = exc.http_status
-                outcome.attempts = exc.attempts
-            outcome.duration_ms = _ms_since(started)
-            self.write_log(conn, asset, outcome)
-            return outcome
-
-        self.unreachable_streak = 0
-        now = _now()
-        outcome.status = "success"
-        outcome.traceability_id = rows.traceability_id
-        said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
-        if said or rows.notes:
-            outcome.error = "; ".join([*said, *rows.notes])
+            return self.vendor_failed(conn, asset, outcome, exc, started)
+        outcome.http_status = fetched.http_status
+        outcome.attempts = fetched.attempts
+        outcome.http_ms = fetched.http_ms
+        rows: mapping.AssetRows | None = None
         try:
             for tries_left in (2, 1, 0):
                 try:
-                    self.write_synced(conn, asset, snapshot, rows, outcome, now, started)
+                    rows = self.write_synced(conn, asset, snapshot, fetched, rows, outcome, started)
                     break
                 except sa.exc.SQLAlchemyError as exc:
                     if tries_left and changes.stale(exc):
@@ -221,6 +197,9 @@ class _Run:
                         raise
                     # Or the session lost the write path's prepared statements (psycopg's
                     # DEALLOCATE ALL after a rollback of its own): again, prepared afresh.
+        except VendorError as exc:
+            # The answer did not map (another asset's, say): its transaction rolled back.
+            return self.vendor_failed(conn, asset, outcome, exc, started)
         except sa.exc.SQLAlchemyError as exc:
             if connection_lost(exc):
                 raise  # the loop reconnects and finds out whether this asset committed
@@ -231,27 +210,76 @@ class _Run:
             self.write_log(conn, asset, outcome)
         return outcome
 
+    def vendor_failed(
+        self,
+        conn: sa.Connection,
+        asset: AssetRef,
+        outcome: AssetOutcome,
+        exc: VendorError,
+        started: float,
+    ) -> AssetOutcome:
+        """Log the asset failed for what the vendor did: no answer, or one that did not map."""
+        outcome.error = exc.reason
+        outcome.error_kind = exc.kind
+        if exc.unreachable:
+            self.unreachable_streak += 1
+            self.unreachable_reason = exc.reason
+        else:
+            self.unreachable_streak = 0
+        if outcome.attempts == 0:
+            # A fetch error carries its own status; a mismatch found in a fetched answer
+            # keeps the fetch's status (200) and attempts.
+            outcome.http_status = exc.http_status
+            outcome.attempts = exc.attempts
+        outcome.duration_ms = _ms_since(started)
+        self.write_log(conn, asset, outcome)
+        return outcome
+
+    def mapped(self, asset: AssetRef, fetched: Fetched, outcome: AssetOutcome) -> mapping.AssetRows:
+        """The rows of the asset's answer (VendorError when it is not about this asset); the
+        outcome says success, with what the mapping had to say."""
+        rows = mapping.rows_from_response(
+            asset.cmms_asset_id, fetched.response, vendor_zone=self.vendor_zone
+        )
+        self.unreachable_streak = 0
+        outcome.status = "success"
+        outcome.traceability_id = rows.traceability_id
+        said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
+        if said or rows.notes:
+            outcome.error = "; ".join([*said, *rows.notes])
+        return rows
+
     def write_synced(
         self,
         conn: sa.Connection,
         asset: AssetRef,
         snapshot: changes.Snapshot | None,
-        rows: mapping.AssetRows,
+        fetched: Fetched,
+        rows: mapping.AssetRows | None,
         outcome: AssetOutcome,
-        now: datetime,
         started: float,
-    ) -> None:
+    ) -> mapping.AssetRows:
         """The asset's rows, its changes and its log row in one transaction: on PostgreSQL one
-        round trip with a snapshot of its stored values read ahead, two without one."""
+        round trip with a snapshot of its stored values read ahead, two without one. The
+        answer is mapped unless `rows` already holds it; returns the rows."""
+        guarded = self.detect_changes and snapshot is not None
+        if rows is None and not guarded:
+            rows = self.mapped(asset, fetched, outcome)
         with writes.transaction(conn):
             found: list[changes.Change] = []
             if self.detect_changes:
                 if snapshot is not None:
                     changes.expect_unchanged(conn, asset.asset_id, snapshot)
+                    # Sent now: PostgreSQL checks and locks the row while the answer is mapped.
+                    writes.send_now(conn)
                     stored: changes.Stored | None = snapshot.stored
                 else:
                     stored = changes.read_stored(conn, asset.asset_id)
+                if rows is None:
+                    rows = self.mapped(asset, fetched, outcome)
                 found = changes.diff(stored, rows)
+            assert rows is not None
+            now = _now()
             writes.write_asset(conn, asset.asset_id, rows, now)
             changes.record(
                 conn,
@@ -268,6 +296,7 @@ class _Run:
                 # Counted as if this asset had committed, which it does with this row.
                 beat["success"] += 1
                 writes.heartbeat(conn, self.result.run_id, beat)
+        return rows
 
     def log_row(self, asset: AssetRef, outcome: AssetOutcome, now: datetime) -> dict[str, Any]:
         return {

@@ -189,3 +189,32 @@ def test_a_fault_of_the_code_mid_run_ends_the_run_row_instead_of_leaving_it_runn
     logs = table_rows(engine, "cmms_sync_log", "log_id")
     assert [r["status"] for r in logs] == ["success"] * 2 + ["skipped"] * 5
     assert [r["cmms_asset_id"] for r in logs] == IDS[:7]
+
+
+def test_an_answer_about_another_asset_rolls_its_guarded_transaction_back(engine, simulator):
+    # On PostgreSQL the asset's transaction and its guard are under way before the answer is
+    # mapped; an answer that does not map must leave nothing of that transaction behind.
+    seed_assets(engine, IDS[:5])
+    _run(engine, simulator)  # the baseline: the next run has stored values read ahead
+    before = {r["cmms_asset_id"]: r for r in table_rows(engine, "ic3_asset_master", "asset_id")}
+    with Simulator(SimulatorConfig(token=TOKEN, faults={IDS[1]: "other_serial"})) as faulty:
+        result = _run(engine, faulty)
+    assert (result.success, result.failed, result.status) == (4, 1, "completed")
+    logs = [r for r in table_rows(engine, "cmms_sync_log", "log_id") if r["run_id"] == 2]
+    assert [(r["cmms_asset_id"], r["status"], r["error_kind"]) for r in logs][:3] == [
+        (IDS[0], "success", None),
+        (IDS[1], "failed", "serial_mismatch"),
+        (IDS[2], "success", None),
+    ]
+    after = {r["cmms_asset_id"]: r for r in table_rows(engine, "ic3_asset_master", "asset_id")}
+    assert after[IDS[1]] == before[IDS[1]]  # not a value of it written
+    assert after[IDS[2]]["sync_version"] == before[IDS[2]]["sync_version"] + 1
+    # Nor a lock: another writer gets the row at once.
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
+        conn.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.cmms_asset_id == IDS[1])
+            .values(criticality="Edited")
+        )

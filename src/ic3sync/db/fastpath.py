@@ -238,6 +238,15 @@ def _driver_errors(conn: sa.Connection, fairy: Any, sql: str | None, params: Any
         _raise_wrapped(conn, fairy, sql, params, exc)
 
 
+def send_now(conn: sa.Connection) -> None:
+    """Inside transaction() on PostgreSQL: put what is queued on the wire now, without waiting
+    for its answers, so the server works on it while the caller goes on. Elsewhere nothing."""
+    pipeline: pgpipe.Pipeline | None = conn.info.get(_PIPELINE)
+    if pipeline is not None:
+        with _driver_errors(conn, conn.connection, None, None):
+            pipeline.send()
+
+
 def _sync(conn: sa.Connection) -> None:
     pipeline: pgpipe.Pipeline | None = conn.info.get(_PIPELINE)
     if pipeline is not None:

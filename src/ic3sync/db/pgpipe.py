@@ -129,6 +129,14 @@ class Pipeline:
                 self.session.lost()
             raise error
 
+    def send(self) -> None:
+        """Send what is queued without waiting for the answers, which sync() reads."""
+        if self.open:
+            try:
+                self._flush()
+            except OSError as exc:
+                raise psycopg.OperationalError(f"connection lost: {exc}") from None
+
     def abandon(self) -> None:
         """After an error outside the pipeline: drain it, ignoring what it answers."""
         with contextlib.suppress(psycopg.Error):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ic3sync.db import fastpath, pgpipe
 from ic3sync.db.errors import sqlstate
-from ic3sync.db.fastpath import transaction
+from ic3sync.db.fastpath import send_now, transaction
 from ic3sync.db.schema import (
     asset_performance,
     building,
@@ -26,7 +26,14 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = ["heartbeat", "insert_logs", "transaction", "unprepared", "write_asset"]
+__all__ = [
+    "heartbeat",
+    "insert_logs",
+    "send_now",
+    "transaction",
+    "unprepared",
+    "write_asset",
+]
 
 
 def _upsert(
