@@ -222,6 +222,21 @@ class Snapshot:
     fingerprint: str
 
 
+def _snapshots_select() -> sa.Select[Any]:
+    m = asset_master
+    # The ids as one array parameter, which psycopg sends typed: one statement whatever the
+    # page's size. (Sent as text and cast, the array would be parsed again for every row.)
+    ids = sa.bindparam("p_asset_ids", type_=sa.types.NullType())
+    return (
+        sa.select(m.c.asset_id, _fingerprint(), *_STORED_SELECT.selected_columns)
+        .select_from(ASSET_DETAILS)
+        .where(m.c.asset_id == sa.func.any(ids))
+    )
+
+
+_SNAPSHOTS_SELECT: Final = _snapshots_select()
+
+
 def read_snapshots(conn: sa.Connection, asset_ids: Sequence[int]) -> dict[int, Snapshot]:
     """The stored values of these assets, in one statement, keyed by asset_id (PostgreSQL).
 
@@ -229,13 +244,9 @@ def read_snapshots(conn: sa.Connection, asset_ids: Sequence[int]) -> dict[int, S
     still the ones read (expect_unchanged) instead of reading them in a round trip of its own."""
     if not asset_ids:
         return {}
-    m = asset_master
-    query = (
-        sa.select(m.c.asset_id, _fingerprint(), *_STORED_SELECT.selected_columns)
-        .select_from(ASSET_DETAILS)
-        .where(m.c.asset_id.in_(asset_ids))
-    )
-    return {row[0]: Snapshot(_stored(row[2:], conn.dialect), row[1]) for row in conn.execute(query)}
+    statement = fastpath.select_statement(conn.dialect, _SNAPSHOTS_SELECT)
+    rows = fastpath.fetch_all(conn, statement, {"asset_ids": list(asset_ids)})
+    return {row[0]: Snapshot(_stored(row[2:], conn.dialect), row[1]) for row in rows}
 
 
 def expect_unchanged(conn: sa.Connection, asset_id: int, snapshot: Snapshot) -> None:
