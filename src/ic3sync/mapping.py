@@ -5,7 +5,7 @@ Empty API values are left out (the stored value stays); unparseable ones become 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import partial
@@ -102,16 +102,29 @@ def _master_int(column: str) -> Converter:
     return parse_int
 
 
-# (column, API field, converter), built once: rows_from_response() runs for every asset of a run.
-_MASTER_FIELDS: Final[tuple[tuple[str, str, Converter], ...]] = (
-    *((c, c, _text) for c in ASSET_TEXT_COLUMNS),
-    *((c, c, _master_int(c)) for c in ASSET_INT_COLUMNS if c != "traceability_id"),
-    ("customer_id", "customer_id", _id),
-    ("customer_name", "customer_name", _text),
-    ("location_id", "location_id", _id),
-    ("location_name", "location_name", _text),
-    ("installation_date", "installation_date", parse_date),
+# (column, where a value that does not parse is named, converter). The column is the API
+# field of its name. Built once, with the names of the problems: rows_from_response() runs for
+# every asset of a run, and most of its fields parse.
+_Field = tuple[str, str, Converter]
+
+
+def _fields(section: str, columns: Iterable[tuple[str, Converter]]) -> tuple[_Field, ...]:
+    return tuple((column, f"{section}.{column}", convert) for column, convert in columns)
+
+
+_MASTER_FIELDS: Final = _fields(
+    "data",
+    (
+        *((c, _text) for c in ASSET_TEXT_COLUMNS),
+        *((c, _master_int(c)) for c in ASSET_INT_COLUMNS if c != "traceability_id"),
+        ("customer_id", _id),
+        ("customer_name", _text),
+        ("location_id", _id),
+        ("location_name", _text),
+        ("installation_date", parse_date),
+    ),
 )
+_UPDATED_ON: Final = "traceability_updated_on"
 
 # Reference rows in the order building, floor, department: (key column, other columns).
 _DIMENSIONS: Final = (
@@ -120,22 +133,33 @@ _DIMENSIONS: Final = (
     ("department_id", ("department_name", "floor_id", "location_id", "asset_department_id")),
 )
 # Names that only reference rows carry; they are not ic3_asset_master columns.
-_DIMENSION_NAMES: Final = {
-    name: ("data." + name) for name in ("building_name", "floor_name", "department_name")
-}
+_DIMENSION_NAMES: Final = _fields(
+    "data", ((name, _text) for name in ("building_name", "floor_name", "department_name"))
+)
 
 _COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
     **{text: (seconds, parse_duration) for text, seconds in DURATION_COLUMNS.items()},
     "availability": ("availability_pct", parse_percent),
     "asset_created_date": ("asset_created_at", parse_ddmmyyyy),
 }
-_PERFORMANCE_TEXT: Final = tuple(c for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber")
-_PERFORMANCE_FIELDS: Final = tuple((c, _COMPANIONS.get(c)) for c in _PERFORMANCE_TEXT)
-
-_WORKORDER_FIELDS: Final[tuple[tuple[str, Converter], ...]] = (
-    *((c, parse_count) for c in WORKORDER_COUNT_COLUMNS),
-    *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
+# (text column, where, (companion column, converter of the text) or None)
+_PERFORMANCE_FIELDS: Final = tuple(
+    (c, f"performance.{c}", _COMPANIONS.get(c))
+    for c in PERFORMANCE_TEXT_COLUMNS
+    if c != "serialnumber"
 )
+_PERFORMANCE_COUNTS: Final = _fields("performance", (("total_ticket", parse_count),))
+
+_WORKORDER_FIELDS: Final = {
+    period_type: _fields(
+        f"workorder_transactional.{period_type}",
+        (
+            *((c, parse_count) for c in WORKORDER_COUNT_COLUMNS),
+            *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
+        ),
+    )
+    for period_type in WORKORDER_PERIODS
+}
 
 
 def _serial_key(v: Any) -> str | None:
@@ -154,35 +178,35 @@ def _check_serial(requested_id: str, answered: Any) -> None:
         raise SerialMismatch(f"API answered for serialnumber {answered!r}, not {requested_id!r}")
 
 
-def _put(
-    out: dict[str, Any],
-    column: str,
-    raw: Any,
-    convert: Converter,
-    where: str,
-    problems: list[str],
+def _convert_into(
+    out: dict[str, Any], fields: tuple[_Field, ...], sent: Mapping[str, Any], problems: list[str]
 ) -> None:
-    """Set out[column] from raw unless raw is empty; an unparseable raw sets None and is named."""
-    if is_empty(raw):
-        return
-    try:
-        value = convert(raw)
-    except Unparseable as exc:
-        out[column] = None
-        problems.append(f"{where}: {exc}")
-        return
-    if value is not _ABSENT:
-        out[column] = value
+    """Set out[column] for each field that was sent; one that does not parse sets None and is
+    named in `problems`."""
+    for column, where, convert in fields:
+        raw = sent.get(column)
+        if raw is None or (isinstance(raw, str) and is_empty(raw)):
+            continue
+        try:
+            value = convert(raw)
+        except Unparseable as exc:
+            out[column] = None
+            problems.append(f"{where}: {exc}")
+            continue
+        if value is not _ABSENT:
+            out[column] = value
 
 
-def _traceability_id(data: Any, problems: list[str], notes: list[str]) -> tuple[int | None, bool]:
+def _traceability_id(
+    data: Mapping[str, Any], problems: list[str], notes: list[str]
+) -> tuple[int | None, bool]:
     """The id and whether a sent value failed to parse. traceid is the vendor's traceability
     key; answers that lack it carry the same number as id. When both are sent and differ,
     traceid is kept and the difference noted: the answer may be about another record."""
     failed = False
     found: dict[str, int] = {}
     for field in ("traceid", "id"):
-        raw = data.value(field)
+        raw = data.get(field)
         if is_empty(raw):
             continue
         try:
@@ -229,31 +253,28 @@ def rows_from_response(
     notes: list[str] = []
     master: dict[str, Any] = {}
 
-    traceability_id, failed = _traceability_id(data, problems, notes)
+    sent = data.sent()
+    traceability_id, failed = _traceability_id(sent, problems, notes)
     if traceability_id is not None or failed:
         master["traceability_id"] = traceability_id
-    for column, field, convert in _MASTER_FIELDS:
-        _put(master, column, data.value(field), convert, "data." + field, problems)
+    _convert_into(master, _MASTER_FIELDS, sent, problems)
     updated_on = partial(parse_timestamp, naive_zone=vendor_zone)
-    field = "traceability_updated_on"
-    _put(master, field, data.value(field), updated_on, "data." + field, problems)
+    _convert_into(master, ((_UPDATED_ON, "data." + _UPDATED_ON, updated_on),), sent, problems)
 
     names: dict[str, Any] = {}
-    for name, where in _DIMENSION_NAMES.items():
-        _put(names, name, data.value(name), _text, where, problems)
+    _convert_into(names, _DIMENSION_NAMES, sent, problems)
     building, floor, department = (
         _dimension(master, names, key, columns) for key, columns in _DIMENSIONS
     )
 
     performance: dict[str, Any] = {}
     if body.performance is not None:
-        section = body.performance
+        sent = body.performance.sent()
         performance["serialnumber"] = requested_id
-        for column, companion in _PERFORMANCE_FIELDS:
-            raw = section.value(column)
-            if is_empty(raw):
+        for column, where, companion in _PERFORMANCE_FIELDS:
+            raw = sent.get(column)
+            if raw is None or (isinstance(raw, str) and is_empty(raw)):
                 continue
-            where = "performance." + column
             try:
                 text = _text(raw)
             except Unparseable as exc:
@@ -264,26 +285,22 @@ def rows_from_response(
                 continue
             performance[column] = text
             if companion is not None:
-                _put(performance, companion[0], text, companion[1], where, problems)
-        _put(
-            performance,
-            "total_ticket",
-            section.value("total_ticket"),
-            parse_count,
-            "performance.total_ticket",
-            problems,
-        )
+                # The text is sent, not empty: it was stripped and is not "null".
+                try:
+                    performance[companion[0]] = companion[1](text)
+                except Unparseable as exc:
+                    performance[companion[0]] = None
+                    problems.append(f"{where}: {exc}")
+        _convert_into(performance, _PERFORMANCE_COUNTS, sent, problems)
 
     workorders: list[dict[str, Any]] = []
     if body.workorder_transactional is not None:
-        for period_type in WORKORDER_PERIODS:
+        for period_type, fields in _WORKORDER_FIELDS.items():
             period = getattr(body.workorder_transactional, period_type)
             if period is None:
                 continue
             row: dict[str, Any] = {"period_type": period_type}
-            prefix = f"workorder_transactional.{period_type}."
-            for column, convert in _WORKORDER_FIELDS:
-                _put(row, column, period.value(column), convert, prefix + column, problems)
+            _convert_into(row, fields, period.sent(), problems)
             workorders.append(row)
 
     return AssetRows(
