@@ -42,7 +42,7 @@ def _forget() -> None:
     for module in (mapping, parsing):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
-            if callable(clear):
+            if callable(clear) and not isinstance(value, type):
                 clear()
 
 

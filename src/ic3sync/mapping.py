@@ -8,8 +8,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from functools import partial
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ic3sync.db.schema import (
@@ -94,22 +93,84 @@ def _zero_is_empty(column: str) -> bool:
 _MASTER_COUNTS: Final = frozenset({"ticketcount", "schedulecount"})
 
 
+def _count64(v: Any) -> int:
+    return parse_count(v, bits=64)
+
+
 def _master_int(column: str) -> Converter:
     if _zero_is_empty(column):
         return _id
     if column in _MASTER_COUNTS:
-        return partial(parse_count, bits=64)
+        return _count64
     return parse_int
 
 
-# (column, where a value that does not parse is named, converter). The column is the API
-# field of its name. Built once, with the names of the problems: rows_from_response() runs for
-# every asset of a run, and most of its fields parse.
-_Field = tuple[str, str, Converter]
+# A register's answers repeat most of their values: criticality, names, flags, building and
+# customer ids, counts, zero costs and durations. Each converter keeps what it made of the texts
+# and ints it has seen, so such a value is converted once in a run, not once per asset. Only
+# results are kept (a value that does not parse raises afresh, and is named, every time); each
+# converter here is a pure function of its value, and what they return (str, int, Decimal, date,
+# datetime) cannot be changed in place. Keys are of the exact types str and int, so no bool
+# (== 1) and no str or int subclass (whose methods may differ) ever hits what another stored.
+_MEMO_SIZE: Final = 4096
+
+
+class _Memo(dict[str | int, Any]):
+    """convert(value) by value, _ABSENT for an empty text; at most _MEMO_SIZE of them, none
+    longer than 64 characters or 64 bits. A known value is one dict lookup, all C; __missing__
+    converts the others."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Converter) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: str | int) -> Any:
+        if isinstance(value, str):
+            converted = _ABSENT if is_empty(value) else self.convert(value)
+            small = len(value) <= 64
+        else:
+            converted, small = self.convert(value), value.bit_length() <= 64
+        if small:
+            if len(self) >= _MEMO_SIZE:
+                self.clear()  # simpler than least-recently-used, and a run soon refills it
+            self[value] = converted
+        return converted
+
+
+class _Memos(dict[Converter, _Memo]):
+    """One _Memo per converter, shared by every field it converts."""
+
+    def __missing__(self, convert: Converter) -> _Memo:
+        memo = self[convert] = _Memo(convert)
+        return memo
+
+    def cache_clear(self) -> None:
+        for memo in self.values():
+            memo.clear()
+
+
+_MEMOS: Final = _Memos()
+
+
+class _Field(NamedTuple):
+    """An API field and the column it sets: the column is the field of its name. Built once,
+    with the name of its problems, as rows_from_response() runs for every asset of a run."""
+
+    column: str
+    where: str  # names a value that does not parse
+    convert: Converter
+    memo: _Memo
+    # The performance texts: the column their parsed value sets and the memo of its converter.
+    companion: tuple[str, _Memo] | None = None
 
 
 def _fields(section: str, columns: Iterable[tuple[str, Converter]]) -> tuple[_Field, ...]:
-    return tuple((column, f"{section}.{column}", convert) for column, convert in columns)
+    return tuple(
+        _Field(column, f"{section}.{column}", convert, _MEMOS[convert])
+        for column, convert in columns
+    )
 
 
 _MASTER_FIELDS: Final = _fields(
@@ -142,13 +203,25 @@ _COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
     "availability": ("availability_pct", parse_percent),
     "asset_created_date": ("asset_created_at", parse_ddmmyyyy),
 }
-# (text column, where, (companion column, converter of the text) or None)
+
+
+def _with_companion(field: _Field) -> _Field:
+    if field.column not in _COMPANIONS:
+        return field
+    column, convert = _COMPANIONS[field.column]
+    return field._replace(companion=(column, _MEMOS[convert]))
+
+
 _PERFORMANCE_FIELDS: Final = tuple(
-    (c, f"performance.{c}", _COMPANIONS.get(c))
-    for c in PERFORMANCE_TEXT_COLUMNS
-    if c != "serialnumber"
+    _with_companion(field)
+    for field in _fields(
+        "performance",
+        (
+            *((c, _text) for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber"),
+            ("total_ticket", parse_count),
+        ),
+    )
 )
-_PERFORMANCE_COUNTS: Final = _fields("performance", (("total_ticket", parse_count),))
 
 _WORKORDER_FIELDS: Final = {
     period_type: _fields(
@@ -181,20 +254,36 @@ def _check_serial(requested_id: str, answered: Any) -> None:
 def _convert_into(
     out: dict[str, Any], fields: tuple[_Field, ...], sent: Mapping[str, Any], problems: list[str]
 ) -> None:
-    """Set out[column] for each field that was sent; one that does not parse sets None and is
-    named in `problems`."""
-    for column, where, convert in fields:
+    """Set out[column] for each field that was sent (is_empty says which were not); a value that
+    does not parse sets None and is named in `problems`. A performance text also sets its
+    companion to what the text parses to, or None."""
+    for column, where, convert, memo, companion in fields:
         raw = sent.get(column)
-        if raw is None or (isinstance(raw, str) and is_empty(raw)):
+        if raw is None:
             continue
         try:
-            value = convert(raw)
+            if type(raw) is str or type(raw) is int:
+                value = memo[raw]
+            elif isinstance(raw, str) and is_empty(raw):
+                continue
+            else:
+                value = convert(raw)
         except Unparseable as exc:
             out[column] = None
+            if companion is not None:
+                out[companion[0]] = None
             problems.append(f"{where}: {exc}")
             continue
-        if value is not _ABSENT:
-            out[column] = value
+        if value is _ABSENT:
+            continue
+        out[column] = value
+        if companion is not None:
+            # The text is sent and stripped, so not empty, and an exact str: a key of the memo.
+            try:
+                out[companion[0]] = companion[1][value]
+            except Unparseable as exc:
+                out[companion[0]] = None
+                problems.append(f"{where}: {exc}")
 
 
 def _traceability_id(
@@ -258,8 +347,15 @@ def rows_from_response(
     if traceability_id is not None or failed:
         master["traceability_id"] = traceability_id
     _convert_into(master, _MASTER_FIELDS, sent, problems)
-    updated_on = partial(parse_timestamp, naive_zone=vendor_zone)
-    _convert_into(master, ((_UPDATED_ON, "data." + _UPDATED_ON, updated_on),), sent, problems)
+    raw = sent.get(_UPDATED_ON)
+    if not is_empty(raw):
+        # Not among the fields: its converter depends on vendor_zone, and its text is seldom
+        # the same twice.
+        try:
+            master[_UPDATED_ON] = parse_timestamp(raw, vendor_zone)
+        except Unparseable as exc:
+            master[_UPDATED_ON] = None
+            problems.append(f"data.{_UPDATED_ON}: {exc}")
 
     names: dict[str, Any] = {}
     _convert_into(names, _DIMENSION_NAMES, sent, problems)
@@ -269,29 +365,8 @@ def rows_from_response(
 
     performance: dict[str, Any] = {}
     if body.performance is not None:
-        sent = body.performance.sent()
         performance["serialnumber"] = requested_id
-        for column, where, companion in _PERFORMANCE_FIELDS:
-            raw = sent.get(column)
-            if raw is None or (isinstance(raw, str) and is_empty(raw)):
-                continue
-            try:
-                text = _text(raw)
-            except Unparseable as exc:
-                performance[column] = None
-                if companion is not None:
-                    performance[companion[0]] = None
-                problems.append(f"{where}: {exc}")
-                continue
-            performance[column] = text
-            if companion is not None:
-                # The text is sent, not empty: it was stripped and is not "null".
-                try:
-                    performance[companion[0]] = companion[1](text)
-                except Unparseable as exc:
-                    performance[companion[0]] = None
-                    problems.append(f"{where}: {exc}")
-        _convert_into(performance, _PERFORMANCE_COUNTS, sent, problems)
+        _convert_into(performance, _PERFORMANCE_FIELDS, body.performance.sent(), problems)
 
     workorders: list[dict[str, Any]] = []
     if body.workorder_transactional is not None:

@@ -587,8 +587,11 @@ def test_the_mapping_gives_exactly_what_the_reference_gives_for_any_answer(
 ) -> None:
     requested, payload = answer
     response = AssetResponse.model_validate(payload)
-    fast = _outcome(mapping.rows_from_response, requested, response, vendor_zone=zone)
-    assert fast == _outcome(_reference_rows_from_response, requested, response, vendor_zone=zone)
+    reference = _outcome(_reference_rows_from_response, requested, response, vendor_zone=zone)
+    # Twice: the second time every value the mapping remembers is known to it.
+    for _ in range(2):
+        fast = _outcome(mapping.rows_from_response, requested, response, vendor_zone=zone)
+        assert fast == reference
 
 
 def test_the_fixture_and_the_simulators_answers_map_as_the_reference_maps_them(
