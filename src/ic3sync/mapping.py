@@ -262,7 +262,7 @@ def _convert_into(
         if raw is None:
             continue
         try:
-            if type(raw) is str or type(raw) is int:
+            if type(raw) is str or type(raw) is int:  # exact types: see _Memo
                 value = memo[raw]
             elif isinstance(raw, str) and is_empty(raw):
                 continue
