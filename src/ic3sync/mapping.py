@@ -5,11 +5,10 @@ Empty API values are left out (the stored value stays); unparseable ones become 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from functools import partial
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ic3sync.db.schema import (
@@ -94,24 +93,99 @@ def _zero_is_empty(column: str) -> bool:
 _MASTER_COUNTS: Final = frozenset({"ticketcount", "schedulecount"})
 
 
+def _count64(v: Any) -> int:
+    return parse_count(v, bits=64)
+
+
 def _master_int(column: str) -> Converter:
     if _zero_is_empty(column):
         return _id
     if column in _MASTER_COUNTS:
-        return partial(parse_count, bits=64)
+        return _count64
     return parse_int
 
 
-# (column, API field, converter), built once: rows_from_response() runs for every asset of a run.
-_MASTER_FIELDS: Final[tuple[tuple[str, str, Converter], ...]] = (
-    *((c, c, _text) for c in ASSET_TEXT_COLUMNS),
-    *((c, c, _master_int(c)) for c in ASSET_INT_COLUMNS if c != "traceability_id"),
-    ("customer_id", "customer_id", _id),
-    ("customer_name", "customer_name", _text),
-    ("location_id", "location_id", _id),
-    ("location_name", "location_name", _text),
-    ("installation_date", "installation_date", parse_date),
+# A register's answers repeat most of their values: criticality, names, flags, building and
+# customer ids, counts, zero costs and durations. Each converter keeps what it made of the texts
+# and ints it has seen, so such a value is converted once in a run, not once per asset. Only
+# results are kept (a value that does not parse raises afresh, and is named, every time); each
+# converter here is a pure function of its value, and what they return (str, int, Decimal, date,
+# datetime) cannot be changed in place. Keys are of the exact types str and int, so no bool
+# (== 1) and no str or int subclass (whose methods may differ) ever hits what another stored.
+_MEMO_SIZE: Final = 4096
+
+
+class _Memo(dict[str | int, Any]):
+    """convert(value) by value, _ABSENT for an empty text; at most _MEMO_SIZE of them, none
+    longer than 64 characters or 64 bits. A known value is one dict lookup, all C; __missing__
+    converts the others."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Converter) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: str | int) -> Any:
+        if isinstance(value, str):
+            converted = _ABSENT if is_empty(value) else self.convert(value)
+            small = len(value) <= 64
+        else:
+            converted, small = self.convert(value), value.bit_length() <= 64
+        if small:
+            if len(self) >= _MEMO_SIZE:
+                self.clear()  # simpler than least-recently-used, and a run soon refills it
+            self[value] = converted
+        return converted
+
+
+class _Memos(dict[Converter, _Memo]):
+    """One _Memo per converter, shared by every field it converts."""
+
+    def __missing__(self, convert: Converter) -> _Memo:
+        memo = self[convert] = _Memo(convert)
+        return memo
+
+    def cache_clear(self) -> None:
+        for memo in self.values():
+            memo.clear()
+
+
+_MEMOS: Final = _Memos()
+
+
+class _Field(NamedTuple):
+    """An API field and the column it sets: the column is the field of its name. Built once,
+    with the name of its problems, as rows_from_response() runs for every asset of a run."""
+
+    column: str
+    where: str  # names a value that does not parse
+    convert: Converter
+    memo: _Memo
+    # The performance texts: the column their parsed value sets and the memo of its converter.
+    companion: tuple[str, _Memo] | None = None
+
+
+def _fields(section: str, columns: Iterable[tuple[str, Converter]]) -> tuple[_Field, ...]:
+    return tuple(
+        _Field(column, f"{section}.{column}", convert, _MEMOS[convert])
+        for column, convert in columns
+    )
+
+
+_MASTER_FIELDS: Final = _fields(
+    "data",
+    (
+        *((c, _text) for c in ASSET_TEXT_COLUMNS),
+        *((c, _master_int(c)) for c in ASSET_INT_COLUMNS if c != "traceability_id"),
+        ("customer_id", _id),
+        ("customer_name", _text),
+        ("location_id", _id),
+        ("location_name", _text),
+        ("installation_date", parse_date),
+    ),
 )
+_UPDATED_ON: Final = "traceability_updated_on"
 
 # Reference rows in the order building, floor, department: (key column, other columns).
 _DIMENSIONS: Final = (
@@ -120,22 +194,45 @@ _DIMENSIONS: Final = (
     ("department_id", ("department_name", "floor_id", "location_id", "asset_department_id")),
 )
 # Names that only reference rows carry; they are not ic3_asset_master columns.
-_DIMENSION_NAMES: Final = {
-    name: ("data." + name) for name in ("building_name", "floor_name", "department_name")
-}
+_DIMENSION_NAMES: Final = _fields(
+    "data", ((name, _text) for name in ("building_name", "floor_name", "department_name"))
+)
 
 _COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
     **{text: (seconds, parse_duration) for text, seconds in DURATION_COLUMNS.items()},
     "availability": ("availability_pct", parse_percent),
     "asset_created_date": ("asset_created_at", parse_ddmmyyyy),
 }
-_PERFORMANCE_TEXT: Final = tuple(c for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber")
-_PERFORMANCE_FIELDS: Final = tuple((c, _COMPANIONS.get(c)) for c in _PERFORMANCE_TEXT)
 
-_WORKORDER_FIELDS: Final[tuple[tuple[str, Converter], ...]] = (
-    *((c, parse_count) for c in WORKORDER_COUNT_COLUMNS),
-    *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
+
+def _with_companion(field: _Field) -> _Field:
+    if field.column not in _COMPANIONS:
+        return field
+    column, convert = _COMPANIONS[field.column]
+    return field._replace(companion=(column, _MEMOS[convert]))
+
+
+_PERFORMANCE_FIELDS: Final = tuple(
+    _with_companion(field)
+    for field in _fields(
+        "performance",
+        (
+            *((c, _text) for c in PERFORMANCE_TEXT_COLUMNS if c != "serialnumber"),
+            ("total_ticket", parse_count),
+        ),
+    )
 )
+
+_WORKORDER_FIELDS: Final = {
+    period_type: _fields(
+        f"workorder_transactional.{period_type}",
+        (
+            *((c, parse_count) for c in WORKORDER_COUNT_COLUMNS),
+            *((c, parse_decimal) for c in WORKORDER_COST_COLUMNS),
+        ),
+    )
+    for period_type in WORKORDER_PERIODS
+}
 
 
 def _serial_key(v: Any) -> str | None:
@@ -154,35 +251,51 @@ def _check_serial(requested_id: str, answered: Any) -> None:
         raise SerialMismatch(f"API answered for serialnumber {answered!r}, not {requested_id!r}")
 
 
-def _put(
-    out: dict[str, Any],
-    column: str,
-    raw: Any,
-    convert: Converter,
-    where: str,
-    problems: list[str],
+def _convert_into(
+    out: dict[str, Any], fields: tuple[_Field, ...], sent: Mapping[str, Any], problems: list[str]
 ) -> None:
-    """Set out[column] from raw unless raw is empty; an unparseable raw sets None and is named."""
-    if is_empty(raw):
-        return
-    try:
-        value = convert(raw)
-    except Unparseable as exc:
-        out[column] = None
-        problems.append(f"{where}: {exc}")
-        return
-    if value is not _ABSENT:
+    """Set out[column] for each field that was sent (is_empty says which were not); a value that
+    does not parse sets None and is named in `problems`. A performance text also sets its
+    companion to what the text parses to, or None."""
+    for column, where, convert, memo, companion in fields:
+        raw = sent.get(column)
+        if raw is None:
+            continue
+        try:
+            if type(raw) is str or type(raw) is int:  # exact types: see _Memo
+                value = memo[raw]
+            elif isinstance(raw, str) and is_empty(raw):
+                continue
+            else:
+                value = convert(raw)
+        except Unparseable as exc:
+            out[column] = None
+            if companion is not None:
+                out[companion[0]] = None
+            problems.append(f"{where}: {exc}")
+            continue
+        if value is _ABSENT:
+            continue
         out[column] = value
+        if companion is not None:
+            # The text is sent and stripped, so not empty, and an exact str: a key of the memo.
+            try:
+                out[companion[0]] = companion[1][value]
+            except Unparseable as exc:
+                out[companion[0]] = None
+                problems.append(f"{where}: {exc}")
 
 
-def _traceability_id(data: Any, problems: list[str], notes: list[str]) -> tuple[int | None, bool]:
+def _traceability_id(
+    data: Mapping[str, Any], problems: list[str], notes: list[str]
+) -> tuple[int | None, bool]:
     """The id and whether a sent value failed to parse. traceid is the vendor's traceability
     key; answers that lack it carry the same number as id. When both are sent and differ,
     traceid is kept and the difference noted: the answer may be about another record."""
     failed = False
     found: dict[str, int] = {}
     for field in ("traceid", "id"):
-        raw = data.value(field)
+        raw = data.get(field)
         if is_empty(raw):
             continue
         try:
@@ -229,61 +342,40 @@ def rows_from_response(
     notes: list[str] = []
     master: dict[str, Any] = {}
 
-    traceability_id, failed = _traceability_id(data, problems, notes)
+    sent = data.sent()
+    traceability_id, failed = _traceability_id(sent, problems, notes)
     if traceability_id is not None or failed:
         master["traceability_id"] = traceability_id
-    for column, field, convert in _MASTER_FIELDS:
-        _put(master, column, data.value(field), convert, "data." + field, problems)
-    updated_on = partial(parse_timestamp, naive_zone=vendor_zone)
-    field = "traceability_updated_on"
-    _put(master, field, data.value(field), updated_on, "data." + field, problems)
+    _convert_into(master, _MASTER_FIELDS, sent, problems)
+    raw = sent.get(_UPDATED_ON)
+    if not is_empty(raw):
+        # Not among the fields: its converter depends on vendor_zone, and its text is seldom
+        # the same twice.
+        try:
+            master[_UPDATED_ON] = parse_timestamp(raw, vendor_zone)
+        except Unparseable as exc:
+            master[_UPDATED_ON] = None
+            problems.append(f"data.{_UPDATED_ON}: {exc}")
 
     names: dict[str, Any] = {}
-    for name, where in _DIMENSION_NAMES.items():
-        _put(names, name, data.value(name), _text, where, problems)
+    _convert_into(names, _DIMENSION_NAMES, sent, problems)
     building, floor, department = (
         _dimension(master, names, key, columns) for key, columns in _DIMENSIONS
     )
 
     performance: dict[str, Any] = {}
     if body.performance is not None:
-        section = body.performance
         performance["serialnumber"] = requested_id
-        for column, companion in _PERFORMANCE_FIELDS:
-            raw = section.value(column)
-            if is_empty(raw):
-                continue
-            where = "performance." + column
-            try:
-                text = _text(raw)
-            except Unparseable as exc:
-                performance[column] = None
-                if companion is not None:
-                    performance[companion[0]] = None
-                problems.append(f"{where}: {exc}")
-                continue
-            performance[column] = text
-            if companion is not None:
-                _put(performance, companion[0], text, companion[1], where, problems)
-        _put(
-            performance,
-            "total_ticket",
-            section.value("total_ticket"),
-            parse_count,
-            "performance.total_ticket",
-            problems,
-        )
+        _convert_into(performance, _PERFORMANCE_FIELDS, body.performance.sent(), problems)
 
     workorders: list[dict[str, Any]] = []
     if body.workorder_transactional is not None:
-        for period_type in WORKORDER_PERIODS:
+        for period_type, fields in _WORKORDER_FIELDS.items():
             period = getattr(body.workorder_transactional, period_type)
             if period is None:
                 continue
             row: dict[str, Any] = {"period_type": period_type}
-            prefix = f"workorder_transactional.{period_type}."
-            for column, convert in _WORKORDER_FIELDS:
-                _put(row, column, period.value(column), convert, prefix + column, problems)
+            _convert_into(row, fields, period.sent(), problems)
             workorders.append(row)
 
     return AssetRows(

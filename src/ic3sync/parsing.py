@@ -78,7 +78,16 @@ def parse_int(v: Any, *, bits: int = 64) -> int:
     Strings are plain ASCII digits: no thousands separators, exponents or "1_000". Values outside
     the signed range of `bits` are refused so the database never rejects them."""
     n: int
-    if isinstance(v, bool):
+    # The API's usual types first; a bool is an int to isinstance, not to type(). No class is
+    # both a str and a number, so the order of the str test against the others changes nothing.
+    if type(v) is int:
+        n = v
+    elif isinstance(v, str):
+        s = _clean(v)
+        if s is None or not _INT_RE.fullmatch(s):
+            raise Unparseable(v, "is not an integer")
+        n = int(s.split(".", 1)[0])
+    elif isinstance(v, bool):
         n = int(v)
     elif isinstance(v, int):
         n = v
@@ -92,11 +101,6 @@ def parse_int(v: Any, *, bits: int = 64) -> int:
         if v.adjusted() > bits:  # int() of 1E+999999 would build a huge number first
             raise Unparseable(v, f"is out of range for a {bits}-bit integer")
         n = int(v)
-    elif isinstance(v, str):
-        s = _clean(v)
-        if s is None or not _INT_RE.fullmatch(s):
-            raise Unparseable(v, "is not an integer")
-        n = int(s.split(".", 1)[0])
     else:
         raise Unparseable(v, "is not an integer")
     limit = 1 << (bits - 1)
@@ -113,36 +117,44 @@ def parse_count(v: Any, *, bits: int = 32) -> int:
     return n
 
 
+# The quantum of each scale the columns use, built once: quantize() runs for every cost.
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in (2, 4)}
+
+
+def _out_of_range(shown: Any, places: int, max_digits: int) -> Unparseable:
+    return Unparseable(shown, f"is out of range for numeric({max_digits},{places})")
+
+
 def _decimal(v: Any, places: int, max_digits: int, what: str, shown: Any = None) -> Decimal:
     shown = v if shown is None else shown
-    if isinstance(v, bool):
+    if isinstance(v, str):  # the API's usual form first; no str is also a number
+        s = _clean(v)
+        if s is None or not _DECIMAL_RE.fullmatch(s):
+            raise Unparseable(shown, what)
+        d = Decimal(s)
+    elif isinstance(v, bool):
         raise Unparseable(shown, what)
-    if isinstance(v, int):
+    elif isinstance(v, int):
         d = Decimal(v)
     elif isinstance(v, float):
         # repr gives the shortest string that round-trips: 0.1 stays 0.1, not 0.1000000000000000055.
         d = Decimal(repr(v))
     elif isinstance(v, Decimal):
         d = v
-    elif isinstance(v, str):
-        s = _clean(v)
-        if s is None or not _DECIMAL_RE.fullmatch(s):
-            raise Unparseable(shown, what)
-        d = Decimal(s)
     else:
         raise Unparseable(shown, what)
     if not d.is_finite():
         raise Unparseable(shown, what)
-    out_of_range = f"is out of range for numeric({max_digits},{places})"
     if d and d.adjusted() >= max_digits - places:
-        raise Unparseable(shown, out_of_range)
+        raise _out_of_range(shown, places, max_digits)
+    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
     try:
         # Half-up is how PostgreSQL rounds when it casts to numeric(p,s).
-        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        q = d.quantize(quantum, rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise Unparseable(shown, out_of_range) from None
+        raise _out_of_range(shown, places, max_digits) from None
     if q and q.adjusted() >= max_digits - places:
-        raise Unparseable(shown, out_of_range)
+        raise _out_of_range(shown, places, max_digits)
     # "-0.00" would be stored and shown as negative zero.
     return q if q else q.copy_abs()
 
@@ -172,13 +184,9 @@ def parse_duration(v: Any) -> int:
     dropped. Minutes or seconds of 60 or more, negatives, and bare numbers other than zero
     (hours? seconds?) are refused."""
     what = "is not a duration (H:MM:SS)"
-    if isinstance(v, bool):
-        raise Unparseable(v, what)
-    if isinstance(v, int | float):
-        if v == 0:
+    if not isinstance(v, str):  # the API's usual form is text: its test first
+        if isinstance(v, int | float) and not isinstance(v, bool) and v == 0:
             return 0
-        raise Unparseable(v, what)
-    if not isinstance(v, str):
         raise Unparseable(v, what)
     s = _clean(v)
     if s is None:

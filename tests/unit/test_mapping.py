@@ -26,7 +26,8 @@ from ic3sync.db.schema import (
 )
 from ic3sync.errors import SerialMismatch, VendorError
 from ic3sync.innomaint.models import parse_response
-from ic3sync.mapping import AssetRows, rows_from_response
+from ic3sync.mapping import _ABSENT, _MEMO_SIZE, AssetRows, _Memo, _text, rows_from_response
+from ic3sync.parsing import Unparseable, parse_int
 
 ASSET = "Delhi Cantt Naraina_BP_01"
 
@@ -666,3 +667,48 @@ def test_a_zone_less_vendor_time_is_read_in_the_vendor_zone(payload: dict[str, A
     assert kolkata == datetime(2026, 3, 19, 4, 21, 46, tzinfo=UTC)
     berlin = rows_from_response(ASSET, answer, vendor_zone=ZoneInfo("Europe/Berlin"))
     assert berlin.master["traceability_updated_on"] == datetime(2026, 3, 19, 8, 51, 46, tzinfo=UTC)
+
+
+# Values converted once and remembered: the same rows as converting them every time
+
+
+def _workorder_cost(value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda body: body["workorder_transactional"]["upto"].update(ticket_cost=value)
+
+
+def test_a_bool_is_no_cost_even_after_the_number_it_equals_was_one(
+    payload: dict[str, Any],
+) -> None:
+    # True == 1 and both hash alike: a bool must never find what the int 1 converted to.
+    assert mapped_with(payload, _workorder_cost(1)).workorders[0]["ticket_cost"] == Decimal("1.00")
+    rows = mapped_with(payload, _workorder_cost(True))
+    assert rows.workorders[0]["ticket_cost"] is None
+    assert rows.problems == (
+        "workorder_transactional.upto.ticket_cost: True is not a decimal number",
+    )
+
+
+def test_a_value_that_does_not_parse_is_named_every_time_it_is_sent(
+    payload: dict[str, Any],
+) -> None:
+    for _ in range(3):
+        rows = mapped_with(payload, set_data(ticketcount="abc", barcode="  "))
+        assert rows.master["ticketcount"] is None
+        assert "barcode" not in rows.master
+        assert rows.problems == ("data.ticketcount: 'abc' is not an integer",)
+
+
+def test_the_remembered_conversions_are_bounded_in_number_and_in_the_size_of_each() -> None:
+    memo = _Memo(parse_int)
+    for n in range(3 * _MEMO_SIZE):
+        assert memo[str(n)] == memo[n] == n
+        assert len(memo) <= _MEMO_SIZE
+    with pytest.raises(Unparseable):
+        memo["abc"]
+    assert "abc" not in memo
+    assert memo[" "] is memo["null"] is _ABSENT
+    # Converted, not kept: more than 64 characters or 64 bits.
+    texts = _Memo(_text)
+    long_text, big = " " * 70 + "7", 2**70
+    assert (texts[long_text], texts[big]) == ("7", str(big))
+    assert long_text not in texts and big not in texts
