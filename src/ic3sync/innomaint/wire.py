@@ -70,12 +70,15 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 
-    def check(self) -> None:
-        """httpx's errors, so a stop and a spent deadline map as a hang-up and a timeout do."""
+    def check(self) -> float:
+        """The seconds left, more than 0. Raises httpx's errors, so a stop and a spent deadline
+        map as a hang-up and a timeout do."""
         if self.cancel.is_set():
             raise httpx.ReadError("stopped while waiting for the Innomaint API")
-        if time.monotonic() >= self.at:
+        left = self.at - time.monotonic()
+        if left <= 0:
             raise httpx.ReadTimeout("the attempt's deadline has passed")
+        return left
 
 
 def refuse_declared(status: int, headers: Headers, cap: int) -> None:
@@ -110,12 +113,16 @@ class _SlicedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        deadline = self._deadline
+        sock, deadline = self._sock, self._deadline
         while True:
-            deadline.check()
-            self._sock.settimeout(max(min(READ_SLICE_S, deadline.remaining()), 0.001))
+            left = deadline.check()
+            wait = READ_SLICE_S if left > READ_SLICE_S else max(left, 0.001)
+            # Setting a timeout is a system call: made only when the slice changes, which it
+            # does not until the deadline is nearer than a slice.
+            if sock.gettimeout() != wait:
+                sock.settimeout(wait)
             try:
-                count = self._sock.recv_into(buffer)
+                count = sock.recv_into(buffer)
             except TimeoutError:
                 continue
             self.received += count
@@ -164,6 +171,7 @@ class LeanWire:
             "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode(),
         )
         self._sock: socket.socket | None = None
+        self._idle = select.poll()  # watches the kept-alive socket between requests
 
     def __repr__(self) -> str:
         return f"LeanWire({self._address[0]}:{self._address[1]})"
@@ -185,9 +193,12 @@ class LeanWire:
             sock.close()
 
     def _kept(self) -> socket.socket | None:
-        """The kept-alive socket, unless the vendor closed it or sent what nobody asked for."""
+        """The kept-alive socket, unless the vendor closed it or sent what nobody asked for:
+        either leaves something to read on the idle socket."""
         sock = self._sock
-        if sock is not None and _readable(sock):
+        if sock is not None and (
+            self._idle.poll(0) or (isinstance(sock, ssl.SSLSocket) and sock.pending())
+        ):
             self.close()
             return None
         return sock
@@ -213,6 +224,8 @@ class LeanWire:
         except OSError as exc:
             sock.close()
             raise httpx.ConnectError(str(exc)) from None
+        self._idle = select.poll()
+        self._idle.register(sock, select.POLLIN)
         self._sock = sock
         return sock
 
@@ -220,9 +233,9 @@ class LeanWire:
         self, sock: socket.socket, body: bytes, *, reused: bool
     ) -> tuple[int, Headers, bytes]:
         deadline = self._deadline
-        deadline.check()
+        left = deadline.check()
         try:
-            sock.settimeout(max(deadline.remaining(), 0.001))
+            sock.settimeout(left)
             sock.sendall(self._head + b"%d\r\n\r\n%s" % (len(body), body))
         except TimeoutError:
             raise httpx.WriteTimeout("timed out") from None
@@ -273,15 +286,6 @@ _PORTS = {"http": 80, "https": 443}
 
 def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
-
-
-def _readable(sock: socket.socket) -> bool:
-    """True when an idle socket has something to read: the vendor's hang-up, or stray bytes."""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 # -- a given httpx transport ---------------------------------------------------------------------
