@@ -6,8 +6,9 @@ Its failures leave as httpx's exceptions (a timeout, a connection error, a proto
 TooLarge, so that one mapping in client.py turns the failures of either wire into VendorErrors.
 
 - LeanWire, the default: one kept-alive socket of our own, the request written in one piece, the
-  answer parsed by http.client. A request costs it about a quarter of the CPU time httpx takes
-  (bench/http_clients.py), and the sync makes one request per asset, one after another.
+  common answer (HTTP/1.1, one Content-Length) parsed here and every other one by http.client.
+  A request costs it a fraction of the CPU time httpx takes (bench/http_clients.py), and the
+  sync makes one request per asset, one after another.
 - HttpxWire: an httpx transport given to the client (tests put a scripted vendor there).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import re
 import select
 import socket
 import ssl
@@ -30,6 +32,12 @@ import httpx
 READ_SLICE_S = 0.25
 # The largest piece of an answer without a declared length read at once.
 CHUNK = 64 * 1024
+# http.client's bounds on an answer's head: a line of at most 65536 bytes, at most 100 lines
+# with the blank one that ends them. The common answer's head stays inside both (the whole head
+# within HEAD_LIMIT, at most MAX_FIELDS fields); any other head goes to http.client, which
+# reads it under the same bounds and refuses what exceeds them.
+HEAD_LIMIT = 65536
+MAX_FIELDS = 99
 # The headers of every request besides Authorization. The size cap counts what is read off the
 # wire: no compression to multiply it.
 REQUEST_HEADERS = {
@@ -70,12 +78,15 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 
-    def check(self) -> None:
-        """httpx's errors, so a stop and a spent deadline map as a hang-up and a timeout do."""
+    def check(self) -> float:
+        """The seconds left, more than 0. Raises httpx's errors, so a stop and a spent deadline
+        map as a hang-up and a timeout do."""
         if self.cancel.is_set():
             raise httpx.ReadError("stopped while waiting for the Innomaint API")
-        if time.monotonic() >= self.at:
+        left = self.at - time.monotonic()
+        if left <= 0:
             raise httpx.ReadTimeout("the attempt's deadline has passed")
+        return left
 
 
 def refuse_declared(status: int, headers: Headers, cap: int) -> None:
@@ -95,31 +106,72 @@ class Unanswered(Exception):
     transient fault, retried as a new attempt."""
 
 
-class _SlicedReader(io.RawIOBase):
-    """The socket as http.client reads it: in slices of READ_SLICE_S, between which the
-    deadline and the cancel event are checked. A slice that times out has read nothing, so it
-    is simply tried again. Counts what it received."""
+def _recv_into(sock: socket.socket, buffer: memoryview, deadline: Deadline) -> int:
+    """What has come, read in slices of READ_SLICE_S between which the deadline and the cancel
+    event are checked. A slice that times out has read nothing, so it is simply tried again."""
+    while True:
+        left = deadline.check()
+        wait = READ_SLICE_S if left > READ_SLICE_S else max(left, 0.001)
+        # Setting a timeout is a system call: made only when the slice changes, which it does
+        # not until the deadline is nearer than a slice.
+        if sock.gettimeout() != wait:
+            sock.settimeout(wait)
+        try:
+            return sock.recv_into(buffer)
+        except TimeoutError:
+            continue
 
-    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+
+class _SlicedReader(io.RawIOBase):
+    """The socket as http.client reads it, in slices (_recv_into), after the bytes of the
+    answer already read from it. Counts what it gave, those bytes included."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline, already: bytes) -> None:
         super().__init__()
         self._sock = sock
         self._deadline = deadline
-        self.received = 0
+        self._already = already
+        self.received = len(already)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        deadline = self._deadline
-        while True:
-            deadline.check()
-            self._sock.settimeout(max(min(READ_SLICE_S, deadline.remaining()), 0.001))
-            try:
-                count = self._sock.recv_into(buffer)
-            except TimeoutError:
-                continue
-            self.received += count
+        if already := self._already:
+            count = min(len(buffer), len(already))
+            buffer[:count] = already[:count]
+            self._already = already[count:]
             return count
+        count = _recv_into(self._sock, buffer, self._deadline)
+        self.received += count
+        return count
+
+
+class _Fields:
+    """The header fields of a common answer, read as http.client's message reads them: a name
+    matched without regard to case, the first of a repeated field, its value as sent after the
+    colon and the spaces or tabs that follow it."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self, first: dict[str, str]) -> None:
+        """`first`: the value of each lower-cased name's first field."""
+        self._first = first
+
+    def get(self, name: str, default: str | None = None, /) -> str | None:
+        return self._first.get(name.lower(), default)
+
+
+# The head of the common answer: an HTTP/1.1 status line, then fields ("name:value", the name
+# a token as the email package reads one), every line ended by CRLF, then the blank line that
+# ends the head (group 3; None while more of the head is to come). A bare CR or LF, a folded
+# or nameless line or another version does not match: http.client reads those.
+_HEAD = re.compile(rb"HTTP/1\.1 ([0-9]{3})(?: [^\r\n]*)?\r\n((?:[!-9;-~]+:[^\r\n]*\r\n)*)(\r\n)?")
+# Statuses whose answer has no body whatever its Content-Length says: http.client's to read.
+_BODILESS = frozenset({204, 304})
+
+# (status, headers, content, whether the connection ends with this answer)
+_Answer = tuple[int, Headers, bytes, bool]
 
 
 class _Source:
@@ -164,6 +216,11 @@ class LeanWire:
             "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode(),
         )
         self._sock: socket.socket | None = None
+        self._idle = select.poll()  # watches the kept-alive socket between requests
+        # A head is read into this buffer, never past its end; a body longer than what came
+        # with its head goes into a buffer of its own.
+        self._answer = bytearray(HEAD_LIMIT)
+        self._answer_view = memoryview(self._answer)
 
     def __repr__(self) -> str:
         return f"LeanWire({self._address[0]}:{self._address[1]})"
@@ -185,9 +242,12 @@ class LeanWire:
             sock.close()
 
     def _kept(self) -> socket.socket | None:
-        """The kept-alive socket, unless the vendor closed it or sent what nobody asked for."""
+        """The kept-alive socket, unless the vendor closed it or sent what nobody asked for:
+        either leaves something to read on the idle socket."""
         sock = self._sock
-        if sock is not None and _readable(sock):
+        if sock is not None and (
+            self._idle.poll(0) or (isinstance(sock, ssl.SSLSocket) and sock.pending())
+        ):
             self.close()
             return None
         return sock
@@ -213,16 +273,17 @@ class LeanWire:
         except OSError as exc:
             sock.close()
             raise httpx.ConnectError(str(exc)) from None
+        self._idle = select.poll()
+        self._idle.register(sock, select.POLLIN)
         self._sock = sock
         return sock
 
     def _exchange(
         self, sock: socket.socket, body: bytes, *, reused: bool
     ) -> tuple[int, Headers, bytes]:
-        deadline = self._deadline
-        deadline.check()
+        left = self._deadline.check()
         try:
-            sock.settimeout(max(deadline.remaining(), 0.001))
+            sock.settimeout(left)
             sock.sendall(self._head + b"%d\r\n\r\n%s" % (len(body), body))
         except TimeoutError:
             raise httpx.WriteTimeout("timed out") from None
@@ -230,25 +291,95 @@ class LeanWire:
             if reused and isinstance(exc, ConnectionError):
                 raise Unanswered from None
             raise httpx.WriteError(str(exc)) from None
-        reader = _SlicedReader(sock, deadline)
+        try:
+            answer = self._common_answer(sock)
+            if isinstance(answer, bytes):
+                answer = self._any_answer(sock, answer, reused=reused)
+        except OSError as exc:
+            raise httpx.ReadError(str(exc)) from None
+        except http.client.HTTPException as exc:
+            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
+        status, headers, content, will_close = answer
+        if will_close:
+            self.close()
+        return status, headers, content
+
+    def _common_answer(self, sock: socket.socket) -> _Answer | bytes:
+        """The answer when it is the common one: HTTP/1.1, a status from 200 to 599 that may
+        have a body, a plain head within http.client's bounds, one Content-Length (maybe
+        repeated) in digits and no Transfer-Encoding. Any other answer is http.client's to
+        read: then the bytes of it read so far."""
+        data, view, deadline = self._answer, self._answer_view, self._deadline
+        received = 0
+        while True:
+            count = _recv_into(sock, view[received:], deadline)
+            if count == 0:  # the end of the stream: http.client says what it makes of it
+                return bytes(view[:received])
+            seen, received = received, received + count
+            if received < HEAD_LIMIT and data.find(b"\n", seen, received) < 0:
+                continue  # no line of the head ended, so none to look at again
+            head = _HEAD.match(data, 0, received)
+            if head is None or head.group(2).count(b"\n") > MAX_FIELDS:
+                return bytes(view[:received])
+            if head.group(3) is not None:
+                break
+            # A line ended that is no field of a common head, or the head has no end in sight.
+            if data.find(b"\n", head.end(), received) >= 0 or received == HEAD_LIMIT:
+                return bytes(view[:received])
+        status = int(head.group(1))
+        if not 200 <= status < 600 or status in _BODILESS:
+            return bytes(view[:received])
+        lines = head.group(2).decode("latin-1").split("\r\n")
+        del lines[-1]  # the nothing after the last field's CRLF
+        first: dict[str, str] = {}
+        lengths: set[str] = set()
+        for line in reversed(lines):  # so that the first of a repeated name is written last
+            name, _, value = line.partition(":")
+            name = name.lower()
+            first[name] = value = value.lstrip(" \t")
+            if name == "content-length":
+                lengths.add(value)
+        # One length, maybe repeated, and no transfer coding; any other framing is read by
+        # http.client, and lengths that differ or are not in digits refused by _read_body.
+        declared = lengths.pop() if len(lengths) == 1 else ""
+        if not _is_digits(declared) or "transfer-encoding" in first:
+            return bytes(view[:received])
+        length = int(declared)
+        if length > self._cap:
+            raise TooLarge(status)
+        connection = first.get("connection")
+        will_close = connection is not None and "close" in connection.lower()  # as http.client
+        start = head.end()
+        end = start + length
+        if end <= HEAD_LIMIT:
+            body = view[start:end]  # the rest of the body comes into the buffer, after its head
+        else:
+            body = memoryview(bytearray(length))
+            body[: received - start] = view[start:received]
+        have = min(received, end) - start
+        while have < length:
+            count = _recv_into(sock, body[have:], deadline)
+            if count == 0:
+                raise http.client.IncompleteRead(bytes(body[:have]), length - have)
+            have += count
+        # Bytes after the answer, which nobody asked for, put the connection out of step.
+        return status, _Fields(first), bytes(body), will_close or received > end
+
+    def _any_answer(self, sock: socket.socket, already: bytes, *, reused: bool) -> _Answer:
+        """The answer read by http.client, `already` being the bytes of it read before."""
+        reader = _SlicedReader(sock, self._deadline, already)
         source = cast(socket.socket, _Source(io.BufferedReader(reader)))
         response = http.client.HTTPResponse(source, method="POST")
         try:
             response.begin()
-            content = self._read_body(response)
         except http.client.RemoteDisconnected:  # the end of the stream before a status line
             if reused and reader.received == 0:
                 raise Unanswered from None
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response."
             ) from None
-        except OSError as exc:
-            raise httpx.ReadError(str(exc)) from None
-        except http.client.HTTPException as exc:
-            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
-        if response.will_close:
-            self.close()
-        return response.status, response.msg, content
+        content = self._read_body(response)
+        return response.status, response.msg, content, response.will_close
 
     def _read_body(self, response: http.client.HTTPResponse) -> bytes:
         """The body, never read past the cap, whether its length is declared or not."""
@@ -273,15 +404,6 @@ _PORTS = {"http": 80, "https": 443}
 
 def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
-
-
-def _readable(sock: socket.socket) -> bool:
-    """True when an idle socket has something to read: the vendor's hang-up, or stray bytes."""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 # -- a given httpx transport ---------------------------------------------------------------------
