@@ -22,6 +22,9 @@ SPACED = "Delhi Cantt Naraina_BP_01"
 # Request spacing that makes a run of SLOW_ASSETS last a few seconds.
 SLOW = {"INNOMAINT_RATE_MS": "100"}
 SLOW_ASSETS = 40
+# A slow run that must outlast a command line's start on a loaded machine (several seconds);
+# it is cancelled long before its end.
+LONG_ASSETS = 400
 
 
 def running(run: dict[str, Any]) -> bool:
@@ -262,7 +265,7 @@ def test_cancel_stops_a_run_after_the_asset_in_flight(register, start_server):
 def test_the_run_lock_holds_between_the_service_and_the_cli(
     register, start_server, db_url, api_simulator
 ):
-    seed_assets(register, asset_ids(SLOW_ASSETS))
+    seed_assets(register, asset_ids(LONG_ASSETS))
     server = start_server(**SLOW)
     env = base_env(db_url, api_simulator)
 
@@ -306,7 +309,7 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
     runs = run_rows(register)
     assert len(runs) == 2 and runs[-1]["status"] == "cancelled"
     assert runs[-1]["cancel_requested_at"] is not None
-    assert 0 < runs[-1]["success"] < SLOW_ASSETS
+    assert 0 < runs[-1]["success"] < LONG_ASSETS
 
 
 def test_kill_9_mid_run_frees_the_lock_and_the_next_start_marks_the_run_interrupted(
