@@ -266,19 +266,21 @@ class _Run:
         if rows is None and not guarded:
             rows = self.mapped(asset, fetched, outcome)
         with writes.transaction(conn):
+            if guarded:
+                assert snapshot is not None
+                changes.expect_unchanged(conn, asset.asset_id, snapshot)
+                # Sent now: PostgreSQL checks and locks the row while the answer is mapped.
+                writes.send_now(conn)
+            if rows is None:
+                rows = self.mapped(asset, fetched, outcome)
             found: list[changes.Change] = []
             if self.detect_changes:
-                if snapshot is not None:
-                    changes.expect_unchanged(conn, asset.asset_id, snapshot)
-                    # Sent now: PostgreSQL checks and locks the row while the answer is mapped.
-                    writes.send_now(conn)
-                    stored: changes.Stored | None = snapshot.stored
-                else:
-                    stored = changes.read_stored(conn, asset.asset_id)
-                if rows is None:
-                    rows = self.mapped(asset, fetched, outcome)
+                stored = (
+                    snapshot.stored
+                    if snapshot is not None
+                    else changes.read_stored(conn, asset.asset_id)
+                )
                 found = changes.diff(stored, rows)
-            assert rows is not None
             now = _now()
             writes.write_asset(conn, asset.asset_id, rows, now)
             changes.record(
