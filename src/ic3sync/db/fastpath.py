@@ -55,15 +55,29 @@ class _Compiled:
     # has a bind processor: built once from `binds`.
     values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False)
     processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, repr=False)
+    pg_values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         keys = [key for _, key, _ in self.binds]
         set_ = object.__setattr__  # frozen
         set_(self, "values", _getter(keys))
         set_(self, "processed", tuple((i, p) for i, (_, _, p) in enumerate(self.binds) if p))
+        set_(self, "pg_values", _getter(self.pg_keys))
 
     def pg_parameters(self, row: Mapping[str, Any]) -> list[bytes | None]:
-        return [pgpipe.text(row[key]) for key in self.pg_keys]
+        # pgpipe.text's forms, the three commonest without a call: an asset binds about 110
+        # values, half of them ints. (A bool's class is not int: it goes to text, as "t"/"f".)
+        text = pgpipe.text
+        return [
+            None
+            if v is None
+            else v.encode()
+            if (c := v.__class__) is str
+            else b"%d" % v
+            if c is int
+            else text(v)
+            for v in self.pg_values(row)
+        ]
 
     def parameters(self, row: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values: Sequence[Any] = self.values(row)
@@ -92,14 +106,26 @@ def _bind(column: sa.Column[Any]) -> sa.BindParameter[Any]:
 def _last_one(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """`process`, remembering its last value: one asset binds the same `now` a dozen times, and
     SQLite's timestamp processor formats it anew each time. Bound values are immutable."""
-    last: list[Any] = [object(), None]
+    # The pair is replaced whole, so a thread never sees one value with another's result.
+    last: list[tuple[Any, Any]] = [(object(), None)]
 
     def remembered(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
+        seen, made = last[0]
+        if value is not seen:
+            made = process(value)
+            last[0] = (value, made)
+        return made
 
     return remembered
+
+
+@functools.lru_cache(maxsize=64)
+def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """The bind processor of `type_`, one per type object for every statement that binds it:
+    the columns of one type object (the schema's timestamps) then share what it last made, so an
+    asset's `now` is formatted once, not once per statement."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    return _last_one(process) if process else None
 
 
 def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
@@ -108,8 +134,7 @@ def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
     binds = []
     for name in names or ():
         param = compiled.binds[name]
-        process = param.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((name, name.removeprefix("p_"), _last_one(process) if process else None))
+        binds.append((name, name.removeprefix("p_"), _processor(param.type, dialect)))
     if dialect.name != "postgresql":
         return _Compiled(compiled.string, compiled.positional, tuple(binds))
     if any(process is not None for _, _, process in binds):

@@ -48,6 +48,10 @@ class _Session:
 _SESSIONS: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
 
+# The last time value text() made and what it made: an asset binds the same `now` a dozen times.
+_LAST_TIME: tuple[Any, bytes] = (object(), b"")
+
+
 def text(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text form; the statement's casts give it its type."""
     if value is None:
@@ -61,7 +65,12 @@ def text(value: Any) -> bytes | None:
     if isinstance(value, float):
         return repr(value).encode()
     if isinstance(value, datetime | date | time):
-        return value.isoformat().encode()
+        global _LAST_TIME
+        seen, made = _LAST_TIME
+        if value is not seen:
+            made = value.isoformat().encode()
+            _LAST_TIME = (value, made)  # replaced whole: no thread sees a half of it
+        return made
     raise TypeError(f"no text form for a parameter of type {type(value).__name__}")
 
 
