@@ -4,12 +4,14 @@ old and new value as stored, and failures and empty API values record nothing.""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
-from ic3sync.db import queries
+from ic3sync.db import changes, queries, writes
 from ic3sync.db.schema import (
     asset_master,
     asset_performance,
@@ -177,3 +179,41 @@ def test_changes_since_the_edges_of_the_calendar_answer_all_or_nothing(engine):
         assert queries.list_changes(conn, since=datetime(9999, 12, 31, 23, tzinfo=west)).total == 0
         counts = queries.run_change_counts(conn, 2)
     assert dict(counts)["criticality"] == 1 and len(counts) == 6
+
+
+def _edit_elsewhere(engine: sa.Engine, asset_id: int) -> None:
+    """Another writer's edit of the asset's barcode, waiting at most a fifth of a second."""
+    if engine.dialect.name == "sqlite":
+        other = sqlite3.connect(engine.url.database or "", timeout=0.2)
+        try:
+            other.execute(
+                "UPDATE ic3_asset_master SET barcode = 'EDITED' WHERE asset_id = ?", (asset_id,)
+            )
+            other.commit()
+        finally:
+            other.close()
+        return
+    with engine.connect() as other:
+        other.exec_driver_sql("SET lock_timeout = '200ms'")
+        other.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.asset_id == asset_id)
+            .values(barcode="EDITED")
+        )
+        other.commit()
+
+
+def test_stored_values_read_in_an_assets_transaction_hold_until_its_writes(engine):
+    # What a sync reads to compare (when it has no snapshot, or its snapshot went stale) must
+    # still be what is stored when it writes: otherwise another writer's edit in between would
+    # be overwritten and the history would name the wrong old value.
+    seed_assets(engine, IDS[:1])
+    asset_id = master(engine, IDS[0])["asset_id"]
+    with engine.connect() as conn, writes.transaction(conn):
+        stored = changes.read_stored(conn, asset_id)
+        assert stored is not None
+        with pytest.raises((sqlite3.OperationalError, sa.exc.OperationalError)) as refused:
+            _edit_elsewhere(engine, asset_id)
+    assert "lock" in str(refused.value)
+    _edit_elsewhere(engine, asset_id)  # once the transaction is over, the edit goes through
+    assert master(engine, IDS[0])["barcode"] == "EDITED"

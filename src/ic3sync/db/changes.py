@@ -119,6 +119,10 @@ def _stored_select() -> sa.Select[Any]:
 
 
 _STORED_SELECT: Final = _stored_select()
+# Read inside the asset's transaction: its master row locked until the commit, so that no other
+# writer (an import) changes what was read before the writes (SQLite's transaction holds the
+# write lock from its start).
+_STORED_SELECT_LOCKED: Final = _STORED_SELECT.with_for_update(of=asset_master)
 
 
 def _fingerprint() -> sa.ColumnElement[str]:
@@ -265,7 +269,7 @@ def read_stored(conn: sa.Connection, asset_id: int) -> Stored | None:
     """An asset's stored values, read in one statement inside its transaction (before its
     writes): on PostgreSQL a round trip of its own, on SQLite in process."""
     row = fastpath.fetch_one(
-        conn, fastpath.select_statement(conn.dialect, _STORED_SELECT), {"asset_id": asset_id}
+        conn, fastpath.select_statement(conn.dialect, _STORED_SELECT_LOCKED), {"asset_id": asset_id}
     )
     return None if row is None else _stored(row, conn.dialect)
 

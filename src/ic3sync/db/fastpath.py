@@ -230,6 +230,7 @@ def execute(conn: sa.Connection, statement: _Compiled, rows: Sequence[Mapping[st
 # Where execute() keeps its cursor, in the pooled connection's info, beside the DBAPI connection
 # it belongs to (info outlives a connection the pool replaced).
 _CURSOR = "ic3sync.cursor"
+_BEGIN_SQLITE = "BEGIN IMMEDIATE"
 
 
 def _cursor(fairy: Any) -> Any:
@@ -288,6 +289,12 @@ def transaction(conn: sa.Connection) -> Iterator[None]:
     Only this module's statements (execute, fetch_one) may run inside."""
     if conn.dialect.name != "postgresql":
         with conn.begin():
+            # pysqlite begins a transaction only before its first write, so a read before it
+            # (change detection's stored values) would run outside the transaction, and another
+            # writer could commit between it and the writes. IMMEDIATE takes the write lock now.
+            fairy = conn.connection
+            with _driver_errors(conn, fairy, _BEGIN_SQLITE, None):
+                _cursor(fairy).execute(_BEGIN_SQLITE)
             yield
         return
     if conn.in_transaction():
