@@ -163,3 +163,31 @@ def test_a_non_empty_value_in_a_child_table_still_overrides(engine, section):
         before = {r["period_type"]: r for r in first["rows"]["workorders"]}
         assert rows[other] == before[other]
         assert rows[section]["ticket_cost"] == before[section]["ticket_cost"]
+
+
+def test_work_order_periods_written_in_one_statement_each_keep_their_own_values(engine):
+    # Both periods with the same fields go in one statement, a period each otherwise: in both
+    # cases each period's row holds that period's values, never the other's.
+    first = first_full_sync(engine)
+    payload = asset_payload(ASSET)
+    periods = payload["response"]["workorder_transactional"]
+    rows = {r["period_type"]: r for r in first["rows"]["workorders"]}
+    for period_type, period in periods.items():
+        assert rows[period_type]["ticket_count"] == int(period["ticket_count"])
+    periods["upto"]["ticket_count"], periods["last_year"]["ticket_count"] = "111", "222"
+    periods["upto"]["ticket_cost"], periods["last_year"]["ticket_cost"] = "1.50", "-2.25"
+    body = json.dumps(payload).encode()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    with client_for("http://innomaint.invalid/x", transport=transport) as client:
+        assert run_sync(engine, client, trigger="cli").success == 1
+    after = {
+        r["period_type"]: r for r in stored(engine, first["asset_id"], first["keys"])["workorders"]
+    }
+    assert (after["upto"]["ticket_count"], after["last_year"]["ticket_count"]) == (111, 222)
+    assert (str(after["upto"]["ticket_cost"]), str(after["last_year"]["ticket_cost"])) == (
+        "1.50",
+        "-2.25",
+    )
+    for column in ("schedule_count", "work_estimate_cost"):
+        assert after["upto"][column] == rows["upto"][column], column
+        assert after["last_year"][column] == rows["last_year"][column], column

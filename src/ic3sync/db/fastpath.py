@@ -170,6 +170,28 @@ def upsert_statement(
     return _compile(dialect, stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
 
 
+@functools.lru_cache(maxsize=64)
+def upsert_rows_statement(
+    dialect: sa.Dialect,
+    table_name: str,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    count: int,
+) -> _Compiled:
+    """upsert_statement for `count` rows of the same columns in one statement; the row dict
+    names row i's column c as "<i>_<c>". The rows must differ in `keys` (PostgreSQL refuses a
+    statement that would update one row twice)."""
+    table = metadata.tables[table_name]
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {c: sa.bindparam(f"p_{i}_{c}", type_=table.c[c].type) for c in columns}
+        for i in range(count)
+    ]
+    stmt = insert(table).values(rows)
+    update = {c: stmt.excluded[c] for c in columns if c not in keys and c != "created_at"}
+    return _compile(dialect, stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+
 @functools.lru_cache(maxsize=256)
 def master_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> _Compiled:
     t = asset_master

@@ -89,17 +89,32 @@ def upsert_performance(
         )
 
 
+_WORKORDER_KEYS = ("asset_id", "period_type")
+
+
 def upsert_workorders(
     conn: sa.Connection, asset_id: int, periods: Iterable[Mapping[str, Any]], now: datetime
 ) -> None:
-    for period in periods:
-        _upsert(
-            conn,
-            workorder_summary,
-            ("asset_id", "period_type"),
-            {"asset_id": asset_id, **period},
-            {"updated_at": now},
-        )
+    rows = [{"asset_id": asset_id, **period, "updated_at": now} for period in periods]
+    columns = tuple(rows[0]) if rows else ()
+    if (
+        conn.dialect.name != "postgresql"
+        or len(rows) < 2
+        or any(tuple(row) != columns for row in rows)
+    ):
+        # A statement each: on SQLite (where two cost less than one of two rows, measured), for
+        # one period, or for periods the API sent different fields of.
+        for row in rows:
+            _upsert(conn, workorder_summary, _WORKORDER_KEYS, row, {})
+        return
+    # On PostgreSQL the usual answer, every period with the same fields, goes in one statement:
+    # the server's work per statement is the larger part of its cost.
+    statement = fastpath.upsert_rows_statement(
+        conn.dialect, workorder_summary.name, _WORKORDER_KEYS, columns, len(rows)
+    )
+    fastpath.execute(
+        conn, statement, [{f"{i}_{c}": v for i, row in enumerate(rows) for c, v in row.items()}]
+    )
 
 
 def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) -> None:
