@@ -217,3 +217,27 @@ def test_stored_values_read_in_an_assets_transaction_hold_until_its_writes(engin
     assert "lock" in str(refused.value)
     _edit_elsewhere(engine, asset_id)  # once the transaction is over, the edit goes through
     assert master(engine, IDS[0])["barcode"] == "EDITED"
+
+
+def test_a_name_an_earlier_asset_of_the_page_rewrote_is_not_recorded_again(engine):
+    # Both assets are in Shahdara STP, whose stored name is edited before the run. The first
+    # asset writes the vendor's name back and records the change; the second must compare with
+    # the name as it is by then (no change). On PostgreSQL both assets' stored values were read
+    # a page ahead with the edited name: the second's guard must see the building renamed since.
+    shared = ["Plant 01_PUMP_01", "Plant 13_LIFT_13"]
+    data = [asset_payload(i)["response"]["data"] for i in shared]
+    assert data[0]["building_id"] == data[1]["building_id"]
+    seed_assets(engine, shared)
+    _sync(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(building)
+            .where(building.c.building_id == data[0]["building_id"])
+            .values(building_name="Renamed Elsewhere")
+        )
+    result = _sync(engine)
+    assert (result.success, result.failed) == (2, 0)
+    assert [
+        (c["cmms_asset_id"], c["table_name"], c["old_value"], c["new_value"])
+        for c in _changes(engine)
+    ] == [(shared[0], "ic3_building", "Renamed Elsewhere", data[0]["building_name"])]
