@@ -164,10 +164,7 @@ def upsert_statement(
     dialect: sa.Dialect, table_name: str, keys: tuple[str, ...], columns: tuple[str, ...]
 ) -> _Compiled:
     table = metadata.tables[table_name]
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values({c: _bind(table.c[c]) for c in columns})
-    update = {c: stmt.excluded[c] for c in columns if c not in keys and c != "created_at"}
-    return _compile(dialect, stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+    return _upsert(dialect, table, keys, columns, {c: _bind(table.c[c]) for c in columns})
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,12 +179,24 @@ def upsert_rows_statement(
     names row i's column c as "<i>_<c>". The rows must differ in `keys` (PostgreSQL refuses a
     statement that would update one row twice)."""
     table = metadata.tables[table_name]
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     rows = [
         {c: sa.bindparam(f"p_{i}_{c}", type_=table.c[c].type) for c in columns}
         for i in range(count)
     ]
-    stmt = insert(table).values(rows)
+    return _upsert(dialect, table, keys, columns, rows)
+
+
+def _upsert(
+    dialect: sa.Dialect,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    values: Any,
+) -> _Compiled:
+    """INSERT `values` (one row's binds, or a list of rows'); on a conflict on `keys`, UPDATE
+    every column but the keys and created_at from what was inserted."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(values)
     update = {c: stmt.excluded[c] for c in columns if c not in keys and c != "created_at"}
     return _compile(dialect, stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
 
