@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,9 +41,9 @@ FIXTURE = json.loads(
         Path(__file__).resolve().parents[1] / "fixtures/asset_detail_Delhi_Cantt_Naraina_BP_01.json"
     ).read_text()
 )
-# The server stamps a request when it arrives, the client just before it sends: the first request
-# of a connection also pays the TCP handshake, and a busy machine may wake the server's thread a
-# few milliseconds late, so gaps seen by the server can be shorter than the client's.
+# The server stamps a request when it arrives (the kernel's stamp), the client just before it
+# sends: the first request of a connection also pays the TCP handshake, and a busy machine may
+# let the client's send lag its stamp, so gaps seen by the server can be shorter than the client's.
 CLOCK_SLACK_MS = 15
 
 # Every field of the spec's Go structs: InnomaintAssetData, InnomaintPerformance, InnomaintWOPeriod.
@@ -377,6 +378,31 @@ def test_stats_show_one_request_in_flight_and_starts_spaced_by_the_rate(
     assert stats["min_gap_ms"] >= 60 - CLOCK_SLACK_MS
     # 11 starts, 10 spacings of at least the rate, the first to the last on the vendor's clock.
     assert stats["span_ms"] >= 10 * (60 - CLOCK_SLACK_MS)
+
+
+def test_the_gap_between_starts_is_the_gap_between_arrivals(
+    start_simulator: StartSimulator,
+) -> None:
+    # A caller that sends its next request while the last one is still being answered sends
+    # it too soon. The server's handler reads it only once its answer is out, so the gap its
+    # own clock would see is the answer's 300 ms; the kernel's arrival stamps show the 50 ms.
+    sim = start_simulator(latency_ms=300)
+    request = (
+        f"POST {ENDPOINT_PATH} HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer {TOKEN}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{"serialnumber": "A0001"}\n'
+    ).encode()
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as conn:
+        conn.sendall(request)
+        time.sleep(0.05)
+        conn.sendall(request)
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 2:
+            chunk = conn.recv(65536)
+            assert chunk, received[-300:]
+            received += chunk
+    stats = sim.stats()
+    assert stats["requests"] == 2
+    assert 40 <= stats["min_gap_ms"] < 150, stats
 
 
 def test_stats_see_concurrent_requests_when_a_caller_sends_them(

@@ -8,11 +8,13 @@ Fault specs are in faults.py, the answers in payloads.py."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import select
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -56,8 +58,10 @@ class _Stats:
             self.last_start: float | None = None
             self.min_gap_s: float | None = None
 
-    def begin(self) -> None:
-        now = time.monotonic()
+    def begin(self, arrived: float | None = None) -> None:
+        """A request starts: at `arrived` (monotonic) when the kernel stamped its arrival, else
+        now."""
+        now = time.monotonic() if arrived is None else arrived
         with self._lock:
             self.requests += 1
             self.in_flight += 1
@@ -109,6 +113,54 @@ class _Stats:
             }
 
 
+# -- arrival stamps ----------------------------------------------------------------------------
+
+# Linux's SO_TIMESTAMPNS (and SCM_TIMESTAMPNS, the same number): the kernel stamps each segment
+# as it arrives. Python's socket module does not name it.
+_SO_TIMESTAMPNS = 35 if sys.platform == "linux" else None
+_TIMESPEC = struct.Struct("@qq")
+
+
+class _StampedReader(io.RawIOBase):
+    """A connection's reads, each with the time its bytes arrived as the kernel stamped it.
+
+    The gap between two requests' starts is the figure a rate limit is about. Stamped by the
+    handler thread it would carry that thread's own wake-up and parsing (milliseconds on a busy
+    machine, either way); the kernel's stamp is when the request reached this host."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.arrived: float | None = None  # monotonic, of the latest read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size, ancillary, _flags, _addr = self._sock.recvmsg_into([buffer], 64)
+        stamp = None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+                stamp = seconds + nanoseconds / 1e9
+        if size:
+            # The stamp is on the realtime clock: its age, taken from that clock now, is
+            # carried over to the monotonic one the stats use.
+            now = time.monotonic()
+            self.arrived = now if stamp is None else now - max(0.0, time.time() - stamp)
+        return size
+
+
+def _stamped(sock: socket.socket) -> _StampedReader | None:
+    """A reader of `sock` with arrival stamps, or None where the kernel gives none."""
+    if _SO_TIMESTAMPNS is None:
+        return None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return None
+    return _StampedReader(sock)
+
+
 # -- the server --------------------------------------------------------------------------------
 
 
@@ -139,6 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.stamped = _stamped(self.connection)
+        if self.stamped is not None:
+            plain, self.rfile = self.rfile, io.BufferedReader(self.stamped)
+            plain.close()  # the file only; the connection stays open
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -164,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json_bytes({"status": True}))
             return
         stats = self.server.simulator._stats
-        stats.begin()
+        stats.begin(None if self.stamped is None else self.stamped.arrived)
         try:
             self._answer(self.server.simulator.config, stats)
         except OSError:
