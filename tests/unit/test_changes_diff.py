@@ -3,7 +3,6 @@ form whichever backend returned them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
@@ -26,7 +25,7 @@ def _rows(**kw):  # type: ignore[no-untyped-def]
 
 
 def _stored(values, synced_before=True):  # type: ignore[no-untyped-def]
-    return Stored(synced_before, defaultdict(lambda: None, values))
+    return Stored.of(synced_before, values)
 
 
 def test_numbers_are_compared_at_their_columns_scale():

@@ -157,31 +157,41 @@ Convert = Callable[[Any], Any]
 
 
 class Stored:
-    """An asset's stored values, keyed by (table_name, column_name), as the driver returned
-    them, and whether it was synced before. On SQLite `loaders` turn a value into its Python
-    type and `storers` a new value into the form SQLite stores (SQLAlchemy's result and bind
+    """An asset's stored values as the driver returned them (`row`, in the order of _KEYS), and
+    whether it was synced before. On SQLite `loaders` turn a value into its Python type and
+    `storers` a new value into the form SQLite stores (SQLAlchemy's result and bind
     processors), so that most values are compared without being converted at all."""
+
+    __slots__ = ("loaders", "row", "storers", "synced_before")
 
     def __init__(
         self,
         synced_before: bool,
-        values: Mapping[Key, Any],
+        row: Sequence[Any],
         loaders: Mapping[Key, Convert] | None = None,
         storers: Mapping[Key, Convert] | None = None,
     ) -> None:
         self.synced_before = synced_before
-        self.values = values
+        self.row = row
         self.loaders = loaders or {}
         self.storers = storers or {}
 
+    @classmethod
+    def of(cls, synced_before: bool, values: Mapping[Key, Any]) -> Stored:
+        """From values by (table_name, column_name), every other one NULL."""
+        unknown = set(values) - set(_INDEX)
+        if unknown:
+            raise KeyError(f"not tracked: {sorted(unknown)}")
+        return cls(synced_before, tuple(values.get(key) for key in _KEYS))
+
     def value(self, key: Key) -> Any:
-        stored = self.values[key]
+        stored = self.row[_INDEX[key]]
         load = self.loaders.get(key)
         return stored if load is None or stored is None else load(stored)
 
     def unchanged_by(self, key: Key, new: Any) -> bool:
         """Whether storing `new` leaves the stored value as it is."""
-        stored = self.values[key]
+        stored = self.row[_INDEX[key]]
         if type(stored) is type(new) and stored == new:
             return True
         store = self.storers.get(key)
@@ -207,14 +217,18 @@ def _converters(dialect: sa.Dialect) -> tuple[dict[Key, Convert], dict[Key, Conv
     return loaders, storers
 
 
-# The keys of the tracked values, in the order _STORED_SELECT reads them: built once, so that a
-# stored row becomes its dict without a tuple made per value (a run reads one per asset).
+# The keys of the tracked values, in the order _STORED_SELECT reads them (after last_synced_at),
+# and the place of each: a stored row is kept as the driver's tuple, with no dict made per asset.
 _KEYS: Final[tuple[Key, ...]] = tuple((t.table_name, t.column_name) for t in _TRACKED)
+_INDEX: Final[dict[Key, int]] = {key: i for i, key in enumerate(_KEYS)}
 
 
 def _stored(row: Sequence[Any], dialect: sa.Dialect) -> Stored:
     loaders, storers = _converters(dialect)
-    return Stored(row[0] is not None, dict(zip(_KEYS, row[1:], strict=True)), loaders, storers)
+    values = row[1:]
+    if len(values) != len(_KEYS):
+        raise ValueError(f"a stored row of {len(values)} values for {len(_KEYS)} tracked")
+    return Stored(row[0] is not None, values, loaders, storers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,14 +308,16 @@ def stored_text(value: Any, type_: sa.types.TypeEngine[Any]) -> str | None:
     return str(value)
 
 
-def _tracked(table_name: str, prefix: str = "") -> dict[str, tuple[Key, Any]]:
-    """A row's column -> (its key in Stored, the type that gives its text form), for the tracked
-    columns of `table_name` (work-order columns recorded under `prefix`)."""
-    return {
-        t.column_name.removeprefix(prefix): ((t.table_name, t.column_name), t.column.type)
-        for t in _TRACKED
-        if t.table_name == table_name and t.column_name.startswith(prefix)
-    }
+def _tracked(table_name: str, prefix: str = "") -> dict[str, tuple[Key, Any, int]]:
+    """A row's column -> (its key in Stored, the type that gives its text form, its place in
+    Stored.row), for the tracked columns of `table_name` (work-order columns recorded under
+    `prefix`)."""
+    out: dict[str, tuple[Key, Any, int]] = {}
+    for t in _TRACKED:
+        if t.table_name == table_name and t.column_name.startswith(prefix):
+            key = (t.table_name, t.column_name)
+            out[t.column_name.removeprefix(prefix)] = (key, t.column.type, _INDEX[key])
+    return out
 
 
 # What each part of a mapping.AssetRows writes, looked up by the row's own column names. A value
@@ -337,16 +353,16 @@ def diff(stored: Stored | None, rows: Any) -> list[Change]:
 
 def _compare(
     stored: Stored,
-    tracked: Mapping[str, tuple[Key, Any]],
+    tracked: Mapping[str, tuple[Key, Any, int]],
     row: Mapping[str, Any],
     found: list[Change],
 ) -> None:
-    values = stored.values
+    values = stored.row
     for column, value in row.items():
         entry = tracked.get(column)
         if entry is None:
             continue
-        old = values[entry[0]]
+        old = values[entry[2]]
         # Most values of a sync are unchanged, and this spares them the text forms.
         if type(old) is type(value) and old == value:
             continue
