@@ -101,6 +101,8 @@ class Vendor:
 
     handler: Handler
     tls: ssl.SSLContext | None = None
+    # Seconds the first connection's TLS handshake waits before it starts (a vendor far away).
+    slow_first_handshake_s: float = 0.0
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -131,6 +133,8 @@ class Vendor:
     def _serve(self, sock: socket.socket, index: int) -> None:
         try:
             if self.tls is not None:
+                if index == 1:
+                    time.sleep(self.slow_first_handshake_s)
                 sock = self.tls.wrap_socket(sock, server_side=True)
             self.handler(Conn(sock, index, self))
         except OSError:
@@ -481,6 +485,26 @@ def test_https_is_verified_and_kept_alive(vendor, monkeypatch, tmp_path) -> None
     with client(server.url) as c:
         assert [c.fetch(SERIAL).attempts for _ in range(3)] == [1, 1, 1]
     assert (server.connections, len(server.requests)) == (2, 3)
+
+
+def test_a_slow_handshake_does_not_shorten_the_spacing_the_vendor_sees(
+    vendor, monkeypatch, tmp_path
+) -> None:
+    # The first request waits 150 ms for its connection's handshake, the second goes on the
+    # kept-alive connection at once. Counted from before the handshake, its turn would come
+    # 150 ms early: the vendor would see the two requests 50 ms apart at a rate of 200.
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(tls)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    server = vendor(keep_alive, tls=tls, slow_first_handshake_s=0.15)
+    with client(server.url, rate_ms=200) as c:
+        assert [c.fetch(SERIAL).attempts for _ in range(2)] == [1, 1]
+    first, second = server.requests
+    assert (first.connection, second.connection) == (1, 1)
+    assert (second.arrived - first.arrived) * 1000 >= 200
 
 
 def test_the_token_reaches_no_error_and_no_log_line_when_the_vendor_echoes_it(

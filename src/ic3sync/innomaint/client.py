@@ -323,6 +323,7 @@ class InnomaintClient:
                 # new connection, in this attempt and its deadline, and in its turn (the vendor
                 # may have seen the first one).
                 paused = time.perf_counter()
+                self._note_sent()
                 self._wait_for_turn()
                 waited = time.perf_counter() - paused
                 status, headers, content = self._wire.post(body)
@@ -340,6 +341,7 @@ class InnomaintClient:
             raise self._transport_error(exc, call.attempts) from None
         finally:
             self._deadline.at = float("inf")
+            self._note_sent()
             elapsed = time.perf_counter() - started - waited
             call.http_ms += elapsed * 1000.0
             if self._on_attempt is not None:
@@ -448,6 +450,15 @@ class InnomaintClient:
         if self._cancel.is_set():
             raise Cancelled("stopped before calling the Innomaint API")
         self._last_start = time.monotonic()
+
+    def _note_sent(self) -> None:
+        """The turn's start moved to when the request left, if it left later. The vendor counts
+        a request from its arrival: a connection opened for it (a TLS handshake, a slow
+        connect) or a pause of this process between the turn and the send would otherwise come
+        out of the next spacing, which the vendor would see short by as much."""
+        sent = self._wire.sent_at
+        if self._last_start is not None and sent > self._last_start:
+            self._last_start = sent
 
     def _pause(self, seconds: float) -> None:
         if self._cancel.wait(max(0.0, seconds)):

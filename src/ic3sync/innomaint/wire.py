@@ -55,6 +55,9 @@ class Headers(Protocol):
 
 
 class Wire(Protocol):
+    # When the latest request had left, as far as the wire can tell (time.monotonic()).
+    sent_at: float
+
     def post(self, body: bytes) -> tuple[int, Headers, bytes]: ...
 
     def close(self) -> None: ...
@@ -217,6 +220,7 @@ class LeanWire:
         )
         self._sock: socket.socket | None = None
         self._idle = select.poll()  # watches the kept-alive socket between requests
+        self.sent_at = 0.0
         # A head is read into this buffer, never past its end; a body longer than what came
         # with its head goes into a buffer of its own.
         self._answer = bytearray(HEAD_LIMIT)
@@ -285,6 +289,7 @@ class LeanWire:
         try:
             sock.settimeout(left)
             sock.sendall(self._head + b"%d\r\n\r\n%s" % (len(body), body))
+            self.sent_at = time.monotonic()
         except TimeoutError:
             raise httpx.WriteTimeout("timed out") from None
         except OSError as exc:
@@ -431,8 +436,11 @@ class HttpxWire:
             headers={"Authorization": authorization, **REQUEST_HEADERS},
             follow_redirects=False,
         )
+        self.sent_at = 0.0
 
     def post(self, body: bytes) -> tuple[int, Headers, bytes]:
+        # The transport sends out of sight: the request is taken to leave now.
+        self.sent_at = time.monotonic()
         with self._http.stream("POST", self._url, content=body) as response:
             refuse_declared(response.status_code, response.headers, self._cap)
             content = bytearray()
