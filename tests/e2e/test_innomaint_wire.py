@@ -504,7 +504,9 @@ def test_a_slow_handshake_does_not_shorten_the_spacing_the_vendor_sees(
         assert [c.fetch(SERIAL).attempts for _ in range(2)] == [1, 1]
     first, second = server.requests
     assert (first.connection, second.connection) == (1, 1)
-    assert (second.arrived - first.arrived) * 1000 >= 200
+    # The slack is the vendor's own clock, a thread a busy machine wakes late (without the turn
+    # counted from the send, the gap is about 50 ms).
+    assert (second.arrived - first.arrived) * 1000 >= 180
 
 
 def test_the_token_reaches_no_error_and_no_log_line_when_the_vendor_echoes_it(
