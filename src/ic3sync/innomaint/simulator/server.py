@@ -150,15 +150,17 @@ class _StampedReader(io.RawIOBase):
         return size
 
 
-def _stamped(sock: socket.socket) -> _StampedReader | None:
-    """A reader of `sock` with arrival stamps, or None where the kernel gives none."""
+def _stamp_arrivals(sock: socket.socket) -> bool:
+    """Whether the kernel now stamps what arrives on `sock`. Set on the listening socket, every
+    connection it accepts inherits it from the start: a request that arrives before the
+    connection's thread runs is stamped too."""
     if _SO_TIMESTAMPNS is None:
-        return None
+        return False
     try:
         sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     except OSError:
-        return None
-    return _StampedReader(sock)
+        return False
+    return True
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -174,6 +176,7 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        self.arrival_stamps = _stamp_arrivals(self.socket)
 
     def close_connections(self) -> None:
         # Idle keep-alive connections would otherwise keep their handler threads reading.
@@ -191,8 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.stamped = _stamped(self.connection)
-        if self.stamped is not None:
+        self.stamped: _StampedReader | None = None
+        if self.server.arrival_stamps:
+            self.stamped = _StampedReader(self.connection)
             plain, self.rfile = self.rfile, io.BufferedReader(self.stamped)
             plain.close()  # the file only; the connection stays open
         with self.server.connections_lock:
