@@ -315,8 +315,16 @@ class _Run:
         }
 
     def write_log(self, conn: sa.Connection, asset: AssetRef, outcome: AssetOutcome) -> None:
-        with writes.transaction(conn):
-            writes.insert_logs(conn, [self.log_row(asset, outcome, _now())])
+        for tries_left in (1, 0):
+            try:
+                with writes.transaction(conn):
+                    writes.insert_logs(conn, [self.log_row(asset, outcome, _now())])
+                return
+            except sa.exc.SQLAlchemyError as exc:
+                # The session lost the write path's prepared statements (as write_synced
+                # knows): once more, prepared afresh.
+                if not (tries_left and writes.unprepared(exc)):
+                    raise
 
     def fetch_and_write_through_outages(
         self, conn: sa.Connection, asset: AssetRef, snapshot: changes.Snapshot | None
