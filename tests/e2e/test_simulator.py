@@ -380,6 +380,22 @@ def test_stats_show_one_request_in_flight_and_starts_spaced_by_the_rate(
     assert stats["span_ms"] >= 10 * (60 - CLOCK_SLACK_MS)
 
 
+# One request as raw bytes, for tests that time what they send on a socket of their own.
+RAW_REQUEST = (
+    f"POST {ENDPOINT_PATH} HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer {TOKEN}\r\n"
+    'Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{"serialnumber": "A0001"}\n'
+).encode()
+
+
+def _read_answers(conn: socket.socket, received: bytes, count: int) -> bytes:
+    """What `conn` sends until `received` holds `count` answers of 200."""
+    while received.count(b"HTTP/1.1 200") < count:
+        chunk = conn.recv(65536)
+        assert chunk, received[-300:]
+        received += chunk
+    return received
+
+
 def test_the_gap_between_starts_is_the_gap_between_arrivals(
     start_simulator: StartSimulator,
 ) -> None:
@@ -387,19 +403,11 @@ def test_the_gap_between_starts_is_the_gap_between_arrivals(
     # it too soon. The server's handler reads it only once its answer is out, so the gap its
     # own clock would see is the answer's 300 ms; the kernel's arrival stamps show the 50 ms.
     sim = start_simulator(latency_ms=300)
-    request = (
-        f"POST {ENDPOINT_PATH} HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer {TOKEN}\r\n"
-        'Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{"serialnumber": "A0001"}\n'
-    ).encode()
     with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as conn:
-        conn.sendall(request)
+        conn.sendall(RAW_REQUEST)
         time.sleep(0.05)
-        conn.sendall(request)
-        received = b""
-        while received.count(b"HTTP/1.1 200") < 2:
-            chunk = conn.recv(65536)
-            assert chunk, received[-300:]
-            received += chunk
+        conn.sendall(RAW_REQUEST)
+        _read_answers(conn, b"", 2)
     stats = sim.stats()
     assert stats["requests"] == 2
     assert 40 <= stats["min_gap_ms"] < 150, stats
@@ -421,24 +429,13 @@ def test_a_connections_first_request_is_stamped_on_arrival_when_its_thread_start
 
     monkeypatch.setattr(server._Handler, "setup", setup)
     sim = start_simulator()
-    request = (
-        f"POST {ENDPOINT_PATH} HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer {TOKEN}\r\n"
-        'Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{"serialnumber": "A0001"}\n'
-    ).encode()
     with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as conn:
-        conn.sendall(request)
+        conn.sendall(RAW_REQUEST)
         first_sent = time.monotonic()
-        received = b""
-        while b"HTTP/1.1 200" not in received:
-            chunk = conn.recv(65536)
-            assert chunk, received[-300:]
-            received += chunk
+        received = _read_answers(conn, b"", 1)
         time.sleep(max(0.0, first_sent + 0.2 - time.monotonic()))
-        conn.sendall(request)
-        while received.count(b"HTTP/1.1 200") < 2:
-            chunk = conn.recv(65536)
-            assert chunk, received[-300:]
-            received += chunk
+        conn.sendall(RAW_REQUEST)
+        _read_answers(conn, received, 2)
     stats = sim.stats()
     assert stats["requests"] == 2
     assert stats["min_gap_ms"] >= 190, stats
