@@ -1,15 +1,24 @@
-"""Migration 0002 adds cmms_sync_log.error_kind and gives the rows written before it their kind,
+"""The start-up check of the schema's revision agrees with Alembic. Migration 0002 adds cmms_sync_log.error_kind and gives the rows written before it their kind,
 once, from their messages; it can be undone and done again."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import alembic_config
+from ic3sync.db.migrate import (
+    _module_revisions,
+    alembic_config,
+    current_revision,
+    head_revision,
+    outdated_schema,
+)
 from ic3sync.db.schema import sync_log
 
 # (status, http_status, message as written before 0002) -> the kind it is given
@@ -74,3 +83,33 @@ def test_old_log_rows_get_their_kind_from_their_message_once(db_url):
         _migrate(engine, "head")
     finally:
         engine.dispose()
+
+
+def test_the_start_up_check_reads_the_same_revisions_as_alembic(db_url, tmp_path):
+    """Each command's schema check reads revisions without Alembic; it must agree with it, on an
+    empty database, part way and at the head."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(db_url)
+    try:
+        for target in (None, "0003", "head"):
+            if target:
+                _migrate(engine, target)
+            with engine.connect() as conn:
+                alembic_says = MigrationContext.configure(conn).get_current_revision()
+            assert current_revision(engine) == alembic_says
+            assert (outdated_schema(engine) is None) == (alembic_says == head_revision())
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_file_is_read_in_either_form_alembic_writes(tmp_path):
+    plain = tmp_path / "a.py"
+    plain.write_text('"""x"""\nrevision = "0007"\ndown_revision = "0006"\nbranch_labels = None\n')
+    typed = tmp_path / "b.py"
+    typed.write_text('revision: str = "0001"\ndown_revision: str | None = None\n')
+    assert _module_revisions(plain) == ("0007", "0006")
+    assert _module_revisions(typed) == ("0001", None)
+    broken = tmp_path / "c.py"
+    broken.write_text("revision = make()\n")
+    with pytest.raises(RuntimeError, match="c.py: no plain"):
+        _module_revisions(broken)
