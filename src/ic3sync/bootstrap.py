@@ -9,18 +9,16 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import sqlalchemy as sa
-
 from ic3sync.config import Settings, get_settings
-from ic3sync.db import migrate as migrations
-from ic3sync.db.engine import make_engine, redact_url
-from ic3sync.db.errors import map_db_errors
 from ic3sync.errors import DatabaseError
-from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnAttempt, OnRetry
 from ic3sync.logs import setup_logging
 
 if TYPE_CHECKING:
-    # Only the service and a run need them; `ic3sync --help` starts faster without them.
+    # Loaded by the functions that use them: the simulator, which needs only its settings,
+    # starts without the database layer and the Innomaint client.
+    import sqlalchemy as sa
+
+    from ic3sync.innomaint.client import ClientFactory, InnomaintClient, OnAttempt, OnRetry
     from ic3sync.metrics import SyncMetrics
     from ic3sync.notify import Notifications
     from ic3sync.runs import RunManager
@@ -42,6 +40,10 @@ def load_settings(log_level: int = logging.WARNING) -> Settings:
 
 def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.Engine:
     """The engine of IC3_DATABASE_URL, its schema checked as `schema` says."""
+    from ic3sync.db import migrate as migrations
+    from ic3sync.db.engine import make_engine, redact_url
+    from ic3sync.db.errors import map_db_errors
+
     engine = make_engine(settings.database_url)
     if schema == "skip":
         return engine
@@ -62,6 +64,7 @@ def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.En
 def client_factory(settings: Settings, **options: Any) -> ClientFactory:
     """Makes Innomaint clients configured from INNOMAINT_*; `options` override the client's
     own arguments (the demo's shorter backoff). ConfigError when the token is not set."""
+    from ic3sync.innomaint.client import InnomaintClient
 
     def make(
         *,

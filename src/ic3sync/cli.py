@@ -14,18 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
 
-from ic3sync import bootstrap
-from ic3sync.db import migrate as migrations
-from ic3sync.db.engine import redact_url
-from ic3sync.db.errors import db_reason, map_db_errors
-from ic3sync.db.retention import count_prunable, prune, prune_after_run
 from ic3sync.errors import (
     AssetNotFound,
     AssetSyncFailed,
@@ -36,8 +29,6 @@ from ic3sync.errors import (
 )
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.model import AssetSelection, Observers, RunObserver, clean_asset_id, no_match_result
-from ic3sync.schedule import parse_timezone
-from ic3sync.sync import run_options, run_sync, sync_asset
 from ic3sync.terminal import (
     RichProgress,
     escape,
@@ -47,7 +38,10 @@ from ic3sync.terminal import (
     stop_on_signals,
 )
 
+# Every command pays for what this module loads before it starts, and `ic3sync --help` or the
+# simulator need neither the database layer nor the sync: each command loads what it uses.
 if TYPE_CHECKING:
+    from ic3sync.bootstrap import Wiring
     from ic3sync.export import Format
 
 EXIT_OK, EXIT_FATAL, EXIT_SOME_FAILED, EXIT_CANCELLED = 0, 1, 3, 130
@@ -107,6 +101,8 @@ def _reads(command: str) -> str:
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version as package_version
+
         print(f"ic3sync {package_version('ic3sync')}")
         raise typer.Exit()
 
@@ -135,17 +131,28 @@ def _errors() -> Iterator[None]:
         yield
     except Ic3SyncError as exc:
         _fail(escape(str(exc)))
-    except sa.exc.OperationalError as exc:
-        _fail(f"database unreachable: {escape(db_reason(exc))}")
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
         _fail(f"cannot listen: {escape(str(exc.strerror))}; is another process on that port?")
+    except Exception as exc:
+        # SQLAlchemy's errors come only from a command that loaded it to open a database.
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(exc, sa_exc.OperationalError):
+            raise
+        from ic3sync.db.errors import db_reason
+
+        _fail(f"database unreachable: {escape(db_reason(exc))}")
 
 
 @app.command(epilog=_reads("migrate"))
 def migrate() -> None:
     """Create or upgrade the schema to the newest version. Safe to run twice."""
+    from ic3sync import bootstrap
+    from ic3sync.db import migrate as migrations
+    from ic3sync.db.engine import redact_url
+    from ic3sync.db.errors import map_db_errors
+
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings, schema="skip")
@@ -164,6 +171,7 @@ def import_assets_cmd(
     path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
 ) -> None:
     """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
+    from ic3sync import bootstrap
     from ic3sync.importer import import_assets, import_summary
 
     with _errors():
@@ -187,9 +195,11 @@ def _exit_code(status: str, failed: int) -> int:
 
 
 @contextmanager
-def _after_run(wiring: bootstrap.Wiring) -> Iterator[RunObserver]:
+def _after_run(wiring: Wiring) -> Iterator[RunObserver]:
     """What follows a run of this process: its notice (sent in the background while the log
     is pruned, then waited for a bounded time) and the prune. Neither touches the exit code."""
+    from ic3sync.db.retention import prune_after_run
+
     notifications = wiring.notifications()
     ran = _Ran()
     try:
@@ -207,7 +217,9 @@ class _Ran(RunObserver):
         self.run_id = run_id
 
 
-def _run_cli_sync(wiring: bootstrap.Wiring, selection: AssetSelection, as_json: bool) -> int:
+def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> int:
+    from ic3sync.sync import run_options, run_sync
+
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
     with (
@@ -253,6 +265,8 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="print the SyncResult as JSON")] = False,
 ) -> None:
     """One sequential run over the register (or a batch of it)."""
+    from ic3sync import bootstrap
+
     with _errors():
         settings = bootstrap.load_settings()
         settings.require_api_token()
@@ -278,6 +292,9 @@ def sync_one_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Sync one asset now."""
+    from ic3sync import bootstrap
+    from ic3sync.sync import run_options, sync_asset
+
     with _errors():
         settings = bootstrap.load_settings()
         settings.require_api_token()
@@ -332,6 +349,7 @@ def sync_one_cmd(
 @app.command("notify-test", epilog=_reads("notify-test"))
 def notify_test() -> None:
     """Send a sample notification to every configured channel and say how each went."""
+    from ic3sync import bootstrap
     from ic3sync.notify import Notifications, sample_notice
 
     with _errors():
@@ -362,6 +380,10 @@ def prune_cmd(
     """Delete sync log and run rows older than IC3_LOG_RETENTION_DAYS.
 
     Each asset's latest log row stays, and so does the change history."""
+    from ic3sync import bootstrap
+    from ic3sync.db.errors import map_db_errors
+    from ic3sync.db.retention import count_prunable, prune
+
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings)
@@ -414,8 +436,10 @@ def changes(
     ] = 50,
 ) -> None:
     """What the syncs changed: a table here, or every matching change in a file."""
+    from ic3sync import bootstrap
     from ic3sync.db import queries
     from ic3sync.export import write_changes
+    from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
     with _errors():
@@ -445,7 +469,9 @@ def changes(
 def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
     """The synced register as a file: an .xlsx with the sheets Register, Last run's failures
     and Changes (last 30 days), or the Register sheet alone as a .csv."""
+    from ic3sync import bootstrap
     from ic3sync.export import write_register_csv, write_workbook
+    from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
     if target is None:
@@ -475,6 +501,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 9090,
 ) -> None:
     """The HTTP admin service."""
+    from ic3sync import bootstrap
     from ic3sync.api.server import run_server
 
     with _errors():
@@ -499,6 +526,7 @@ def simulator(
     latency_ms: Annotated[float, typer.Option(min=0, help="added to every answer")] = 0.0,
 ) -> None:
     """A local stand-in for the Innomaint API, for demos, tests and benchmarks."""
+    from ic3sync import bootstrap
     from ic3sync.innomaint.simulator import SimulatorConfig, load_faults, serve_forever
 
     with _errors():
@@ -523,6 +551,7 @@ def demo(
     rate_ms: Annotated[int, typer.Option(help="request spacing for the demo")] = 20,
 ) -> None:
     """The whole job on the embedded default, against a local simulator."""
+    from ic3sync import bootstrap
     from ic3sync.demo import run_demo
 
     with _errors():

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -22,10 +23,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ic3sync.api.present import local_time
-from ic3sync.db.views import ChangePage
 from ic3sync.durations import duration
 from ic3sync.model import AssetOutcome, AssetRef, RunObserver, SyncResult
+
+if TYPE_CHECKING:
+    from ic3sync.db.views import ChangePage
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -141,6 +143,8 @@ def print_summary(result: SyncResult, console: Console) -> None:
 
 
 def print_changes(page: ChangePage, zone: ZoneInfo, console: Console) -> None:
+    from ic3sync.api.present import local_time
+
     """A page of changes as a table, newest first, and how many more there are."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for name in ("changed at", "asset", "column", "old", "new", "run"):

@@ -22,7 +22,6 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
-from ic3sync import export
 from ic3sync.api import present
 from ic3sync.api.dashboard.checks import (
     LoggedIn,
@@ -483,6 +482,8 @@ def _xlsx(write: Callable[[Path], object], filename: str) -> FileResponse:
 
 @router.get("/runs/{run_id}/failures.xlsx", dependencies=[LoggedIn])
 def run_failures_xlsx(manager: Manager, settings: AppSettings, run_id: RunId) -> Response:
+    from ic3sync import export  # openpyxl, loaded on the first download, not at start
+
     manager.get_run(run_id)  # RunNotFound: a 404 page
     zone = parse_timezone(settings.timezone)
     return _xlsx(
@@ -493,6 +494,8 @@ def run_failures_xlsx(manager: Manager, settings: AppSettings, run_id: RunId) ->
 
 @router.get("/export.xlsx", dependencies=[LoggedIn])
 def register_xlsx(manager: Manager, settings: AppSettings) -> Response:
+    from ic3sync import export
+
     zone = parse_timezone(settings.timezone)
     now = datetime.now(UTC)
     return _xlsx(
