@@ -26,8 +26,11 @@ demo: $(VENV)/.installed
 $(AXE):
 	npm install --no-save --no-audit --no-fund --prefix .tools axe-core@4
 
+# The suite starts a few hundred ic3sync processes: their bytecode is compiled once here, so none
+# of them compiles the sources again where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
 test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
+	$(BIN)/python -m compileall -q src tests
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
