@@ -1,4 +1,6 @@
-"""The start-up check of the schema's revision agrees with Alembic. Migration 0002 adds cmms_sync_log.error_kind and gives the rows written before it their kind,
+"""The start-up check of the schema's revision agrees with Alembic.
+
+Migration 0002 adds cmms_sync_log.error_kind and gives the rows written before it their kind,
 once, from their messages; it can be undone and done again."""
 
 from __future__ import annotations
@@ -111,5 +113,5 @@ def test_a_migration_file_is_read_in_either_form_alembic_writes(tmp_path):
     assert _module_revisions(typed) == ("0001", None)
     broken = tmp_path / "c.py"
     broken.write_text("revision = make()\n")
-    with pytest.raises(RuntimeError, match="c.py: no plain"):
+    with pytest.raises(RuntimeError, match=r"c\.py: no plain"):
         _module_revisions(broken)
