@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from ic3sync.db.migrate import head_revision
 from ic3sync.innomaint.simulator import asset_payload
 from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, PREFIX, asset_ids
 from tests.helpers import TOKEN, master, seed_assets, table_rows
@@ -194,6 +195,24 @@ def test_health_answers_503_while_the_database_is_unreachable(db_url, tmp_path, 
     # The reason names what could not be reached (an empty body would pass the line above).
     where = "no/such/dir" if db_url.startswith("sqlite") else "port 1 failed"
     assert where in trigger.json().get("detail", ""), trigger.json()
+
+
+def test_health_answers_503_naming_what_to_do_while_the_schema_is_behind_the_code(
+    register, start_server
+):
+    server = start_server()
+    head = head_revision()
+    assert httpx.get(f"{server.url}/healthz").json()["schema_revision"] == head
+    with register.begin() as conn:  # as if the database were restored from an older backup
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    health = httpx.get(f"{server.url}/healthz")
+    assert health.status_code == 503
+    assert health.json() == {
+        "detail": f"schema at revision 0001, not {head}: run `ic3sync migrate`"
+    }
+    with register.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
 
 
 def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(

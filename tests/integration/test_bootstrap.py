@@ -1,15 +1,14 @@
 """The wiring's schema check, shared by the command line, the service and /healthz: an outdated
-schema is refused with what to do; an unreachable database stops the CLI but not the service."""
+schema is refused with what to do; an unreachable database stops the CLI but not the service.
+/healthz on an outdated schema: tests/e2e/test_api.py."""
 
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from ic3sync.api.app import create_app
-from ic3sync.bootstrap import bootstrap, open_engine
+from ic3sync.bootstrap import open_engine
 from ic3sync.config import Settings
-from ic3sync.db.migrate import head_revision, upgrade
+from ic3sync.db.migrate import upgrade
 from ic3sync.errors import DatabaseError
 
 UNREACHABLE = "postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none"
@@ -38,14 +37,3 @@ def test_an_unreachable_database_stops_the_cli_but_not_the_service():
         open_engine(settings, schema="require")
     assert "secret-pw" not in str(refused.value)
     assert open_engine(settings, schema="if_reachable").dialect.name == "postgresql"
-
-
-def test_healthz_names_an_outdated_schema(tmp_path):
-    settings = _settings(f"sqlite:///{tmp_path / 'empty.db'}")
-    wiring = bootstrap(settings, schema="skip")
-    with TestClient(create_app(wiring)) as http:
-        answer = http.get("/healthz")
-        assert answer.status_code == 503
-        assert f"not {head_revision()}: run `ic3sync migrate`" in answer.json()["detail"]
-        upgrade(wiring.engine)
-        assert http.get("/healthz").json()["schema_revision"] == head_revision()
