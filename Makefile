@@ -28,14 +28,14 @@ $(AXE):
 
 # The suite starts a few hundred ic3sync processes: their bytecode is compiled once here, so none
 # of them compiles the sources again where PYTHONDONTWRITEBYTECODE keeps Python from caching it.
-test: $(STAMP) $(AXE)
-	$(BIN)/ruff check .
+test: lint $(AXE)
 	$(BIN)/python -m compileall -q src tests
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -310,7 +310,7 @@ def sync_one_cmd(
                     **run_options(settings),
                 )
             except AssetSyncFailed as exc:
-                failed = exc
+                failed: AssetSyncFailed | None = exc
             else:
                 failed = None
         if failed is None:

@@ -89,8 +89,10 @@ def run_options(settings: Settings) -> RunOptions:
 class Fetcher(Protocol):
     # Printable INNOMAINT_API_URL, and how many assets in a row may fail because the vendor
     # cannot be reached before the run gives up (rule 9).
-    public_url: str
-    max_consecutive_failures: int
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def max_consecutive_failures(self) -> int: ...
 
     def fetch(self, serialnumber: str) -> Fetched: ...
 

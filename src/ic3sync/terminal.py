@@ -16,6 +16,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -62,7 +63,7 @@ class RichProgress(RunObserver):
             console=console,
             transient=False,
         )
-        self.task: int | None = None
+        self.task: TaskID | None = None
         self.failed = 0
 
     def run_started(self, run_id: int, total: int) -> None:

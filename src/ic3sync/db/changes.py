@@ -131,7 +131,7 @@ def _fingerprint() -> sa.ColumnElement[str]:
     changes it) and the names of the building, floor and department it is assigned to, whose
     rows other assets' syncs rewrite with the same names. As text, NULLs kept in place."""
     rows = [asset_master.name, asset_performance.name, *(f"wo_{p}" for p in WORKORDER_PERIODS)]
-    marks = [sa.literal_column(f"{name}.xmin") for name in rows]
+    marks: list[sa.ColumnElement[Any]] = [sa.literal_column(f"{name}.xmin") for name in rows]
     names = [table.c[name] for _, table, _, name in _DIMENSIONS]
     return sa.cast(sa.tuple_(*marks, *names), sa.Text)
 

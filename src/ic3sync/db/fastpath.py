@@ -23,10 +23,13 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 from ic3sync.db import pgpipe
 from ic3sync.db.schema import asset_master, metadata
@@ -128,8 +131,8 @@ def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable
     return _last_one(process) if process else None
 
 
-def _compile(dialect: sa.Dialect, stmt: sa.Executable) -> _Compiled:
-    compiled = stmt.compile(dialect=dialect)
+def _compile(dialect: sa.Dialect, stmt: sa.ClauseElement) -> _Compiled:
+    compiled = cast("SQLCompiler", stmt.compile(dialect=dialect))
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
     binds = []
     for name in names or ():
@@ -399,7 +402,7 @@ def _fetch(
         with _driver_errors(conn, fairy, statement.sql, params):
             cursor.execute(statement.sql, params)
             if many:
-                return cursor.fetchall()  # type: ignore[no-any-return]
+                return cast("list[Sequence[Any]]", cursor.fetchall())
             one = cursor.fetchone()
             return [] if one is None else [one]
     finally:

@@ -146,7 +146,7 @@ def find_asset(conn: sa.Connection, cmms_asset_id: str) -> AssetRef | None:
 
 
 def _live_of(
-    row: Mapping[str, Any], live: Mapping[int, LiveProgress] | None
+    row: Mapping[Any, Any], live: Mapping[int, LiveProgress] | None
 ) -> LiveProgress | None:
     if live is None or row["status"] != "running":
         return None
@@ -181,7 +181,7 @@ def _plain(row: sa.RowMapping | None) -> dict[str, Any] | None:
     return out
 
 
-def _run_view(row: Mapping[str, Any], live: LiveProgress | None = None) -> RunView:
+def _run_view(row: Mapping[Any, Any], live: LiveProgress | None = None) -> RunView:
     status = row["status"]
     counts = {"success": row["success"], "failed": row["failed"], "skipped": row["skipped"]}
     current = row["current_asset"]
