@@ -399,14 +399,26 @@ def prune_cmd(
         )
 
 
+# A file named for the other format: Excel refuses to open a workbook called .csv, and opens CSV
+# text called .xlsx only to call it corrupt.
+_NAMED_FOR = {"xlsx": (".csv",), "csv": (".xlsx", ".xlsm", ".xls")}
+
+
 def _one_file(csv_path: Path | None, xlsx_path: Path | None) -> tuple[Path, Format] | None:
     if csv_path is not None and xlsx_path is not None:
         _fail("give --csv or --xlsx, not both")
+    target: tuple[Path, Format] | None = None
     if xlsx_path is not None:
-        return xlsx_path, "xlsx"
-    if csv_path is not None:
-        return csv_path, "csv"
-    return None
+        target = xlsx_path, "xlsx"
+    elif csv_path is not None:
+        target = csv_path, "csv"
+    if target is not None and target[0].suffix.lower() in _NAMED_FOR[target[1]]:
+        path, fmt = target
+        _fail(
+            f"--{fmt} writes {'a workbook' if fmt == 'xlsx' else 'CSV text'}, but {path} is "
+            f"named for {'CSV' if fmt == 'xlsx' else 'a workbook'}: name it .{fmt}"
+        )
+    return target
 
 
 CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file here")]
@@ -438,7 +450,7 @@ def changes(
     """What the syncs changed: a table here, or every matching change in a file."""
     from ic3sync import bootstrap
     from ic3sync.db import queries
-    from ic3sync.export import write_changes
+    from ic3sync.export import write_changes, written_whole
     from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
@@ -461,7 +473,8 @@ def changes(
                 print_changes(page, zone, out)
                 return
             path, fmt = target
-            n = write_changes(queries.iter_changes(conn, **filters), path, fmt, zone=zone)
+            with written_whole(path) as part:
+                n = write_changes(queries.iter_changes(conn, **filters), part, fmt, zone=zone)
         out.print(f"wrote {n} changes to {path}", highlight=False)
 
 
@@ -470,7 +483,7 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
     """The synced register as a file: an .xlsx with the sheets Register, Last run's failures
     and Changes (last 30 days), or the Register sheet alone as a .csv."""
     from ic3sync import bootstrap
-    from ic3sync.export import write_register_csv, write_workbook
+    from ic3sync.export import write_register_csv, write_workbook, written_whole
     from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
@@ -481,11 +494,14 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         settings = bootstrap.load_settings()
         zone = parse_timezone(settings.timezone)
         engine = bootstrap.open_engine(settings)
+        with written_whole(path) as part:
+            if fmt == "csv":
+                n = write_register_csv(engine, part, zone=zone)
+            else:
+                counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
         if fmt == "csv":
-            n = write_register_csv(engine, path, zone=zone)
             out.print(f"wrote {n} assets to {path}", highlight=False)
             return
-        counts = write_workbook(engine, path, zone=zone, now=datetime.now(UTC))
         run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
         out.print(
             f"wrote {path}: {counts.register} assets, {counts.failures} failures of the last "

@@ -91,6 +91,10 @@ class ImportFileError(Ic3SyncError):
         super().__init__(f"{where}: {message}")
 
 
+class ExportFileError(Ic3SyncError):
+    """A file an export was asked to write cannot be written there."""
+
+
 class AssetNotFound(Ic3SyncError):
     def __init__(self, cmms_asset_id: str) -> None:
         self.cmms_asset_id = cmms_asset_id

@@ -2,12 +2,17 @@
 cells (numbers as numbers, dates as dates, durations as hours), a frozen header row and filters.
 
 Workbooks are written with openpyxl's write-only mode and the rows are read from the database in
-chunks, so the memory an export takes does not grow with the register.
+chunks, so the memory an export takes does not grow with the register. A file named on the command
+line is written beside its place and takes it only once whole (`written_whole`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +33,7 @@ from pydantic import BaseModel
 from ic3sync.db import queries
 from ic3sync.db.schema import DURATION_COLUMNS
 from ic3sync.db.views import ChangeRow
+from ic3sync.errors import ExportFileError
 
 Format = Literal["xlsx", "csv"]
 
@@ -259,3 +265,44 @@ def _csv(path: Path, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]
             writer.writerow([_csv_value(c.value(row)) for c in columns])
             n += 1
     return n
+
+
+@contextlib.contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """The file to write what is meant for `path`: a new one beside it, which takes its place
+    only once the block ends without an error. So an export that fails or is interrupted
+    leaves neither half a file nor a lost one where `path` held the last export. Anything else
+    that exists there, a symbolic link (/dev/stdout, a link to the latest export), a device or
+    a pipe, is written through as it is: replacing it would replace the link, not its file.
+
+    ExportFileError, naming `path`, when it cannot be written: a folder, a missing folder, no
+    permission, a full disk."""
+    if path.is_dir():
+        raise ExportFileError(f"{path} is a folder: give the path of a file in it")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with _naming(path):
+            yield path
+        return
+    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    with _naming(path):
+        # O_EXCL: never a file someone else made; 0o666 less the umask, as open() would make.
+        os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        with _naming(path):
+            yield part
+            os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """The file system's errors as ExportFileError naming `path` (not the file beside it)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.ENOENT:
+            reason += f" (the folder {path.parent} does not exist)"
+        raise ExportFileError(f"cannot write {path}: {reason}") from None

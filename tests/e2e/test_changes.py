@@ -7,6 +7,7 @@ import csv
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.schema import asset_master, workorder_summary
@@ -121,3 +122,39 @@ def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_s
     assert wb.sheetnames == ["Register", "Last run's failures", "Changes (last 30 days)"]
     assert wb["Register"].max_row == 4
     assert run_cli("export", env=env).returncode == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_file_that_cannot_be_written_is_named_in_one_line_and_nothing_is_left(
+    register, db_url, tmp_path
+):
+    seed_assets(register, asset_ids(2))
+    env = base_env(db_url)
+    out = tmp_path / "exports"
+    out.mkdir()
+    book = out / "register.xlsx"
+    assert run_cli("export", "--xlsx", str(book), env=env).returncode == 0
+    last = book.read_bytes()
+    refusals = {
+        ("export", "--xlsx", f"{out}/no/such/dir/r.xlsx"): (
+            f"cannot write {out}/no/such/dir/r.xlsx: No such file or directory "
+            f"(the folder {out}/no/such/dir does not exist)"
+        ),
+        ("export", "--xlsx", str(out)): f"{out} is a folder: give the path of a file",
+        ("export", "--csv", "/dev/full"): "cannot write /dev/full: No space left on device",
+        ("export", "--csv", str(book)): (
+            f"--csv writes CSV text, but {book} is named for a workbook: name it .csv"
+        ),
+        ("changes", "--xlsx", f"{out}/r.csv"): (
+            f"--xlsx writes a workbook, but {out}/r.csv is named for CSV: name it .xlsx"
+        ),
+        ("changes", "--csv", f"{out}/gone/c.csv"): f"cannot write {out}/gone/c.csv",
+    }
+    for args, says in refusals.items():
+        refused = run_cli(*args, env=env)
+        assert refused.returncode == 1, (args, refused.stderr)
+        assert refused.stderr.startswith(f"error: {says}"), (args, refused.stderr)
+        assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+    # The export refused over it is the one written before, and nothing was left beside it.
+    assert book.read_bytes() == last
+    assert list(out.iterdir()) == [book]
