@@ -8,6 +8,7 @@ import errno
 import gc
 import json
 import logging
+import os
 import secrets
 import sys
 import threading
@@ -41,6 +42,8 @@ from ic3sync.terminal import (
 # Every command pays for what this module loads before it starts, and `ic3sync --help` or the
 # simulator need neither the database layer nor the sync: each command loads what it uses.
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ic3sync.bootstrap import Wiring
     from ic3sync.export import Format
 
@@ -421,6 +424,17 @@ def _one_file(csv_path: Path | None, xlsx_path: Path | None) -> tuple[Path, Form
     return target
 
 
+def _told_beside(path: Path) -> Console:
+    """Where to say what was written to `path`: standard error when `path` is standard output
+    (`--csv /dev/stdout | ...`), so the line never ends up in the data."""
+    try:
+        if os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno())):
+            return err
+    except (OSError, ValueError):  # no such file, or no standard output to compare with
+        pass
+    return out
+
+
 CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file here")]
 XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
 
@@ -475,7 +489,7 @@ def changes(
             path, fmt = target
             with written_whole(path) as part:
                 n = write_changes(queries.iter_changes(conn, **filters), part, fmt, zone=zone)
-        out.print(f"wrote {n} changes to {path}", highlight=False)
+        _told_beside(path).print(f"wrote {n} changes to {path}", highlight=False)
 
 
 @app.command(epilog=_reads("export"))
@@ -500,10 +514,10 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
             else:
                 counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
         if fmt == "csv":
-            out.print(f"wrote {n} assets to {path}", highlight=False)
+            _told_beside(path).print(f"wrote {n} assets to {path}", highlight=False)
             return
         run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
-        out.print(
+        _told_beside(path).print(
             f"wrote {path}: {counts.register} assets, {counts.failures} failures of the last "
             f"run ({run}), {counts.changes} changes of the last 30 days",
             highlight=False,

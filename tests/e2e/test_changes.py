@@ -158,3 +158,17 @@ def test_a_file_that_cannot_be_written_is_named_in_one_line_and_nothing_is_left(
     # The export refused over it is the one written before, and nothing was left beside it.
     assert book.read_bytes() == last
     assert list(out.iterdir()) == [book]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_export_to_standard_output_holds_the_data_alone(register, db_url):
+    seed_assets(register, asset_ids(2))
+    env = base_env(db_url)
+    piped = run_cli("export", "--csv", "/dev/stdout", env=env)
+    assert piped.returncode == 0, piped.stderr
+    rows = list(csv.DictReader(piped.stdout.removeprefix("\ufeff").splitlines()))
+    assert [r["cmms_asset_id"] for r in rows] == asset_ids(2)
+    assert piped.stderr == "wrote 2 assets to /dev/stdout\n"
+    changes = run_cli("changes", "--csv", "/dev/stdout", env=env)
+    assert changes.stdout.removeprefix("\ufeff").splitlines()[1:] == []
+    assert changes.stderr == "wrote 0 changes to /dev/stdout\n"
