@@ -101,13 +101,21 @@ class AssetNotFound(Ic3SyncError):
         super().__init__(f"asset {cmms_asset_id!r} is not in ic3_asset_master")
 
 
+EMPTY_REGISTER = (
+    "ic3_asset_master holds no asset yet: import the register first (`ic3sync import-assets FILE`)"
+)
+
+
 class NoAssetMatches(Ic3SyncError):
     """Not a failure: the selection is empty, so no run starts and no run row is written (an
     empty run would only bury the real ones)."""
 
     def __init__(self, selection: str) -> None:
-        self.selection = selection
-        super().__init__(f"no asset matches {selection}; nothing to sync")
+        self.selection = selection  # empty: the whole register, which is empty
+        if selection:
+            super().__init__(f"no asset matches {selection}; nothing to sync")
+        else:
+            super().__init__(f"{EMPTY_REGISTER}; nothing to sync")
 
 
 class RunInProgress(Ic3SyncError):

@@ -50,7 +50,8 @@ class AssetSelection:
     cmms_asset_id: str | None = None
 
     def describe(self) -> str:
-        """The selection in the words of its filters, for "no asset matches ..."."""
+        """The selection in the words of its filters, for "no asset matches ..."; empty when
+        it has none (the whole register)."""
         parts = []
         if self.cmms_asset_id is not None:
             parts.append(f"cmms_asset_id {self.cmms_asset_id!r}")
@@ -62,8 +63,7 @@ class AssetSelection:
             parts.append(f"offset {self.offset}")
         if self.batch is not None:
             parts.append(f"batch {self.batch}")
-        filters = ", ".join(parts) if parts else "no filter"
-        return f"{filters} in ic3_asset_master"
+        return f"{', '.join(parts)} in ic3_asset_master" if parts else ""
 
 
 @dataclass(slots=True)

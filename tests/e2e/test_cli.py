@@ -194,6 +194,16 @@ def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing
     }
 
 
+def test_a_sync_of_an_empty_register_says_to_import_it_first(migrated_db_url):
+    env = base_env(migrated_db_url, "http://127.0.0.1:9/nothing-listens-here")
+    proc = run_cli("sync", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        "ic3_asset_master holds no asset yet: import the register first "
+        "(`ic3sync import-assets FILE`); nothing to sync\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [(["--customer-id", "99999"], "customer_id 99999"), (["--offset", "500"], "offset 500")],

@@ -5,6 +5,7 @@ careless operator) could send."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 
 import httpx
@@ -124,3 +125,22 @@ def test_every_form_that_changes_something_refuses_a_foreign_origin(start_server
         synced = client.post(forms[0], headers={"Referer": f"{server.url}/assets/x"})
         assert synced.status_code == 303
         assert run_count(register) == 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_start_on_an_empty_register_says_to_import_it_and_starts_nothing(start_server, register):
+    server = start_server()
+    with browser(server) as client:
+        log_in(client, server)
+        answer = client.post("/runs", headers={"Origin": server.url}, data={"batch": ""})
+        assert answer.status_code == 200, answer.text
+        text = html.unescape(answer.text)
+        assert (
+            "No run was started: ic3_asset_master holds no asset yet: import the register first "
+            "(`ic3sync import-assets FILE`)." in text
+        )
+        filtered = client.post("/runs", headers={"Origin": server.url}, data={"batch": "2"})
+        assert "No asset matches batch 2 in ic3_asset_master: no run was started." in (
+            html.unescape(filtered.text)
+        )
+    assert run_count(register) == 0

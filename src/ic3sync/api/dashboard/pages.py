@@ -55,6 +55,7 @@ from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import RunView
 from ic3sync.errors import (
+    EMPTY_REGISTER,
     AssetNotFound,
     AssetSyncFailed,
     ConfigError,
@@ -292,7 +293,10 @@ def _start_error(exc: Ic3SyncError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, AssetNotFound):
         return 404, {"text": str(exc), "link": None, "link_text": None}
     if isinstance(exc, NoAssetMatches):
-        text = f"No asset matches {exc.selection}: no run was started."
+        if exc.selection:
+            text = f"No asset matches {exc.selection}: no run was started."
+        else:
+            text = f"No run was started: {EMPTY_REGISTER}."
         return 200, {"text": text, "link": None, "link_text": None}
     return 503, {"text": f"The sync was not started: {exc}", "link": None, "link_text": None}
 
