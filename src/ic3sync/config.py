@@ -57,13 +57,17 @@ class Settings(BaseSettings):
     # ends `aborted`. Long enough for a PostgreSQL restart or failover.
     db_retry_s: float = Field(30.0, ge=0, le=86_400, validation_alias="IC3_DB_RETRY_S")
 
-    @field_validator("vendor_timezone")
+    @field_validator("timezone", "vendor_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        # Every command refuses a zone it cannot read, the service before it listens: a page
+        # is no place to find out (the schedule and every time shown depend on it).
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Kolkata)") from None
+            raise ValueError(
+                f"{value!r} is not a time zone name (e.g. UTC, Asia/Kolkata)"
+            ) from None
         return value
 
     @property
@@ -111,5 +115,7 @@ def _describe(exc: Exception) -> str:
     parts = []
     for err in errors():
         loc = ".".join(str(p) for p in err.get("loc", ()))
-        parts.append(f"{loc.upper()}: {err.get('msg')}")
+        # pydantic words a validator's own message "Value error, <message>".
+        message = str(err.get("msg")).removeprefix("Value error, ")
+        parts.append(f"{loc.upper()}: {message}")
     return "; ".join(parts)

@@ -1,5 +1,6 @@
 """The command line as a newcomer and an operator meet it, as a process with its output piped:
---version, the help, a busy port, an early Ctrl-C, a bad log format, and the JSON log lines."""
+--version, the help, a busy port, an early Ctrl-C, a bad log format or time zone, and the JSON
+log lines."""
 
 from __future__ import annotations
 
@@ -80,6 +81,22 @@ def test_an_unknown_log_format_is_refused(tmp_path):
     assert proc.returncode == 1
     assert "IC3_LOG_FORMAT" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_service_refuses_an_unknown_time_zone_before_it_listens(tmp_path):
+    # It used to start, answer /healthz 200, and turn every dashboard page into a 503.
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    port = free_port()
+    proc = run_cli("serve", "--port", str(port), env=base_env(url, IC3_TIMEZONE="Mars/Olympus"))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == (
+        "error: invalid configuration: IC3_TIMEZONE: 'Mars/Olympus' is not a time zone name "
+        "(e.g. UTC, Asia/Kolkata)\n"
+    )
+    assert proc.stdout == ""
 
 
 def test_cli_json_logs_carry_the_run_and_asset_and_each_failure_is_a_warning(

@@ -27,7 +27,12 @@ def test_the_defaults_are_thirty_seconds_and_india(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("INNOMAINT_TIMEZONE", "Mars/Olympus"), ("IC3_DB_RETRY_S", "-1"), ("IC3_LOG_FORMAT", "xml")],
+    [
+        ("INNOMAINT_TIMEZONE", "Mars/Olympus"),
+        ("IC3_TIMEZONE", "Mars/Olympus"),
+        ("IC3_DB_RETRY_S", "-1"),
+        ("IC3_LOG_FORMAT", "xml"),
+    ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
