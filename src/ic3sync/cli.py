@@ -402,26 +402,32 @@ def prune_cmd(
         )
 
 
-# A file named for the other format: Excel refuses to open a workbook called .csv, and opens CSV
-# text called .xlsx only to call it corrupt.
-_NAMED_FOR = {"xlsx": (".csv",), "csv": (".xlsx", ".xlsm", ".xls")}
+# What each format writes, and the names of the other's files: Excel refuses to open a workbook
+# called .csv, and opens CSV text called .xlsx only to call it corrupt.
+_WRITES: dict[Format, str] = {"xlsx": "a workbook", "csv": "CSV text"}
+_NAMED_FOR_THE_OTHER: dict[Format, tuple[str, ...]] = {
+    "xlsx": (".csv",),
+    "csv": (".xlsx", ".xlsm", ".xls"),
+}
 
 
 def _one_file(csv_path: Path | None, xlsx_path: Path | None) -> tuple[Path, Format] | None:
     if csv_path is not None and xlsx_path is not None:
         _fail("give --csv or --xlsx, not both")
-    target: tuple[Path, Format] | None = None
+    fmt: Format
     if xlsx_path is not None:
-        target = xlsx_path, "xlsx"
+        path, fmt = xlsx_path, "xlsx"
     elif csv_path is not None:
-        target = csv_path, "csv"
-    if target is not None and target[0].suffix.lower() in _NAMED_FOR[target[1]]:
-        path, fmt = target
+        path, fmt = csv_path, "csv"
+    else:
+        return None
+    if path.suffix.lower() in _NAMED_FOR_THE_OTHER[fmt]:
+        other: Format = "csv" if fmt == "xlsx" else "xlsx"
         _fail(
-            f"--{fmt} writes {'a workbook' if fmt == 'xlsx' else 'CSV text'}, but {path} is "
-            f"named for {'CSV' if fmt == 'xlsx' else 'a workbook'}: name it .{fmt}"
+            f"--{fmt} writes {_WRITES[fmt]}, but {path} is named for {_WRITES[other]}: "
+            f"name it .{fmt}"
         )
-    return target
+    return path, fmt
 
 
 def _told_beside(path: Path) -> Console:
@@ -510,19 +516,15 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         engine = bootstrap.open_engine(settings)
         with written_whole(path) as part:
             if fmt == "csv":
-                n = write_register_csv(engine, part, zone=zone)
+                said = f"wrote {write_register_csv(engine, part, zone=zone)} assets to {path}"
             else:
                 counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
-        if fmt == "csv":
-            _told_beside(path).print(f"wrote {n} assets to {path}", highlight=False)
-            return
-        run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
-        _told_beside(path).print(
-            f"wrote {path}: {counts.register} assets, {counts.failures} failures of the last "
-            f"run ({run}), {counts.changes} changes of the last 30 days",
-            highlight=False,
-            soft_wrap=True,
-        )
+                run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
+                said = (
+                    f"wrote {path}: {counts.register} assets, {counts.failures} failures of the "
+                    f"last run ({run}), {counts.changes} changes of the last 30 days"
+                )
+        _told_beside(path).print(said, highlight=False, soft_wrap=True)
 
 
 @app.command(epilog=_reads("serve"))

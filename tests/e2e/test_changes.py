@@ -146,7 +146,7 @@ def test_a_file_that_cannot_be_written_is_named_in_one_line_and_nothing_is_left(
             f"--csv writes CSV text, but {book} is named for a workbook: name it .csv"
         ),
         ("changes", "--xlsx", f"{out}/r.csv"): (
-            f"--xlsx writes a workbook, but {out}/r.csv is named for CSV: name it .xlsx"
+            f"--xlsx writes a workbook, but {out}/r.csv is named for CSV text: name it .xlsx"
         ),
         ("changes", "--csv", f"{out}/gone/c.csv"): f"cannot write {out}/gone/c.csv",
     }

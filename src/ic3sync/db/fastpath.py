@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-if TYPE_CHECKING:
-    from sqlalchemy.sql.compiler import SQLCompiler
-
 from ic3sync.db import pgpipe
 from ic3sync.db.schema import asset_master, metadata
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 # Where transaction() keeps its PostgreSQL pipeline, in the connection's info.
 _PIPELINE = "ic3sync.pipeline"
