@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -28,12 +29,19 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///ic3sync.db", validation_alias="IC3_DATABASE_URL")
     api_url: str = Field(DEFAULT_API_URL, validation_alias="INNOMAINT_API_URL")
     api_token: SecretStr | None = Field(None, validation_alias="INNOMAINT_API_TOKEN")
-    rate_ms: int = Field(200, ge=0, validation_alias="INNOMAINT_RATE_MS")
-    timeout_s: float = Field(15.0, gt=0, validation_alias="INNOMAINT_TIMEOUT_S")
+    # Every number has an upper bound and every float is finite: beyond what anyone means (an
+    # hour between requests, a century of logs) the clocks, sockets and dates a value reaches
+    # overflow ("1e308" seconds crashed the request; "inf" would let a vendor hold a run forever).
+    rate_ms: int = Field(200, ge=0, le=3_600_000, validation_alias="INNOMAINT_RATE_MS")
+    timeout_s: float = Field(
+        15.0, gt=0, le=3_600, allow_inf_nan=False, validation_alias="INNOMAINT_TIMEOUT_S"
+    )
     max_retries: int = Field(3, ge=0, le=20, validation_alias="INNOMAINT_MAX_RETRIES")
-    max_response_mb: float = Field(5.0, gt=0, validation_alias="INNOMAINT_MAX_RESPONSE_MB")
+    max_response_mb: float = Field(
+        5.0, gt=0, le=1_024, allow_inf_nan=False, validation_alias="INNOMAINT_MAX_RESPONSE_MB"
+    )
     max_consecutive_failures: int = Field(
-        10, ge=1, validation_alias="INNOMAINT_MAX_CONSECUTIVE_FAILURES"
+        10, ge=1, le=1_000_000, validation_alias="INNOMAINT_MAX_CONSECUTIVE_FAILURES"
     )
     admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
     sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
@@ -47,15 +55,19 @@ class Settings(BaseSettings):
     notify_on: Literal["problems", "always"] = Field("problems", validation_alias="IC3_NOTIFY_ON")
     public_url: str | None = Field(None, validation_alias="IC3_PUBLIC_URL")
     # One delivery attempt; a notice with its retries gets three times this.
-    notify_timeout_s: float = Field(10.0, gt=0, le=120, validation_alias="IC3_NOTIFY_TIMEOUT_S")
-    log_retention_days: int = Field(180, ge=1, validation_alias="IC3_LOG_RETENTION_DAYS")
+    notify_timeout_s: float = Field(
+        10.0, gt=0, le=120, allow_inf_nan=False, validation_alias="IC3_NOTIFY_TIMEOUT_S"
+    )
+    log_retention_days: int = Field(180, ge=1, le=36_500, validation_alias="IC3_LOG_RETENTION_DAYS")
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
     trusted_proxies: str | None = Field(None, validation_alias="IC3_TRUSTED_PROXIES")
     vendor_timezone: str = Field("Asia/Kolkata", validation_alias="INNOMAINT_TIMEZONE")
     # How long a run waits for a database that went away (a restart, a failover) before it
     # ends `aborted`. Long enough for a PostgreSQL restart or failover.
-    db_retry_s: float = Field(30.0, ge=0, le=86_400, validation_alias="IC3_DB_RETRY_S")
+    db_retry_s: float = Field(
+        30.0, ge=0, le=86_400, allow_inf_nan=False, validation_alias="IC3_DB_RETRY_S"
+    )
 
     @field_validator("timezone", "vendor_timezone")
     @classmethod
@@ -69,6 +81,19 @@ class Settings(BaseSettings):
                 f"{value!r} is not a time zone name (e.g. UTC, Asia/Kolkata)"
             ) from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        # The link in every notice: an address a person can open, not "javascript:" or a path.
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not an http(s) address (e.g. https://ic3sync.example.org)"
+            )
+        return value.strip()
 
     @property
     def vendor_zone(self) -> ZoneInfo:

@@ -458,7 +458,10 @@ def notifiers_from(settings: Settings, *, tls: ssl.SSLContext | None = None) -> 
     to, smtp = settings.notify_email_to, settings.smtp_url
     if (to is None) != (smtp is None):
         missing = "IC3_SMTP_URL" if smtp is None else "IC3_NOTIFY_EMAIL_TO"
-        raise ConfigError(f"mail notifications need both IC3_NOTIFY_EMAIL_TO and {missing}")
+        raise ConfigError(
+            "mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL: "
+            f"{missing} is not set"
+        )
     if to is not None and smtp is not None:
         notifiers.append(MailNotifier(parse_smtp_url(smtp), parse_addresses(to), tls=tls))
     return notifiers

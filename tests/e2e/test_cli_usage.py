@@ -83,6 +83,25 @@ def test_an_unknown_log_format_is_refused(tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("INNOMAINT_TIMEOUT_S", "1e308", "less than or equal to 3600"),
+        ("INNOMAINT_RATE_MS", "1000000000000000", "less than or equal to 3600000"),
+        ("IC3_LOG_RETENTION_DAYS", "100000000000", "less than or equal to 36500"),
+    ],
+)
+def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, name, value, says):
+    # Each of these ended a sync in an OverflowError's traceback, the last after the run.
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    proc = run_cli("sync", env=base_env(url, **{name: value}))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == f"error: invalid configuration: {name}: Input should be {says}\n"
+
+
 def test_the_service_refuses_an_unknown_time_zone_before_it_listens(tmp_path):
     # It used to start, answer /healthz 200, and turn every dashboard page into a 503.
     url = f"sqlite:///{tmp_path / 'x.db'}"

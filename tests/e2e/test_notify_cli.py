@@ -141,10 +141,20 @@ def test_notify_test_says_what_each_channel_did(env, smtp):
     assert nothing.returncode == 1 and "no notification is configured" in nothing.stderr
 
 
-def test_a_half_mail_setting_stops_sync_at_start_before_any_run(env, db_url):
-    done = run_cli("sync", env={**env, "IC3_NOTIFY_EMAIL_TO": "ops@example.org"})
+@pytest.mark.parametrize(
+    ("half", "missing"),
+    [
+        ({"IC3_NOTIFY_EMAIL_TO": "ops@example.org"}, "IC3_SMTP_URL"),
+        ({"IC3_SMTP_URL": "smtp://mail.example.org:25"}, "IC3_NOTIFY_EMAIL_TO"),
+    ],
+)
+def test_a_half_mail_setting_stops_sync_at_start_before_any_run(env, db_url, half, missing):
+    done = run_cli("sync", env={**env, **half})
     assert done.returncode == 1
-    assert "mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL" in done.stderr
+    assert done.stderr == (
+        "error: mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL: "
+        f"{missing} is not set\n"
+    )
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 0

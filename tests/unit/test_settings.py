@@ -32,6 +32,17 @@ def test_the_defaults_are_thirty_seconds_and_india(monkeypatch):
         ("IC3_TIMEZONE", "Mars/Olympus"),
         ("IC3_DB_RETRY_S", "-1"),
         ("IC3_LOG_FORMAT", "xml"),
+        # Beyond what the clocks, sockets and dates they reach can hold, or not numbers at all.
+        ("INNOMAINT_TIMEOUT_S", "1e308"),
+        ("INNOMAINT_TIMEOUT_S", "inf"),
+        ("INNOMAINT_MAX_RESPONSE_MB", "Infinity"),
+        ("INNOMAINT_RATE_MS", "1000000000000000"),
+        ("INNOMAINT_MAX_CONSECUTIVE_FAILURES", "10000000000000000000000"),
+        ("IC3_LOG_RETENTION_DAYS", "100000000000"),
+        ("IC3_DB_RETRY_S", "nan"),
+        ("IC3_NOTIFY_TIMEOUT_S", "-inf"),
+        ("IC3_PUBLIC_URL", "javascript:alert(1)"),
+        ("IC3_PUBLIC_URL", "ic3sync.example.org/dashboard"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(monkeypatch, name, value):
