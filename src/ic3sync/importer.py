@@ -24,6 +24,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from ic3sync.db.errors import map_db_errors
 from ic3sync.db.register import upsert_register
 from ic3sync.errors import ImportFileError
+from ic3sync.model import has_control_character
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,15 @@ def asset_id_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return _clean_str(value)
+        text = _clean_str(value)
+        if text is not None and has_control_character(text):
+            # A line break typed into the cell (Alt+Enter), a tab pasted in: the vendor knows no
+            # such id, and no command or page could name the asset.
+            raise CellError(
+                f"holds a line break or another control character: {_clip(text)}; "
+                "an asset id is one line of text"
+            )
+        return text
     if isinstance(value, bool):
         raise CellError(f"is a TRUE/FALSE value, not an asset id: {value}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -30,11 +30,17 @@ class AssetRef:
     customer_id: int | None
 
 
+def has_control_character(text: str) -> bool:
+    """Whether `text` holds a control character (a line break, a tab, NUL...): no asset id
+    does, so the importer refuses such an id and a lookup knows it cannot be in the register."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def clean_asset_id(raw: str) -> str:
     """An asset id as the register keeps it: trimmed. AssetNotFound for one that cannot be in
-    the register (empty, or with control characters, which PostgreSQL would refuse as NUL)."""
+    the register (empty, or with control characters, which the importer refuses)."""
     cmms_asset_id = raw.strip()
-    if not cmms_asset_id or any(ord(c) < 32 or ord(c) == 127 for c in cmms_asset_id):
+    if not cmms_asset_id or has_control_character(cmms_asset_id):
         raise AssetNotFound(raw)
     return cmms_asset_id
 

@@ -221,6 +221,13 @@ BAD_ROWS = {
         3,
         ['column C "Asset Name"', "#N/A"],
     ),
+    # Alt+Enter in the cell: no command, page or vendor could name the asset afterwards. A line
+    # break in a name is the name's own affair.
+    "line break in an id": (
+        [(1, FIRST_ID, "Changed\nover two lines"), (2, "New_01\nPUMP", "New")],
+        3,
+        ['column B "Asset ID" holds a line break', "'New_01\\nPUMP'"],
+    ),
 }
 
 
