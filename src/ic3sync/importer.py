@@ -62,6 +62,9 @@ class Register:
 
 
 ID_FIELD = "cmms_asset_id"
+# Far above any serial number, far below what a database index entry can hold (PostgreSQL's
+# refuses about 2,700 bytes).
+MAX_ASSET_ID_LENGTH = 255
 # The columns an import may set, besides the id. Everything else in the table is the sync's.
 VALUE_FIELDS = tuple(f.name for f in fields(RegisterRow) if f.name not in ("row", ID_FIELD))
 INTEGER_FIELDS = {"report_seq_no": 32, "customer_id": 64}  # field -> bits of its column
@@ -158,6 +161,13 @@ def asset_id_text(value: object) -> str | None:
             raise CellError(
                 f"holds a line break or another control character: {_clip(text)}; "
                 "an asset id is one line of text"
+            )
+        if text is not None and len(text) > MAX_ASSET_ID_LENGTH:
+            # Text pasted into the wrong column; PostgreSQL's index would refuse it at the end
+            # of the import, without a row to name (SQLite would take it).
+            raise CellError(
+                f"is {len(text):,} characters long: {_clip(text)}; an asset id has at most "
+                f"{MAX_ASSET_ID_LENGTH}"
             )
         return text
     if isinstance(value, bool):

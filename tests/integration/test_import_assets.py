@@ -228,6 +228,12 @@ BAD_ROWS = {
         3,
         ['column B "Asset ID" holds a line break', "'New_01\\nPUMP'"],
     ),
+    # A paragraph pasted into the id column: PostgreSQL's index refused it without a row.
+    "id too long": (
+        [(1, FIRST_ID, "Changed"), (2, "x" * 255, "Longest"), (3, "y" * 9000, "New")],
+        4,
+        ['column B "Asset ID" is 9,000 characters long', "an asset id has at most 255"],
+    ),
 }
 
 
