@@ -29,7 +29,15 @@ from ic3sync.errors import (
     NoAssetMatches,
 )
 from ic3sync.interrupt import say_on_interrupt
-from ic3sync.model import AssetSelection, Observers, RunObserver, clean_asset_id, no_match_result
+from ic3sync.model import (
+    INT64_MAX,
+    INT64_MIN,
+    AssetSelection,
+    Observers,
+    RunObserver,
+    clean_asset_id,
+    no_match_result,
+)
 from ic3sync.terminal import (
     RichProgress,
     escape,
@@ -256,11 +264,12 @@ def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> i
 @app.command(epilog=_reads("sync"))
 def sync(
     batch: Annotated[
-        int | None, typer.Option(min=1, help="at most N assets (default: all)")
+        int | None, typer.Option(min=1, max=INT64_MAX, help="at most N assets (default: all)")
     ] = None,
-    offset: Annotated[int, typer.Option(min=0, help="skip the first N assets")] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=INT64_MAX, help="skip the first N assets")] = 0,
     customer_id: Annotated[
-        int | None, typer.Option("--customer-id", help="only this customer")
+        int | None,
+        typer.Option("--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer"),
     ] = None,
     only_failed: Annotated[
         bool, typer.Option("--only-failed", help="only assets whose latest outcome failed")
@@ -459,12 +468,18 @@ def changes(
         str | None, typer.Option(help="only this column (criticality, upto.ticket_count, ...)")
     ] = None,
     customer_id: Annotated[
-        int | None, typer.Option("--customer-id", help="only this customer's assets")
+        int | None,
+        typer.Option(
+            "--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer's assets"
+        ),
     ] = None,
     csv_path: CsvPath = None,
     xlsx_path: XlsxPath = None,
     limit: Annotated[
-        int, typer.Option(min=1, help="rows shown in the table, newest first (files take all)")
+        int,
+        typer.Option(
+            min=1, max=INT64_MAX, help="rows shown in the table, newest first (files take all)"
+        ),
     ] = 50,
 ) -> None:
     """What the syncs changed: a table here, or every matching change in a file."""

@@ -19,6 +19,9 @@ TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 
 # The contract's cap on the `errors` of a SyncResult; every failure is in cmms_sync_log.
 MAX_RESULT_ERRORS = 100
+# The range of the database's integers (BIGINT, SQLite's INTEGER): every number a command, route
+# or form takes to a query is checked against it, never handed to the driver to overflow.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,26 @@ def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, na
     assert proc.stderr == f"error: invalid configuration: {name}: Input should be {says}\n"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("changes", "--customer-id", "99999999999999999999"),
+        ("sync", "--customer-id", "-99999999999999999999"),
+        ("sync", "--offset", "99999999999999999999"),
+        ("changes", "--limit", "99999999999999999999"),
+    ],
+)
+def test_a_number_beyond_the_databases_integers_is_a_usage_error(tmp_path, args):
+    # `changes --customer-id 99999999999999999999` ended in SQLite's OverflowError traceback.
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    proc = run_cli(*args, env=base_env(url))
+    assert proc.returncode == 2, proc.stderr
+    assert f"Invalid value for '{args[1]}'" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_the_service_refuses_an_unknown_time_zone_before_it_listens(tmp_path):
     # It used to start, answer /healthz 200, and turn every dashboard page into a 503.
     url = f"sqlite:///{tmp_path / 'x.db'}"

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from ic3sync.model import INT64_MAX
+
 INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
 
 RunId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the run's run_id")]
 AssetId = Annotated[
