@@ -43,15 +43,20 @@ def test_every_setting_is_named_in_some_commands_help():
     assert aliases <= named, f"not named in any help: {sorted(aliases - named)}"
 
 
+def _migrated_sqlite(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 def test_serve_on_a_busy_port_is_one_line_and_exit_one(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        url = f"sqlite:///{tmp_path / 'x.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+        url = _migrated_sqlite(tmp_path)
         proc = run_cli("serve", "--port", str(port), env=base_env(url), timeout=60)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -93,10 +98,7 @@ def test_an_unknown_log_format_is_refused(tmp_path):
 )
 def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, name, value, says):
     # Each of these ended a sync in an OverflowError's traceback, the last after the run.
-    url = f"sqlite:///{tmp_path / 'x.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = _migrated_sqlite(tmp_path)
     proc = run_cli("sync", env=base_env(url, **{name: value}))
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == f"error: invalid configuration: {name}: Input should be {says}\n"
@@ -113,10 +115,7 @@ def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, na
 )
 def test_a_number_beyond_the_databases_integers_is_a_usage_error(tmp_path, args):
     # `changes --customer-id 99999999999999999999` ended in SQLite's OverflowError traceback.
-    url = f"sqlite:///{tmp_path / 'x.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = _migrated_sqlite(tmp_path)
     proc = run_cli(*args, env=base_env(url))
     assert proc.returncode == 2, proc.stderr
     assert f"Invalid value for '{args[1]}'" in proc.stderr and "Traceback" not in proc.stderr
@@ -124,10 +123,7 @@ def test_a_number_beyond_the_databases_integers_is_a_usage_error(tmp_path, args)
 
 def test_the_service_refuses_an_unknown_time_zone_before_it_listens(tmp_path):
     # It used to start, answer /healthz 200, and turn every dashboard page into a 503.
-    url = f"sqlite:///{tmp_path / 'x.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = _migrated_sqlite(tmp_path)
     port = free_port()
     proc = run_cli("serve", "--port", str(port), env=base_env(url, IC3_TIMEZONE="Mars/Olympus"))
     assert proc.returncode == 1, proc.stderr
