@@ -152,10 +152,10 @@ def test_cli_json_logs_carry_the_run_and_asset_and_each_failure_is_a_warning(
 
 
 def test_the_simulator_on_a_busy_port_is_one_line(tmp_path):
-    port = free_port()
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", port))
+        busy.bind(("127.0.0.1", 0))  # a port of its own, never one another test took meanwhile
         busy.listen()
+        port = busy.getsockname()[1]
         proc = run_cli("simulator", "--port", str(port), "--token", "t", env=base_env("sqlite://"))
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
