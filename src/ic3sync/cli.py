@@ -545,7 +545,7 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
 @app.command(epilog=_reads("serve"))
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 9090,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 9090,
 ) -> None:
     """The HTTP admin service."""
     from ic3sync import bootstrap
@@ -558,7 +558,9 @@ def serve(
 @app.command(epilog=_reads("simulator"))
 def simulator(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 9191,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="port to listen on (0: any free one)")
+    ] = 9191,
     token: Annotated[
         str | None,
         typer.Option(help="token to accept (default: INNOMAINT_API_TOKEN)", show_default=False),

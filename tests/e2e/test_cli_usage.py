@@ -5,12 +5,14 @@ log lines."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import time
 from importlib.metadata import version
 
+import httpx
 import pytest
 
 from ic3sync.cli import ENV_READ
@@ -18,7 +20,7 @@ from ic3sync.config import Settings
 from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import upgrade
 from tests.e2e.test_cli import registered
-from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process
+from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process, stop
 
 
 def test_version_prints_the_installed_version():
@@ -159,3 +161,41 @@ def test_the_simulator_on_a_busy_port_is_one_line(tmp_path):
         proc = run_cli("simulator", "--port", str(port), "--token", "t", env=base_env("sqlite://"))
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("serve", "--port", "99999"), ("simulator", "--port", "99999", "--token", "t")]
+)
+def test_a_port_beyond_65535_is_a_usage_error(args):
+    # The simulator ended in an OverflowError traceback; serve said it was "on :99999".
+    proc = run_cli(*args, env=base_env("sqlite://"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Invalid value for '--port'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_on_port_0_says_the_port_it_got(tmp_path):
+    url = _migrated_sqlite(tmp_path)
+    proc = subprocess.Popen(
+        ic3sync_cmd("serve", "--port", "0"),
+        env=base_env(url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the service's first line says where it listens
+        found = re.search(r"admin service on http://127\.0\.0\.1:(\d+),", first)
+        assert found is not None, first
+        port = int(found.group(1))
+        assert port != 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve never answered on the port it named"
+                time.sleep(0.05)
+    finally:
+        stop(proc)

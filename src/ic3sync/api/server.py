@@ -94,6 +94,7 @@ class _Server(uvicorn.Server):
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     check_bind(settings, host)
     sock = bind(host, port)
+    port = sock.getsockname()[1]  # the one it got when asked for 0 (any free one)
     # Alembic announces its context at INFO each time /healthz reads the schema revision.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Refuses an outdated schema; starts on an unreachable database (/healthz answers 503).
@@ -102,7 +103,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     manager: RunManager = app.state.manager
     log.info(
         "admin service on http://%s:%d, database %s; admin token %s",
-        host,
+        f"[{host}]" if ":" in host else host,  # an IPv6 address, as a URL writes it
         port,
         redact_url(settings.database_url),
         "required" if settings.admin_token else "not set (loopback only)",
