@@ -42,14 +42,14 @@ def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.En
     """The engine of IC3_DATABASE_URL, its schema checked as `schema` says."""
     from ic3sync.db import migrate as migrations
     from ic3sync.db.engine import make_engine, redact_url
-    from ic3sync.db.errors import map_db_errors
+    from ic3sync.db.errors import map_db_errors, unreachable_message
 
     engine = make_engine(settings.database_url)
     if schema == "skip":
         return engine
     where = redact_url(settings.database_url)
     try:
-        with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
+        with map_db_errors(unreachable_message(settings.database_url)):
             outdated = migrations.outdated_schema(engine)
     except DatabaseError as exc:
         if schema == "require":

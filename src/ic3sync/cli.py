@@ -162,14 +162,14 @@ def migrate() -> None:
     from ic3sync import bootstrap
     from ic3sync.db import migrate as migrations
     from ic3sync.db.engine import redact_url
-    from ic3sync.db.errors import map_db_errors
+    from ic3sync.db.errors import map_db_errors, unreachable_message
 
     with _errors():
         settings = bootstrap.load_settings()
         engine = bootstrap.open_engine(settings, schema="skip")
         where = redact_url(settings.database_url)
         say_on_interrupt("interrupted during the migration: run `ic3sync migrate` again")
-        with map_db_errors(f"cannot reach the database {where}: {{reason}}"):
+        with map_db_errors(unreachable_message(settings.database_url)):
             before, after = migrations.upgrade(engine)
         if before == after:
             out.print(f"schema already at revision {after} ({where})", highlight=False)

@@ -421,6 +421,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[Rows, str | None]]:
 def _sheet_rows(path: Path) -> Iterator[tuple[Rows, str | None]]:
     source = str(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ImportFileError(source, "is a folder: give the .xlsx or .csv file in it")
     if suffix not in _SUPPORTED:
         raise ImportFileError(
             source, f"is a {suffix or 'file without extension'}; save the sheet as .xlsx or .csv"

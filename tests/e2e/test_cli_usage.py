@@ -199,3 +199,23 @@ def test_serve_on_port_0_says_the_port_it_got(tmp_path):
                 time.sleep(0.05)
     finally:
         stop(proc)
+
+
+def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path):
+    # SQLite itself says only "unable to open database file".
+    missing = tmp_path / "no" / "such" / "ic3sync.db"
+    cases = {
+        f"sqlite:///{missing}": f"(the folder {missing.parent} does not exist)",
+        f"sqlite:///{tmp_path}": f"({tmp_path} is a folder: name the database file in it)",
+    }
+    for url, says in cases.items():
+        proc = run_cli("migrate", env=base_env(url))
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr == (
+            f"error: cannot reach the database {url}: unable to open database file {says}\n"
+        )
+    refused = run_cli("import-assets", str(tmp_path), env=base_env(_migrated_sqlite(tmp_path)))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        f"error: {tmp_path}: is a folder: give the .xlsx or .csv file in it\n"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -21,6 +22,26 @@ def db_reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     lines = str(orig if orig is not None else exc).strip().splitlines()
     return (lines[0] if lines else type(exc).__name__)[:REASON_LIMIT]
+
+
+def unreachable_message(url: str) -> str:
+    """map_db_errors' message for the database at `url`: it names the database, and for a
+    SQLite file what SQLite's "unable to open database file" leaves out (a missing folder, a
+    folder given for the file)."""
+    message = f"cannot reach the database {engine_module.redact_url(url)}: {{reason}}"
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return message
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return message
+    path = Path(database)
+    if path.is_dir():
+        return message + f" ({path} is a folder: name the database file in it)"
+    if not path.parent.is_dir():
+        return message + f" (the folder {path.parent} does not exist)"
+    return message
 
 
 def connection_lost(exc: BaseException) -> bool:
