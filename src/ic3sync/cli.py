@@ -597,7 +597,10 @@ def simulator(
 
 @app.command(epilog=_reads("demo"))
 def demo(
-    rate_ms: Annotated[int, typer.Option(help="request spacing for the demo")] = 20,
+    # INNOMAINT_RATE_MS's range: the demo's settings take the value without checking it again.
+    rate_ms: Annotated[
+        int, typer.Option(min=0, max=3_600_000, help="request spacing for the demo")
+    ] = 20,
 ) -> None:
     """The whole job on the embedded default, against a local simulator."""
     from ic3sync import bootstrap

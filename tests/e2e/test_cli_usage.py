@@ -164,13 +164,20 @@ def test_the_simulator_on_a_busy_port_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [("serve", "--port", "99999"), ("simulator", "--port", "99999", "--token", "t")]
+    "args",
+    [
+        ("serve", "--port", "99999"),
+        ("simulator", "--port", "99999", "--token", "t"),
+        ("demo", "--rate-ms", "-5"),
+    ],
 )
-def test_a_port_beyond_65535_is_a_usage_error(args):
-    # The simulator ended in an OverflowError traceback; serve said it was "on :99999".
-    proc = run_cli(*args, env=base_env("sqlite://"))
+def test_an_option_out_of_its_range_is_a_usage_error_before_anything_runs(tmp_path, args):
+    # The simulator ended in an OverflowError traceback; serve said it was "on :99999"; the
+    # demo migrated and imported, then failed naming INNOMAINT_RATE_MS, not its option.
+    proc = run_cli(*args, env=base_env(f"sqlite:///{tmp_path / 'x.db'}"), cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
-    assert "Invalid value for '--port'" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"Invalid value for '{args[1]}'" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_on_port_0_says_the_port_it_got(tmp_path):
