@@ -155,14 +155,16 @@ def asset_id_text(value: object) -> str | None:
         return None
     if isinstance(value, str):
         text = _clean_str(value)
-        if text is not None and has_control_character(text):
+        if text is None:
+            return None
+        if has_control_character(text):
             # A line break typed into the cell (Alt+Enter), a tab pasted in: the vendor knows no
             # such id, and no command or page could name the asset.
             raise CellError(
                 f"holds a line break or another control character: {_clip(text)}; "
                 "an asset id is one line of text"
             )
-        if text is not None and len(text) > MAX_ASSET_ID_LENGTH:
+        if len(text) > MAX_ASSET_ID_LENGTH:
             # Text pasted into the wrong column; PostgreSQL's index would refuse it at the end
             # of the import, without a row to name (SQLite would take it).
             raise CellError(
