@@ -351,7 +351,7 @@ def parse_smtp_url(url: SecretStr) -> SmtpServer:
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError("IC3_SMTP_URL has a port that is not a number") from None
+        raise ConfigError("IC3_SMTP_URL has a port that is not a number from 0 to 65535") from None
     implicit = parts.scheme == "smtps"
     query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
     user = unquote(parts.username) if parts.username else None

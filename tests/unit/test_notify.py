@@ -107,6 +107,13 @@ def test_a_bad_smtp_url_is_named_without_its_password(url):
     assert "pw-9x" not in str(caught.value)
 
 
+@pytest.mark.parametrize("port", ["port", "99999"])
+def test_an_smtp_port_that_is_no_port_says_what_a_port_is(port):
+    with pytest.raises(ConfigError) as caught:
+        parse_smtp_url(SecretStr(f"smtp://u:pw-9x@h:{port}"))
+    assert str(caught.value) == "IC3_SMTP_URL has a port that is not a number from 0 to 65535"
+
+
 def test_mail_addresses_may_be_separated_by_commas_semicolons_or_spaces():
     assert parse_addresses("a@x.org, b@y.org;c@z.org  d@w.org") == [
         "a@x.org",
