@@ -344,6 +344,21 @@ def test_a_short_admin_token_is_refused_on_a_non_loopback_bind(db_url):
     assert len(lines) == 1 and "24" in lines[0] and "IC3_ADMIN_TOKEN" in lines[0], lines
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "token", ["ñandú-token-of-more-than-24-chars", "tab\tin-a-token-of-24-chars-plus"]
+)
+def test_an_admin_token_no_header_can_carry_is_refused_even_on_loopback(db_url, token):
+    # It used to start: the dashboard's login form took the token, the API's header never did.
+    refused = run_cli("serve", "--port", "9", env=base_env(db_url, IC3_ADMIN_TOKEN=token))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        "error: IC3_ADMIN_TOKEN holds characters an HTTP header cannot carry"
+    ), refused.stderr
+    assert token not in refused.stderr and "Traceback" not in refused.stderr
+
+
 # -- 10. the open /healthz says little ------------------------------------------------------------
 
 

@@ -39,7 +39,16 @@ MIN_ADMIN_TOKEN_CHARS = 24
 
 def check_bind(settings: Settings, host: str) -> None:
     """Without an admin token anyone who can reach the port could start syncs: loopback only;
-    on any other address the token must be long enough not to be guessed."""
+    on any other address the token must be long enough not to be guessed. A token an HTTP
+    header cannot carry is refused wherever the service listens: no call could present it."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    # Printable ASCII only: a client sends "ñ" as it likes and the server reads Latin-1.
+    if not (token.isascii() and token.isprintable()):
+        raise ConfigError(
+            "IC3_ADMIN_TOKEN holds characters an HTTP header cannot carry (only printable "
+            "ASCII), so no call to the admin API could present it: set a token of letters, "
+            "digits, - and _ (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     if is_loopback(host):
         return
     if settings.admin_token is None:
