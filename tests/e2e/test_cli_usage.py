@@ -11,14 +11,14 @@ import socket
 import subprocess
 import time
 from importlib.metadata import version
+from pathlib import Path
 
 import httpx
 import pytest
 
 from ic3sync.cli import ENV_READ
 from ic3sync.config import Settings
-from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
+from tests.conftest import MigratedTemplates
 from tests.e2e.test_cli import registered
 from tests.procs import base_env, free_port, ic3sync_cmd, run_cli, simulator_process, stop
 
@@ -45,21 +45,18 @@ def test_every_setting_is_named_in_some_commands_help():
     assert aliases <= named, f"not named in any help: {sorted(aliases - named)}"
 
 
-def _migrated_sqlite(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'x.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+@pytest.fixture
+def migrated_sqlite(tmp_path: Path, migrated_templates: MigratedTemplates) -> str:
+    """A SQLite database of the test's own, copied from the suite's migrated template."""
+    return migrated_templates.sqlite_copy(tmp_path / "x.db")
 
 
-def test_serve_on_a_busy_port_is_one_line_and_exit_one(tmp_path):
+def test_serve_on_a_busy_port_is_one_line_and_exit_one(migrated_sqlite):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        url = _migrated_sqlite(tmp_path)
-        proc = run_cli("serve", "--port", str(port), env=base_env(url), timeout=60)
+        proc = run_cli("serve", "--port", str(port), env=base_env(migrated_sqlite), timeout=60)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], proc.stderr
@@ -98,10 +95,11 @@ def test_an_unknown_log_format_is_refused(tmp_path):
         ("IC3_LOG_RETENTION_DAYS", "100000000000", "less than or equal to 36500"),
     ],
 )
-def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, name, value, says):
+def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(
+    migrated_sqlite, name, value, says
+):
     # Each of these ended a sync in an OverflowError's traceback, the last after the run.
-    url = _migrated_sqlite(tmp_path)
-    proc = run_cli("sync", env=base_env(url, **{name: value}))
+    proc = run_cli("sync", env=base_env(migrated_sqlite, **{name: value}))
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == f"error: invalid configuration: {name}: Input should be {says}\n"
 
@@ -115,19 +113,19 @@ def test_a_number_too_large_to_mean_anything_is_refused_in_one_line(tmp_path, na
         ("changes", "--limit", "99999999999999999999"),
     ],
 )
-def test_a_number_beyond_the_databases_integers_is_a_usage_error(tmp_path, args):
+def test_a_number_beyond_the_databases_integers_is_a_usage_error(migrated_sqlite, args):
     # `changes --customer-id 99999999999999999999` ended in SQLite's OverflowError traceback.
-    url = _migrated_sqlite(tmp_path)
-    proc = run_cli(*args, env=base_env(url))
+    proc = run_cli(*args, env=base_env(migrated_sqlite))
     assert proc.returncode == 2, proc.stderr
     assert f"Invalid value for '{args[1]}'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_the_service_refuses_an_unknown_time_zone_before_it_listens(tmp_path):
+def test_the_service_refuses_an_unknown_time_zone_before_it_listens(migrated_sqlite):
     # It used to start, answer /healthz 200, and turn every dashboard page into a 503.
-    url = _migrated_sqlite(tmp_path)
     port = free_port()
-    proc = run_cli("serve", "--port", str(port), env=base_env(url, IC3_TIMEZONE="Mars/Olympus"))
+    proc = run_cli(
+        "serve", "--port", str(port), env=base_env(migrated_sqlite, IC3_TIMEZONE="Mars/Olympus")
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == (
         "error: invalid configuration: IC3_TIMEZONE: 'Mars/Olympus' is not a time zone name "
@@ -180,11 +178,10 @@ def test_an_option_out_of_its_range_is_a_usage_error_before_anything_runs(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_serve_on_port_0_says_the_port_it_got(tmp_path):
-    url = _migrated_sqlite(tmp_path)
+def test_serve_on_port_0_says_the_port_it_got(migrated_sqlite):
     proc = subprocess.Popen(
         ic3sync_cmd("serve", "--port", "0"),
-        env=base_env(url),
+        env=base_env(migrated_sqlite),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -208,7 +205,7 @@ def test_serve_on_port_0_says_the_port_it_got(tmp_path):
         stop(proc)
 
 
-def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path):
+def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path, migrated_sqlite):
     # SQLite itself says only "unable to open database file".
     missing = tmp_path / "no" / "such" / "ic3sync.db"
     cases = {
@@ -221,7 +218,7 @@ def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path)
         assert proc.stderr == (
             f"error: cannot reach the database {url}: unable to open database file {says}\n"
         )
-    refused = run_cli("import-assets", str(tmp_path), env=base_env(_migrated_sqlite(tmp_path)))
+    refused = run_cli("import-assets", str(tmp_path), env=base_env(migrated_sqlite))
     assert refused.returncode == 1
     assert refused.stderr.startswith(
         f"error: {tmp_path}: is a folder: give the .xlsx or .csv file in it\n"
