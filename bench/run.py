@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import (
     IC3SYNC,
@@ -68,8 +69,8 @@ from ic3sync.db.engine import make_engine
 from ic3sync.importer import import_assets
 from ic3sync.innomaint.client import InnomaintClient
 from ic3sync.model import AssetSelection
-from ic3sync.netproxy import TcpProxy
 from ic3sync.sync import run_sync
+from tests.netproxy import TcpProxy
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 BENCH = Path(__file__).resolve().parent

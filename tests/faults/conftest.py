@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.netproxy import TcpProxy
 from tests.conftest import PG_ADMIN_URL, MigratedTemplates, drop_pg_database
+from tests.netproxy import TcpProxy
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
 WORKER_OUTPUT = "ic3_fault_ledger"

@@ -20,11 +20,11 @@ from ic3sync.db.lock import ADVISORY_KEY, RunLock
 from ic3sync.db.migrate import upgrade
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.model import AssetSelection, SyncResult
-from ic3sync.netproxy import TcpProxy
 from ic3sync.sync import run_sync
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import through
 from tests.helpers import TOKEN, OnOutcome, client_for, seed_assets, table_rows
+from tests.netproxy import TcpProxy
 from tests.procs import base_env, run_cli, simulator_process, start_cli
 
 IDS = [f"DB fault_{n:03d}" for n in range(30)]
