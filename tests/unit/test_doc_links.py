@@ -62,3 +62,23 @@ def test_a_broken_link_is_seen(tmp_path: Path):
     page.write_text("# Top\n\n[ok](#top) [gone](missing.md) [bad](#nowhere)\n```\n[x](y)\n```\n")
     assert _links(page) == ["#top", "missing.md", "#nowhere"]
     assert _anchors(page) == {"top"}
+
+
+def test_the_module_map_has_a_row_for_every_module():
+    package = ROOT / "src" / "ic3sync"
+    table = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if "migrations" not in path.parts and f"| `{path.relative_to(package)}` |" not in table
+    ]
+    assert not missing, f"docs/architecture.md's module map has no row for {missing}"
+
+
+def test_every_row_of_the_module_map_names_a_module_that_exists():
+    package = ROOT / "src" / "ic3sync"
+    table = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = re.findall(r"^\| `([\w/]+(?:\.py|/))` \|", table, re.M)
+    assert len(named) > 40
+    gone = [name for name in named if not (package / name).exists()]
+    assert not gone, f"docs/architecture.md's module map names modules that are gone: {gone}"
