@@ -5,7 +5,6 @@ their errors into messages and exit codes (0 ok, 3 some assets failed, 1 fatal, 
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import logging
 import os
@@ -238,9 +237,6 @@ def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> i
         wiring.clients(cancel=cancel) as client,
         stop_on_signals(cancel, err),
     ):
-        # What the process holds by now (its imports, mostly) lives until it exits: out of the
-        # collector's sight, a run's collections no longer walk it again and again.
-        gc.freeze()
         try:
             result = run_sync(
                 wiring.engine,
