@@ -1,5 +1,5 @@
 """The exceptions of ic3sync. They carry what went wrong in words an operator can act on,
-and never the API token. The edges (cli.py, api/) turn them into exit codes and HTTP codes.
+and never the API token. The edges (cli/, api/) turn them into exit codes and HTTP codes.
 
     Ic3SyncError
     ├── ConfigError            bad or missing configuration (e.g. no INNOMAINT_API_TOKEN)
