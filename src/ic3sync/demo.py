@@ -14,7 +14,9 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db.engine import redact_url
 from ic3sync.importer import import_assets, import_summary
 from ic3sync.innomaint.simulator import ENDPOINT_PATH, Simulator, SimulatorConfig, load_faults
-from ic3sync.sync import run_options, run_sync
+from ic3sync.model import AssetSelection
+from ic3sync.notify import Notifications
+from ic3sync.runs import run_and_follow_up
 from ic3sync.terminal import RichProgress, print_summary, stop_on_signals
 
 DEMO_LATENCY_MS = 5.0
@@ -71,13 +73,16 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
         with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
-                outcome = run_sync(
+                # No notice: a demo's run is not news for the addresses IC3_NOTIFY_* name.
+                outcome = run_and_follow_up(
                     engine,
                     client,
+                    settings,
+                    Notifications(()),
                     trigger="cli",
+                    selection=AssetSelection(),
                     cancel=cancel,
                     observer=progress,
-                    **run_options(settings),
                 )
             finally:
                 if progress:

@@ -1,5 +1,7 @@
-"""Start, watch and cancel sync runs in a background thread of this process (the service layer
-of the admin HTTP service and its schedule), and read runs with this process's live progress."""
+"""One path for every run: `run_and_follow_up` runs a sync and does what follows it (the notice,
+the prune) for every front end, the command line, the demo, the API, the dashboard and the
+schedule alike. `RunManager` starts, watches and cancels runs in a background thread of the
+admin service, and reads runs with this process's live progress."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ from ic3sync.model import (
     SyncResult,
 )
 from ic3sync.notify import Notifications
-from ic3sync.sync import asset_synced, one_asset, run_options, run_sync
+from ic3sync.sync import Fetcher, asset_synced, one_asset, run_options, run_sync
 
 log = logging.getLogger("ic3sync.runs")
 T = TypeVar("T")
@@ -58,6 +60,53 @@ CANCEL_WAIT_S = 10.0
 NOTIFY_DRAIN_S = 5.0
 # How often it looks at the row of a run that another process executes.
 CANCEL_POLL_S = 0.2
+
+
+class _RunStartSeen(RunObserver):
+    """Remembers the id of the run once it has started; None while no run has."""
+
+    run_id: int | None = None
+
+    def run_started(self, run_id: int, total: int) -> None:
+        self.run_id = run_id
+
+
+def run_and_follow_up(
+    engine: sa.Engine,
+    client: Fetcher,
+    settings: Settings,
+    notifications: Notifications,
+    *,
+    trigger: str,
+    selection: AssetSelection,
+    cancel: threading.Event,
+    observer: RunObserver | None = None,
+    wait_for_notice: bool = False,
+    on_ended: Callable[[SyncResult], None] | None = None,
+) -> SyncResult:
+    """A run, then what follows every run that started: its notice (sent in the background
+    while the log is pruned; waited for a bounded time with `wait_for_notice`, for a process
+    about to exit) and the prune. Neither changes the run's outcome. `on_ended` is told the
+    result once the run is over and its lock released, before the prune."""
+    started = _RunStartSeen()
+    try:
+        result = run_sync(
+            engine,
+            client,
+            trigger=trigger,
+            selection=selection,
+            cancel=cancel,
+            observer=Observers(started, notifications.observer(trigger), observer),
+            **run_options(settings),
+        )
+        if on_ended is not None:
+            on_ended(result)
+        return result
+    finally:
+        if started.run_id is not None:
+            prune_after_run(engine, settings.log_retention_days)
+            if wait_for_notice:
+                notifications.drain()
 
 
 @dataclass(eq=False)
@@ -149,18 +198,16 @@ class RunManager:
         self.metrics.run_started()
         try:
             with client:
-                handle.result = run_sync(
+                handle.result = run_and_follow_up(
                     self.engine,
                     client,
+                    self.settings,
+                    self.notifications,
                     trigger=handle.trigger,
                     selection=handle.selection,
                     cancel=handle.cancel,
-                    observer=Observers(
-                        watcher,
-                        self.metrics.observer(handle.trigger),
-                        self.notifications.observer(handle.trigger),
-                    ),
-                    **run_options(self.settings),
+                    observer=Observers(watcher, self.metrics.observer(handle.trigger)),
+                    on_ended=lambda result: self._ended(handle, result),
                 )
         except RunInProgress as exc:
             handle.error = exc
@@ -181,10 +228,14 @@ class RunManager:
                     self._live.pop(handle.run_id, None)
             handle.finished.set()
             handle.created.set()
-        if handle.run_id is not None:
-            # After the handle is done: a waiting POST /sync answers without waiting for this,
-            # and the next run may already go (the prune's short batches do not stall it).
-            prune_after_run(self.engine, self.settings.log_retention_days)
+
+    def _ended(self, handle: RunHandle, result: SyncResult) -> None:
+        # Before the prune that follows: a waiting POST /sync answers without waiting for it.
+        handle.result = result
+        with self._lock:
+            self._handles.pop(result.run_id, None)
+            self._live.pop(result.run_id, None)
+        handle.finished.set()
 
     # -- stopping ----------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ic3sync.cli.after_run import notify_and_prune_after_run
 from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, out, run_exit_code
 from ic3sync.errors import AssetSyncFailed, NoAssetMatches
 from ic3sync.interrupt import say_on_interrupt
@@ -16,35 +15,23 @@ from ic3sync.model import (
     INT64_MAX,
     INT64_MIN,
     AssetSelection,
-    Observers,
+    RunObserver,
+    SyncResult,
     no_match_result,
 )
 from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
 
 if TYPE_CHECKING:
     from ic3sync.bootstrap import Wiring
+    from ic3sync.sync import Fetcher
 
 
 def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> int:
-    from ic3sync.sync import run_options, run_sync
-
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
-    with (
-        notify_and_prune_after_run(wiring) as after,
-        wiring.clients(cancel=cancel) as client,
-        stop_on_signals(cancel, err),
-    ):
+    with wiring.clients(cancel=cancel) as client, stop_on_signals(cancel, err):
         try:
-            result = run_sync(
-                wiring.engine,
-                client,
-                trigger="cli",
-                selection=selection,
-                cancel=cancel,
-                observer=Observers(progress, after),
-                **run_options(wiring.settings),
-            )
+            result = _run(wiring, client, selection, cancel, progress)
         finally:
             if progress:
                 progress.stop()
@@ -53,6 +40,29 @@ def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> i
     if as_json:
         print(json.dumps(result.as_dict()))
     return run_exit_code(result.status, result.failed)
+
+
+def _run(
+    wiring: Wiring,
+    client: Fetcher,
+    selection: AssetSelection,
+    cancel: threading.Event,
+    observer: RunObserver | None,
+) -> SyncResult:
+    """The command line's run, on the one path every front end takes (runs.py)."""
+    from ic3sync.runs import run_and_follow_up
+
+    return run_and_follow_up(
+        wiring.engine,
+        client,
+        wiring.settings,
+        wiring.notifications(),
+        trigger="cli",
+        selection=selection,
+        cancel=cancel,
+        observer=observer,
+        wait_for_notice=True,
+    )
 
 
 def sync(
@@ -97,25 +107,20 @@ def sync_one(
 ) -> None:
     """Sync one asset now."""
     from ic3sync import bootstrap
-    from ic3sync.sync import run_options, sync_asset
+    from ic3sync.sync import asset_synced, one_asset
+    from ic3sync.sync.run import recording_outcomes
 
     with errors_as_exit_codes():
         settings = bootstrap.load_settings()
         settings.require_api_token()
         wiring = bootstrap.bootstrap(settings)
-        with (
-            notify_and_prune_after_run(wiring) as after,
-            wiring.clients(cancel=threading.Event()) as client,
-        ):
+        selection = one_asset(cmms_asset_id)
+        cancel = threading.Event()
+        with wiring.clients(cancel=cancel) as client:
+            recorder, outcomes = recording_outcomes(None)
+            result = _run(wiring, client, selection, cancel, recorder)
             try:
-                run_id, outcome = sync_asset(
-                    wiring.engine,
-                    client,
-                    cmms_asset_id,
-                    trigger="cli",
-                    observer=after,
-                    **run_options(settings),
-                )
+                run_id, outcome = asset_synced(selection, result, outcomes)
             except AssetSyncFailed as exc:
                 failed: AssetSyncFailed | None = exc
             else:
