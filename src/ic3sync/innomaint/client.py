@@ -21,6 +21,7 @@ from ic3sync.errors import Cancelled, ConfigError, VendorError, VendorRejected, 
 from ic3sync.innomaint.answer import compression, interpret, trimmed
 from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, http_client
 from ic3sync.innomaint.models import AssetResponse
+from ic3sync.innomaint.watch import Watch
 from ic3sync.redact import RedactingFilter, Redactor
 from ic3sync.retrying import Backoff, retrying
 from ic3sync.urls import strip_userinfo, without_userinfo
@@ -90,11 +91,13 @@ class _Exchange:
     it, and whether its answer's head came."""
 
     sent_at: float
+    watch: Watch
     sent: bool = False
     connected: bool = False
     answered: bool = False
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
+        self.watch(event, info)
         if event.endswith(".connect_tcp.complete"):
             self.connected = True
         elif event.endswith(".send_request_headers.started"):
@@ -156,6 +159,7 @@ class InnomaintClient:
         self._last_start: float | None = None
         self._redactor = Redactor([secret], min_length=1)
         self._log_filter = RedactingFilter(self._redactor)
+        self._watch = Watch(self._cancel)
         self._http = http_client(secret, timeout_s, ca_file=ca_file, transport=transport)
         for name in HTTP_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
@@ -202,6 +206,7 @@ class InnomaintClient:
         self.close()
 
     def close(self) -> None:
+        self._watch.close()
         self._http.close()
         for name in HTTP_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
@@ -243,6 +248,7 @@ class InnomaintClient:
         # One deadline covers connecting, sending and reading the whole answer (rule 9).
         deadline = time.monotonic() + self.timeout_s
         failure: VendorError | Cancelled | None = None
+        self._watch.arm(deadline)
         try:
             try:
                 answer = self._exchange(body, deadline)
@@ -272,6 +278,7 @@ class InnomaintClient:
             else:
                 failure = self._transport_error(exc, call.attempts)
         finally:
+            self._watch.disarm()
             elapsed = time.perf_counter() - started - waited
             call.http_ms += elapsed * 1000.0
             if self._on_attempt is not None:
@@ -286,7 +293,7 @@ class InnomaintClient:
     def _exchange(self, body: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
         """POSTs `body` and reads the answer whole, within the cap and the deadline, checking
         the cancel event between chunks."""
-        trace = _Exchange(sent_at=time.monotonic())
+        trace = _Exchange(sent_at=time.monotonic(), watch=self._watch)
         left = deadline - time.monotonic()
         if left <= 0:
             raise httpx.ConnectTimeout("the attempt's deadline has passed")
@@ -313,8 +320,12 @@ class InnomaintClient:
                         raise httpx.ReadError("stopped while reading the Innomaint API")
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("the attempt's deadline has passed")
-        except httpx.RemoteProtocolError:
-            if trace.sent and not (trace.connected or trace.answered):
+        except httpx.HTTPError as exc:
+            # A connection the watch shut down: the read it woke failed for the watch's cause.
+            if self._watch.fired == "deadline":
+                raise httpx.ReadTimeout("the attempt's deadline has passed") from None
+            reused = trace.sent and not (trace.connected or trace.answered)
+            if isinstance(exc, httpx.RemoteProtocolError) and reused and not self._watch.fired:
                 raise _Unanswered from None
             raise
         finally:
