@@ -10,7 +10,9 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
+from ic3sync.config import Settings
 from ic3sync.errors import VendorError
+from ic3sync.innomaint.client import InnomaintClient
 from tests.e2e.test_innomaint_client import SERIAL, TOKEN, client, keep_alive, vendor
 from tests.procs import simulator_process
 from tests.proxy import ForwardProxy
@@ -55,7 +57,9 @@ def test_https_proxy_tunnels_to_a_vendor_of_a_private_ca_given_its_bundle(
     bundle = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-    with client(server.url, ca_file=str(bundle)) as c:
+    monkeypatch.setenv("INNOMAINT_CA_FILE", str(bundle))
+    settings = Settings(_env_file=None, api_url=server.url, api_token=TOKEN, rate_ms=0)
+    with InnomaintClient.from_settings(settings) as c:
         assert [c.fetch(SERIAL).attempts for _ in range(2)] == [1, 1]
     assert proxy.seen == [f"CONNECT localhost:{server.port}"]  # one tunnel, kept alive
     assert len(server.requests) == 2

@@ -19,7 +19,7 @@ from tenacity import RetryCallState
 
 from ic3sync.errors import Cancelled, ConfigError, VendorError, VendorRejected, VendorTransient
 from ic3sync.innomaint.answer import compression, interpret, trimmed
-from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, http_client
+from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, httpx_client
 from ic3sync.innomaint.models import AssetResponse
 from ic3sync.innomaint.watch import Watch
 from ic3sync.redact import RedactingFilter, Redactor
@@ -160,7 +160,7 @@ class InnomaintClient:
         self._redactor = Redactor([secret], min_length=1)
         self._log_filter = RedactingFilter(self._redactor)
         self._watch = Watch(self._cancel)
-        self._http = http_client(secret, timeout_s, ca_file=ca_file, transport=transport)
+        self._http = httpx_client(secret, timeout_s, ca_file=ca_file, transport=transport)
         for name in HTTP_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
         self.backoff = Backoff(backoff_base_s, backoff_max_s, retry_after_cap_s=retry_after_cap_s)

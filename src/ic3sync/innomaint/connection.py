@@ -30,7 +30,7 @@ REQUEST_HEADERS = {
 }
 
 
-def http_client(
+def httpx_client(
     token: str,
     timeout_s: float,
     *,
