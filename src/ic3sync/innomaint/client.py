@@ -101,8 +101,10 @@ class _Exchange:
         if event.endswith(".connect_tcp.complete"):
             self.connected = True
         elif event.endswith(".send_request_headers.started"):
-            self.sent_at = time.monotonic()
             self.sent = True
+        elif event.endswith(".send_request_body.complete"):
+            # Stamped once the whole request is out: it cannot reach the vendor after this.
+            self.sent_at = time.monotonic()
         elif event.endswith(".receive_response_headers.complete"):
             self.answered = True
 
