@@ -176,7 +176,9 @@ class Notifications:
         retry = retrying(
             retries=RETRIES,
             retry_on=lambda e: isinstance(e, DeliveryError) and not e.permanent,
-            backoff=Backoff(self.backoff_s, 8 * self.backoff_s),
+            # A server's Retry-After is honoured up to one attempt's time: the delivery's
+            # whole budget is three attempts'.
+            backoff=Backoff(self.backoff_s, 8 * self.backoff_s, retry_after_cap_s=self.timeout_s),
             before_sleep=retrying_after,
             stop=stop_after_delay(self.budget_s),
         )
