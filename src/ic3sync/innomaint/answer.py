@@ -1,5 +1,5 @@
-"""What an answer of Innomaint means: its status, its charset, its compression and the
-vendor's reason, turned into an AssetResponse or one of the VendorErrors."""
+"""What an attempt's outcome means: an answer's status, charset, compression and the vendor's
+reason, or httpx's error when none came, turned into an AssetResponse or a VendorError."""
 
 from __future__ import annotations
 
@@ -86,6 +86,31 @@ def interpret(
         raise VendorRejected(
             redact(exc.reason), kind=exc.kind, http_status=status, attempts=attempts
         ) from None
+
+
+def unanswered(
+    exc: httpx.HTTPError, detail: str, attempts: int, timeout_s: float, public_url: str
+) -> VendorError:
+    """The VendorError of an attempt that got no answer to interpret; `detail` is httpx's text,
+    already cleaned."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return VendorTransient(
+            f"no answer within {timeout_s:g} s ({name})", kind="timeout", attempts=attempts
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return VendorRejected(
+            f"cannot call {public_url!r}: {detail}", kind="connection", attempts=attempts
+        )
+    if isinstance(exc, httpx.TransportError):
+        reason = f"connection error ({name})"
+        return VendorTransient(
+            f"{reason}: {detail}" if detail else reason, kind="connection", attempts=attempts
+        )
+    reason = f"unreadable answer ({name})"
+    return VendorRejected(
+        f"{reason}: {detail}" if detail else reason, kind="bad_answer", attempts=attempts
+    )
 
 
 def vendor_message(headers: httpx.Headers, content: bytes, clean: Clean) -> str:

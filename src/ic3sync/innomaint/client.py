@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from tenacity import RetryCallState
 
 from ic3sync.errors import Cancelled, ConfigError, VendorError, VendorRejected, VendorTransient
-from ic3sync.innomaint.answer import compression, interpret, trimmed
+from ic3sync.innomaint.answer import compression, interpret, trimmed, unanswered
 from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, httpx_client
 from ic3sync.innomaint.models import AssetResponse
 from ic3sync.innomaint.watch import Watch
@@ -337,25 +337,7 @@ class InnomaintClient:
     def _transport_error(self, exc: httpx.HTTPError, attempts: int) -> VendorError:
         # httpx's own text may quote the URL or server output: it goes through redact() and is
         # never chained onto our exception, whose traceback would otherwise print it.
-        detail = self._clean(str(exc))
-        name = type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            return VendorTransient(
-                f"no answer within {self.timeout_s:g} s ({name})", kind="timeout", attempts=attempts
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            return VendorRejected(
-                f"cannot call {self.public_url!r}: {detail}", kind="connection", attempts=attempts
-            )
-        if isinstance(exc, httpx.TransportError):
-            reason = f"connection error ({name})"
-            return VendorTransient(
-                f"{reason}: {detail}" if detail else reason, kind="connection", attempts=attempts
-            )
-        reason = f"unreadable answer ({name})"
-        return VendorRejected(
-            f"{reason}: {detail}" if detail else reason, kind="bad_answer", attempts=attempts
-        )
+        return unanswered(exc, self._clean(str(exc)), attempts, self.timeout_s, self.public_url)
 
     def _clean(self, text: str) -> str:
         return trimmed(strip_userinfo(self.redact(text)))
