@@ -96,20 +96,6 @@ def http_client(url: str) -> tuple[Request, Callable[[], None]]:
     return request, conn.close
 
 
-def lean_wire(url: str) -> tuple[Request, Callable[[], None]]:
-    """InnomaintClient's own wire (http.client's parser on a socket of its own), alone."""
-    from ic3sync.innomaint.wire import Deadline, LeanWire
-
-    deadline = Deadline(threading.Event())
-    wire = LeanWire(url, f"Bearer {TOKEN}", deadline, 5 * 1024 * 1024)
-
-    def request() -> bytes:
-        deadline.at = time.monotonic() + 15
-        return wire.post(BODY)[2]
-
-    return request, wire.close
-
-
 def innomaint_client(url: str) -> tuple[Request, Callable[[], None]]:
     """The whole fetch of InnomaintClient, its answer parsed: what the sync pays per asset."""
     client = InnomaintClient(url=url, token=SecretStr(TOKEN), rate_ms=0)
@@ -117,7 +103,7 @@ def innomaint_client(url: str) -> tuple[Request, Callable[[], None]]:
 
 
 def innomaint_client_httpx(url: str) -> tuple[Request, Callable[[], None]]:
-    """The same fetch over an httpx transport (the path of an injected transport)."""
+    """The same fetch over a given httpx transport (TCP_NODELAY set on its sockets)."""
     transport = httpx.HTTPTransport(socket_options=NODELAY)
     client = InnomaintClient(url=url, token=SecretStr(TOKEN), rate_ms=0, transport=transport)
     return lambda: client.fetch(SERIAL).response.response.data.value("serialnumber"), client.close
@@ -129,7 +115,6 @@ STACKS: dict[str, Stack] = {
     "httpcore.ConnectionPool": httpcore_pool,
     "urllib3.HTTPConnectionPool": urllib3_pool,
     "http.client.HTTPConnection": http_client,
-    "ic3sync LeanWire": lean_wire,
     "InnomaintClient.fetch": innomaint_client,
     "InnomaintClient.fetch (httpx transport)": innomaint_client_httpx,
 }

@@ -5,6 +5,7 @@ The names are the contract's; nothing else in the code reads the environment.
 
 from __future__ import annotations
 
+import ssl
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
@@ -100,6 +101,14 @@ class Settings(BaseSettings):
         description=(
             "this many assets in a row failing because Innomaint cannot be reached or answers "
             "garbage end the run aborted; the rest are logged skipped"
+        ),
+    )
+    ca_file: str | None = Field(
+        None,
+        validation_alias="INNOMAINT_CA_FILE",
+        description=(
+            "a CA bundle (PEM) for a vendor or proxy whose certificate a private CA signed; "
+            "HTTP_PROXY, HTTPS_PROXY and NO_PROXY are honoured"
         ),
     )
     admin_token: SecretStr | None = Field(
@@ -229,6 +238,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
                 f"{value!r} is not a time zone name (e.g. UTC, Asia/Kolkata)"
+            ) from None
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        # Read at start, so that a bundle that cannot be used stops every command before a
+        # run, not each asset in it with a certificate error.
+        if value is None or not value.strip():
+            return None
+        try:
+            ssl.create_default_context(cafile=value)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+            raise ValueError(
+                f"{value!r} is not a readable CA bundle in PEM ({reason or type(exc).__name__})"
             ) from None
         return value
 

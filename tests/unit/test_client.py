@@ -25,7 +25,9 @@ from ic3sync.errors import (
     VendorRejected,
     VendorTransient,
 )
-from ic3sync.innomaint.client import InnomaintClient, parse_retry_after, redact
+from ic3sync.innomaint.client import InnomaintClient
+from ic3sync.redact import redact
+from ic3sync.retrying import parse_retry_after
 
 TOKEN = "tok-3f9c1a7e55d04b2a8c6e"
 URL = "https://innomaint.test/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"

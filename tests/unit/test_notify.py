@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import httpx
 import pytest
@@ -231,3 +232,25 @@ def test_the_mail_is_plain_text_and_html_with_status_in_the_subject():
     types = [p.get_content_type() for p in msg.walk()]
     assert types == ["multipart/alternative", "text/plain", "text/html"]
     assert "pw" not in msg.as_string()
+
+
+def test_a_webhook_429_is_retried_after_its_retry_after():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200)])
+    times: list[float] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        times.append(time.monotonic())
+        return next(answers)
+
+    sender, _ = _sender(_webhook(hook))  # no back-off of its own: only the server's wait
+    delivery = sender.deliver(_notice())[0]
+    assert delivery.ok and delivery.attempts == 2
+    assert times[1] - times[0] >= 0.3
+
+
+def test_a_retry_after_longer_than_an_attempt_is_capped_at_one():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200)])
+    sender, _ = _sender(_webhook(lambda r: next(answers)), timeout_s=0.2)
+    started = time.monotonic()
+    assert sender.deliver(_notice())[0].ok
+    assert time.monotonic() - started < 5

@@ -49,3 +49,22 @@ def test_a_bad_value_is_refused_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=name):
         Settings(_env_file=None)
+
+
+def test_a_ca_file_that_is_missing_or_no_pem_bundle_is_refused_naming_it(monkeypatch, tmp_path):
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("not a certificate\n")
+    for path in (tmp_path / "missing.pem", not_pem, tmp_path):
+        monkeypatch.setenv("INNOMAINT_CA_FILE", str(path))
+        with pytest.raises(ValueError, match="INNOMAINT_CA_FILE") as caught:
+            Settings(_env_file=None)
+        assert "not a readable CA bundle in PEM" in str(caught.value)
+
+
+def test_a_pem_bundle_is_taken_as_the_ca_file(monkeypatch, tmp_path):
+    import trustme
+
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("INNOMAINT_CA_FILE", str(bundle))
+    assert Settings(_env_file=None).ca_file == str(bundle)
