@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 from rich.console import Console
 
@@ -70,7 +71,11 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
         )
         cancel = threading.Event()
         progress = RichProgress(console) if console.is_terminal else None
-        clients = bootstrap.client_factory(demo_settings, backoff_base_s=0.2)
+        # A transport of its own: the simulator is on this machine, never behind the proxy
+        # HTTP_PROXY may name for the real vendor.
+        clients = bootstrap.client_factory(
+            demo_settings, backoff_base_s=0.2, transport=httpx.HTTPTransport()
+        )
         with clients(cancel=cancel) as client, stop_on_signals(cancel, console):
             try:
                 # No notice: a demo's run is not news for the addresses IC3_NOTIFY_* name.

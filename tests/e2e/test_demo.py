@@ -15,6 +15,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_the_demo_runs_and_its_hints_lead_to_the_simulator(tmp_path):
     env = base_env(f"sqlite:///{tmp_path / 'demo.db'}")
     env.pop("INNOMAINT_API_TOKEN")
+    # A company proxy in the environment (here one that answers nothing) is not for the
+    # demo's simulator on this machine.
+    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
     proc = run_cli("demo", env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
