@@ -11,7 +11,9 @@ from datetime import tzinfo
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from ic3sync.db.schema import (
+from ic3sync.errors import SerialMismatch
+from ic3sync.innomaint.models import AssetResponse
+from ic3sync.model import (
     ASSET_INT_COLUMNS,
     ASSET_TEXT_COLUMNS,
     DURATION_COLUMNS,
@@ -20,8 +22,6 @@ from ic3sync.db.schema import (
     WORKORDER_COUNT_COLUMNS,
     WORKORDER_PERIODS,
 )
-from ic3sync.errors import SerialMismatch
-from ic3sync.innomaint.models import AssetResponse
 from ic3sync.parsing import (
     Unparseable,
     is_empty,

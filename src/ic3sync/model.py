@@ -19,6 +19,67 @@ TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 
 # The contract's cap on the `errors` of a SyncResult; every failure is in cmms_sync_log.
 MAX_RESULT_ERRORS = 100
+
+# The columns an Innomaint answer fills, which the mapping writes and the schema declares.
+# Integer columns the vendor sends for an asset, in the order of the spec's UPDATE.
+ASSET_INT_COLUMNS = (
+    "traceability_id",
+    "building_id",
+    "floor_id",
+    "department_id",
+    "asset_building_id",
+    "asset_floor_id",
+    "asset_department_id",
+    "fk_customers_equipment_mapping_id",
+    "customers_locations_serialnumber_mapping_id",
+    "customer_traceability_id",
+    "customer_model_id",
+    "location_traceability_id",
+    "location_model_id",
+    "ticketcount",
+    "schedulecount",
+    "schedule_configured",
+    "schedule_initiate",
+    "iot_device_mapped",
+    "status",
+    "asset_live_status",
+    "mapping_status",
+    "traceability_status",
+    "is_loaner",
+    "is_ble_tracking",
+    "is_rfid_tracking",
+    "is_qr_tracking",
+    "is_tracking_enabled",
+    "year_of_manufacturing",
+)
+
+ASSET_TEXT_COLUMNS = ("barcode", "criticality", "capacity_rating", "in_charge_person")
+
+# The performance strings as the API sends them, and the parsed companion of each.
+PERFORMANCE_TEXT_COLUMNS = (
+    "serialnumber",
+    "equipments_name",
+    "equipment_model_name",
+    "criticality_type_label",
+    "mttr",
+    "mtbf",
+    "availability",
+    "total_ticket_breakdown_hrs",
+    "total_schedule_breakdown_hrs",
+    "asset_created_date",
+    "total_actual_hrs",
+)
+DURATION_COLUMNS = {
+    "mttr": "mttr_seconds",
+    "mtbf": "mtbf_seconds",
+    "total_actual_hrs": "total_actual_seconds",
+    "total_ticket_breakdown_hrs": "total_ticket_breakdown_seconds",
+    "total_schedule_breakdown_hrs": "total_schedule_breakdown_seconds",
+}
+
+WORKORDER_PERIODS = ("upto", "last_year")
+WORKORDER_COUNT_COLUMNS = ("work_estimate_count", "schedule_count", "ticket_count")
+WORKORDER_COST_COLUMNS = ("work_estimate_cost", "schedule_cost", "ticket_cost")
 # The range of the database's integers (BIGINT, SQLite's INTEGER): every number a command, route
 # or form takes to a query is checked against it, never handed to the driver to overflow.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

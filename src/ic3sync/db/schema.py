@@ -8,7 +8,18 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from ic3sync.model import LOG_STATUSES, RUN_STATUSES, TRIGGERS
+from ic3sync.model import (
+    ASSET_INT_COLUMNS,
+    ASSET_TEXT_COLUMNS,
+    DURATION_COLUMNS,
+    LOG_STATUSES,
+    PERFORMANCE_TEXT_COLUMNS,
+    RUN_STATUSES,
+    TRIGGERS,
+    WORKORDER_COST_COLUMNS,
+    WORKORDER_COUNT_COLUMNS,
+    WORKORDER_PERIODS,
+)
 
 metadata = sa.MetaData(
     naming_convention={
@@ -37,40 +48,6 @@ def _stamps() -> list[sa.Column]:
         sa.Column("updated_at", TZ, nullable=False),
     ]
 
-
-# Integer columns the vendor sends for an asset, in the order of the spec's UPDATE.
-ASSET_INT_COLUMNS = (
-    "traceability_id",
-    "building_id",
-    "floor_id",
-    "department_id",
-    "asset_building_id",
-    "asset_floor_id",
-    "asset_department_id",
-    "fk_customers_equipment_mapping_id",
-    "customers_locations_serialnumber_mapping_id",
-    "customer_traceability_id",
-    "customer_model_id",
-    "location_traceability_id",
-    "location_model_id",
-    "ticketcount",
-    "schedulecount",
-    "schedule_configured",
-    "schedule_initiate",
-    "iot_device_mapped",
-    "status",
-    "asset_live_status",
-    "mapping_status",
-    "traceability_status",
-    "is_loaner",
-    "is_ble_tracking",
-    "is_rfid_tracking",
-    "is_qr_tracking",
-    "is_tracking_enabled",
-    "year_of_manufacturing",
-)
-
-ASSET_TEXT_COLUMNS = ("barcode", "criticality", "capacity_rating", "in_charge_person")
 
 asset_master = sa.Table(
     "ic3_asset_master",
@@ -124,28 +101,6 @@ department = sa.Table(
     *_stamps(),
 )
 
-# The performance strings as the API sends them, and the parsed companion of each.
-PERFORMANCE_TEXT_COLUMNS = (
-    "serialnumber",
-    "equipments_name",
-    "equipment_model_name",
-    "criticality_type_label",
-    "mttr",
-    "mtbf",
-    "availability",
-    "total_ticket_breakdown_hrs",
-    "total_schedule_breakdown_hrs",
-    "asset_created_date",
-    "total_actual_hrs",
-)
-DURATION_COLUMNS = {
-    "mttr": "mttr_seconds",
-    "mtbf": "mtbf_seconds",
-    "total_actual_hrs": "total_actual_seconds",
-    "total_ticket_breakdown_hrs": "total_ticket_breakdown_seconds",
-    "total_schedule_breakdown_hrs": "total_schedule_breakdown_seconds",
-}
-
 asset_performance = sa.Table(
     "ic3_asset_performance",
     metadata,
@@ -164,10 +119,6 @@ asset_performance = sa.Table(
     sa.Column("asset_created_at", sa.DateTime(timezone=False)),
     sa.Column("recorded_at", TZ, nullable=False),
 )
-
-WORKORDER_PERIODS = ("upto", "last_year")
-WORKORDER_COUNT_COLUMNS = ("work_estimate_count", "schedule_count", "ticket_count")
-WORKORDER_COST_COLUMNS = ("work_estimate_cost", "schedule_cost", "ticket_cost")
 
 workorder_summary = sa.Table(
     "ic3_workorder_summary",
