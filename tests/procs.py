@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -70,6 +71,51 @@ def start_cli(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
         text=True,
         stdin=subprocess.DEVNULL,
     )
+
+
+def wait_until_writing(proc: subprocess.Popen, db_url: str, timeout: float = 60.0) -> None:
+    """Wait until a transaction of another process is writing to the database: SQLite's write
+    lock is taken, or PostgreSQL shows another session's open transaction on the database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"the process ended ({proc.returncode}) before writing")
+            if _someone_writes(engine):
+                return
+            time.sleep(0.02)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"no transaction began writing within {timeout} s")
+
+
+def _someone_writes(engine: Any) -> bool:
+    import sqlalchemy as sa
+
+    if engine.dialect.name == "sqlite":
+        import sqlite3
+
+        probe = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as exc:
+            return "locked" in str(exc)
+        finally:
+            probe.close()
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+                )
+            ).scalar()
+        )
 
 
 def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:

@@ -22,7 +22,14 @@ from ic3sync.db.engine import make_engine
 from ic3sync.importer import import_assets
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import TOKEN, all_text, table_rows
-from tests.procs import base_env, reset_simulator, run_cli, simulator_process, start_cli
+from tests.procs import (
+    base_env,
+    reset_simulator,
+    run_cli,
+    simulator_process,
+    start_cli,
+    wait_until_writing,
+)
 
 FAULTS = {
     "Site A_NOTFOUND_01": "not_found",
@@ -430,7 +437,7 @@ def test_ctrl_c_during_an_import_says_nothing_was_written(migrated_db_url, tmp_p
         writer.writerow(["Asset ID", "Asset Name"])
         writer.writerows([f"Big_{n:06d}", f"Pump {n}"] for n in range(150_000))
     proc = start_cli("import-assets", str(big), env=env)
-    time.sleep(2.0)
+    wait_until_writing(proc, db_url)  # the import's transaction is under way
     proc.send_signal(signal.SIGINT)
     out, errs = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + errs

@@ -27,10 +27,12 @@ from tests.procs import base_env, free_port, stop, wait_http
 _RUN_AND_LIST = """
 import atexit, runpy, sys, threading, time
 listing = sys.argv.pop(1)
+lock = threading.Lock()
 def write():
-    with open(listing + ".part", "w") as f:
-        f.write("\\n".join(sorted(sys.modules)))
-    __import__("os").replace(listing + ".part", listing)
+    with lock:  # the thread and atexit never write the one file at once
+        with open(listing + ".part", "w") as f:
+            f.write("\\n".join(sorted(sys.modules)))
+        __import__("os").replace(listing + ".part", listing)
 def keep_writing():
     while True:
         time.sleep(0.1)
@@ -52,6 +54,16 @@ def _command(listing: Path, *args: str) -> list[str]:
 
 def _loaded(listing: Path) -> set[str]:
     return set(listing.read_text().split())
+
+
+def _wait_for_a_listing_after(listing: Path, moment: float, timeout: float = 20.0) -> None:
+    """Wait until the listing was written after `moment` (the process writes it every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if listing.exists() and listing.stat().st_mtime > moment:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no listing written after the page within {timeout} s")
 
 
 def _run(tmp_path: Path, env: Mapping[str, str], *args: str) -> set[str]:
@@ -134,7 +146,7 @@ def test_the_service_on_sqlite_loads_neither_alembic_nor_openpyxl(
     with _serving(listing, env, "serve", ready="/healthz") as (_, root):
         # A page of the dashboard, so the service has done more than start.
         assert httpx.get(f"{root}/login", timeout=10).status_code in (200, 303)
-        time.sleep(0.5)
+        _wait_for_a_listing_after(listing, time.time())
     loaded = _loaded(listing)
     assert {"fastapi", "ic3sync.api.app", "sqlalchemy"} <= loaded
     assert NOT_FOR_THE_SERVICE.isdisjoint(loaded), NOT_FOR_THE_SERVICE & loaded
