@@ -33,7 +33,7 @@ from tenacity import (
 
 from ic3sync.config import Settings
 from ic3sync.db.digest import LoggedFailure, closed_run, run_failures
-from ic3sync.db.queries import run_change_counts
+from ic3sync.db.read.changes import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.errors import ConfigError
 from ic3sync.metrics import SyncMetrics

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 
 from ic3sync import mapping
 from ic3sync.config import Settings
-from ic3sync.db import changes, queries, writes
+from ic3sync.db import changes, writes
 from ic3sync.db import runs as run_rows
+from ic3sync.db import selection as queries
 from ic3sync.db.errors import (
     connection_lost,
     db_reason,

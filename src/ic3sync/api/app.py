@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from ic3sync import __version__
 from ic3sync.api import dashboard, errors
 from ic3sync.api.limits import BodyLimit
+from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import admin, ops
 from ic3sync.bootstrap import Wiring
 from ic3sync.db.errors import db_reason
@@ -83,6 +84,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.manager = manager
+    app.state.reads = ReadModels(engine, manager)
     app.include_router(admin)
     app.include_router(ops)
     _install_docs(app)

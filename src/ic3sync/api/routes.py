@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ic3sync.api.deps import Manager, check_admin_request, require_admin
+from ic3sync.api import present
+from ic3sync.api.deps import Manager, Reads, check_admin_request, require_admin
 from ic3sync.api.params import (
     INT32_MAX,
     INT64_MAX,
@@ -30,7 +31,6 @@ from ic3sync.api.schemas import (
     error_responses,
 )
 from ic3sync.db import migrate as migrations
-from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import AssetDetail, ChangePage, LogPage, RunChanges, RunPage, RunView
 from ic3sync.errors import NoAssetMatches
@@ -124,12 +124,12 @@ def sync_one_asset(manager: Manager, cmms_asset_id: AssetId) -> AssetSynced:
 
 @admin.get("/runs", tags=["runs"], summary="List runs, newest first", response_model=RunPage)
 def list_runs(
-    manager: Manager,
+    reads: Reads,
     status: Annotated[RunStatus | None, Query(description="only runs in this status")] = None,
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> RunPage:
-    return manager.list_runs(status=status, limit=limit, offset=offset)
+    return reads.list_runs(status=status, limit=limit, offset=offset)
 
 
 @admin.get(
@@ -139,8 +139,8 @@ def list_runs(
     response_model=RunView,
     responses=error_responses(404),
 )
-def get_run(manager: Manager, run_id: RunId) -> RunView:
-    return manager.get_run(run_id)
+def get_run(reads: Reads, run_id: RunId) -> RunView:
+    return reads.get_run(run_id)
 
 
 @admin.get(
@@ -151,7 +151,7 @@ def get_run(manager: Manager, run_id: RunId) -> RunView:
     responses=error_responses(404),
 )
 def run_log(
-    manager: Manager,
+    reads: Reads,
     run_id: RunId,
     status: Annotated[LogStatus | None, Query(description="only rows in this status")] = None,
     cmms_asset_id: Annotated[str | None, Query(description="only this asset's row")] = None,
@@ -160,7 +160,7 @@ def run_log(
 ) -> LogPage:
     if cmms_asset_id is not None and "\x00" in cmms_asset_id:
         return LogPage(items=[], total=0, limit=limit, offset=offset)
-    return manager.run_log(
+    return reads.run_log(
         run_id, status=status, cmms_asset_id=cmms_asset_id, limit=limit, offset=offset
     )
 
@@ -178,7 +178,7 @@ def cancel_run(manager: Manager, run_id: RunId) -> RunView:
     request is recorded in the run's row, which the running process reads between assets.
     Answers the run once it has stopped (or after 10 s, still `running`). A run that is not
     running answers 409."""
-    return manager.cancel(run_id)
+    return present.with_time_left(manager.cancel(run_id))
 
 
 # Before /assets/{cmms_asset_id:path}, which would take ".../changes" as part of an asset id.
@@ -190,14 +190,12 @@ def cancel_run(manager: Manager, run_id: RunId) -> RunView:
     responses=error_responses(404),
 )
 def asset_changes(
-    manager: Manager, cmms_asset_id: AssetId, limit: Limit = 50, offset: Offset = 0
+    reads: Reads, cmms_asset_id: AssetId, limit: Limit = 50, offset: Offset = 0
 ) -> ChangePage:
     """Each stored value of the asset that a sync changed, with its old and new value as
     stored (text) and the run that changed it. The asset's first sync is its baseline and
     records none. 404 when the asset is not in the register."""
-    return manager.read(
-        queries.asset_changes, clean_asset_id(cmms_asset_id), limit=limit, offset=offset
-    )
+    return reads.asset_changes(clean_asset_id(cmms_asset_id), limit=limit, offset=offset)
 
 
 @admin.get(
@@ -208,7 +206,7 @@ def asset_changes(
     responses=error_responses(404),
 )
 def run_changes(
-    manager: Manager,
+    reads: Reads,
     run_id: RunId,
     column: ColumnName = None,
     limit: Limit = 100,
@@ -216,7 +214,7 @@ def run_changes(
 ) -> RunChanges:
     """`by_column` counts the run's changes and the assets they touched per column, most
     changed first; `items` are the rows in the order the run wrote them (`column` filters them)."""
-    return manager.read(queries.run_changes, run_id, column=column, limit=limit, offset=offset)
+    return reads.run_changes(run_id, column=column, limit=limit, offset=offset)
 
 
 @admin.get(
@@ -226,7 +224,7 @@ def run_changes(
     response_model=ChangePage,
 )
 def list_changes(
-    manager: Manager,
+    reads: Reads,
     since: Annotated[
         datetime | None,
         Query(
@@ -242,13 +240,8 @@ def list_changes(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> ChangePage:
-    return manager.read(
-        queries.list_changes,
-        since=since,
-        column=column,
-        customer_id=customer_id,
-        limit=limit,
-        offset=offset,
+    return reads.list_changes(
+        since=since, column=column, customer_id=customer_id, limit=limit, offset=offset
     )
 
 
@@ -260,11 +253,11 @@ def list_changes(
     responses=error_responses(404),
 )
 def get_asset(
-    manager: Manager,
+    reads: Reads,
     cmms_asset_id: AssetId,
     log_limit: Annotated[int, Query(ge=0, le=100, description="how many log rows")] = 10,
 ) -> AssetDetail:
-    return manager.asset_detail(clean_asset_id(cmms_asset_id), log_limit=log_limit)
+    return reads.asset_detail(clean_asset_id(cmms_asset_id), log_limit=log_limit)
 
 
 @ops.get(
@@ -273,18 +266,16 @@ def get_asset(
     response_model=Health,
     responses={503: {"model": ErrorBody, "description": "the database does not answer"}},
 )
-def healthz(manager: Manager) -> Health | JSONResponse:
+def healthz(reads: Reads) -> Health | JSONResponse:
     try:
-        with manager.engine.connect() as conn:
-            queries.ping(conn)
-        outdated = migrations.outdated_schema(manager.engine)
+        outdated = reads.schema_problem()
     except sa.exc.SQLAlchemyError as exc:
         # This route is open to anyone: the driver's words (host, port, user) stay in the log.
         log.error("/healthz: database unreachable: %s", db_reason(exc))
         return JSONResponse({"detail": "database unreachable"}, status_code=503)
     if outdated:
         return JSONResponse({"detail": outdated}, status_code=503)
-    return Health(database=manager.engine.dialect.name, schema_revision=migrations.head_revision())
+    return Health(database=reads.database, schema_revision=migrations.head_revision())
 
 
 @ops.get(

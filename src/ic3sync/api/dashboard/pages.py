@@ -48,10 +48,10 @@ from ic3sync.api.dashboard.templating import (
     render,
     see_other,
 )
-from ic3sync.api.deps import AppSettings, Manager
+from ic3sync.api.deps import AppSettings, Manager, Reads
 from ic3sync.api.params import INT32_MAX, INT64_MAX, RunId
+from ic3sync.api.reads import ReadModels
 from ic3sync.config import Settings
-from ic3sync.db import queries
 from ic3sync.db.errors import db_reason
 from ic3sync.db.views import RunView
 from ic3sync.errors import (
@@ -218,15 +218,15 @@ def next_scheduled(settings: Settings) -> datetime | None:
         return None
 
 
-def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
-    runs = manager.list_runs(limit=CHART_RUNS).items
+def _overview(reads: ReadModels, manager: RunManager, settings: Settings) -> dict[str, Any]:
+    runs = reads.list_runs(limit=CHART_RUNS).items
     running = next((r for r in runs if r.status == "running"), None)
     finished = next((r for r in runs if r.status != "running"), None)
     return {
         "running": running,
-        "cancellable": running is not None and _cancellable(manager, running),
+        "cancellable": running is not None and _cancellable(running),
         "finished": finished,
-        "health": manager.register_health(),
+        "health": reads.register_health(),
         "chart": present.runs_chart(runs),
         "next_run": next_scheduled(settings),
         "cron": settings.sync_cron,
@@ -238,29 +238,29 @@ def _overview(manager: RunManager, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _recent_changes(manager: RunManager) -> dict[str, Any]:
+def _recent_changes(reads: ReadModels) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(days=RECENT_CHANGE_DAYS)
     return {
-        "recent_changes": manager.read(queries.change_counts, since=since),
+        "recent_changes": reads.change_counts(since=since),
         "recent_days": RECENT_CHANGE_DAYS,
     }
 
 
 @router.get("/", dependencies=[LoggedIn])
-def overview(request: Request, manager: Manager, settings: AppSettings) -> Response:
-    context = _overview(manager, settings)
+def overview(request: Request, reads: Reads, manager: Manager, settings: AppSettings) -> Response:
+    context = _overview(reads, manager, settings)
     if is_live(request):
         return render(request, "_overview_live.html", context)
-    return render(request, "overview.html", _with_form(manager, context))
+    return render(request, "overview.html", _with_form(reads, context))
 
 
 def _with_form(
-    manager: RunManager, context: dict[str, Any], form: dict[str, str] | None = None
+    reads: ReadModels, context: dict[str, Any], form: dict[str, str] | None = None
 ) -> dict[str, Any]:
     return {
         **context,
-        **_recent_changes(manager),
-        "customers": manager.register_customers(),
+        **_recent_changes(reads),
+        "customers": reads.register_customers(),
         "form": form or {"customer_id": "", "batch": "", "offset": "0", "only_failed": ""},
         "start_error": None,
     }
@@ -304,6 +304,7 @@ def _start_error(exc: Ic3SyncError) -> tuple[int, dict[str, Any]]:
 @router.post("/runs", dependencies=SameOrigin)
 def start_run(
     request: Request,
+    reads: Reads,
     manager: Manager,
     settings: AppSettings,
     customer_id: Annotated[str, Form()] = "",
@@ -326,18 +327,19 @@ def start_run(
         )
     except ValueError as exc:
         error = {"text": str(exc), "link": None, "link_text": None}
-        return _refused_start(request, manager, settings, form, 400, error)
+        return _refused_start(request, reads, manager, settings, form, 400, error)
     try:
         handle = manager.start(selection, trigger="api")
     except Ic3SyncError as exc:
         status, error = _start_error(exc)
-        return _refused_start(request, manager, settings, form, status, error)
+        return _refused_start(request, reads, manager, settings, form, status, error)
     log.info("dashboard started run %s", handle.run_id, extra={"run_id": handle.run_id})
     return see_other(f"/runs/{handle.run_id}")
 
 
 def _refused_start(
     request: Request,
+    reads: ReadModels,
     manager: RunManager,
     settings: Settings,
     form: dict[str, str],
@@ -345,7 +347,7 @@ def _refused_start(
     error: dict[str, Any],
 ) -> HTMLResponse:
     # The page again, not a redirect: the form keeps what was typed and the status tells why.
-    context = _with_form(manager, _overview(manager, settings), form)
+    context = _with_form(reads, _overview(reads, manager, settings), form)
     context["start_error"] = error
     return render(request, "overview.html", context, status=status)
 
@@ -365,8 +367,8 @@ def cancel_run(request: Request, manager: Manager, run_id: RunId) -> Response:
 
 
 @router.post("/runs/{run_id}/rerun-failed", dependencies=SameOrigin)
-def rerun_failed(request: Request, manager: Manager, run_id: RunId) -> Response:
-    run = manager.get_run(run_id)
+def rerun_failed(request: Request, reads: Reads, manager: Manager, run_id: RunId) -> Response:
+    run = reads.get_run(run_id)
     # The register's failed assets within the run's customer: a batch or offset would count
     # over the failed ones only, so they are not carried over.
     selection = AssetSelection(customer_id=run.filters.customer_id, only_failed=True)
@@ -385,7 +387,7 @@ def rerun_failed(request: Request, manager: Manager, run_id: RunId) -> Response:
 @router.get("/runs", dependencies=[LoggedIn])
 def runs_page(
     request: Request,
-    manager: Manager,
+    reads: Reads,
     status: Annotated[str, Query()] = "",
     trigger: Annotated[str, Query()] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -395,7 +397,7 @@ def runs_page(
     run_trigger = trigger if trigger in TRIGGERS else None
 
     def fetch(n: int) -> Any:
-        return manager.list_runs(
+        return reads.list_runs(
             status=run_status,  # type: ignore[arg-type]
             trigger=run_trigger,  # type: ignore[arg-type]
             limit=RUNS_PER_PAGE,
@@ -426,19 +428,19 @@ def _page_of(fetch: Callable[[int], Any], page: int, per_page: int) -> tuple[Any
 @router.get("/runs/{run_id}", dependencies=[LoggedIn])
 def run_page(
     request: Request,
-    manager: Manager,
+    reads: Reads,
     run_id: RunId,
     status: Annotated[str, Query()] = "",
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    run = manager.get_run(run_id)
+    run = reads.get_run(run_id)
     log_status = status if status in LOG_STATUSES else None
     # No asset id holds a control character, and PostgreSQL refuses a NUL in a query.
     search = "".join(c for c in q if ord(c) >= 32 and ord(c) != 127).strip() or None
 
     def fetch(n: int) -> Any:
-        return manager.run_log(
+        return reads.run_log(
             run_id,
             status=log_status,
             search=search,
@@ -449,17 +451,17 @@ def run_page(
     rows, pages = _page_of(fetch, page, LOG_PER_PAGE)
     context = {
         "run": run,
-        "reasons": present.group_reasons(manager.failure_groups(run_id)),
+        "reasons": present.group_reasons(reads.failure_groups(run_id)),
         "rows": rows.items,
         "pager": pages,
         "status": log_status or "",
         "q": search or "",
         "live_ms": LIVE_RUNNING_MS,
-        "cancellable": _cancellable(manager, run),
+        "cancellable": _cancellable(run),
     }
     if is_live(request):
         return render(request, "_run_live.html", context)
-    changes = manager.read(queries.run_changes, run_id, limit=RUN_CHANGES_SHOWN)
+    changes = reads.run_changes(run_id, limit=RUN_CHANGES_SHOWN)
     context["changes"] = changes
     context["changed_columns"] = present.by_column(changes.items)
     return render(request, "run.html", context)
@@ -485,30 +487,26 @@ def _xlsx(write: Callable[[Path], object], filename: str) -> FileResponse:
 
 
 @router.get("/runs/{run_id}/failures.xlsx", dependencies=[LoggedIn])
-def run_failures_xlsx(manager: Manager, settings: AppSettings, run_id: RunId) -> Response:
-    from ic3sync import export  # openpyxl, loaded on the first download, not at start
-
-    manager.get_run(run_id)  # RunNotFound: a 404 page
+def run_failures_xlsx(reads: Reads, settings: AppSettings, run_id: RunId) -> Response:
+    reads.get_run(run_id)  # RunNotFound: a 404 page
     zone = parse_timezone(settings.timezone)
     return _xlsx(
-        lambda path: export.write_failures_workbook(manager.engine, path, run_id, zone=zone),
+        lambda path: reads.write_failures_workbook(path, run_id, zone=zone),
         f"ic3sync-run-{run_id}-failures.xlsx",
     )
 
 
 @router.get("/export.xlsx", dependencies=[LoggedIn])
-def register_xlsx(manager: Manager, settings: AppSettings) -> Response:
-    from ic3sync import export
-
+def register_xlsx(reads: Reads, settings: AppSettings) -> Response:
     zone = parse_timezone(settings.timezone)
     now = datetime.now(UTC)
     return _xlsx(
-        lambda path: export.write_workbook(manager.engine, path, zone=zone, now=now),
+        lambda path: reads.write_register_workbook(path, zone=zone, now=now),
         f"ic3sync-register-{now.astimezone(zone):%Y-%m-%d}.xlsx",
     )
 
 
-def _cancellable(manager: RunManager, run: RunView) -> bool:
+def _cancellable(run: RunView) -> bool:
     # Any running run: one of another process (the CLI, another server) reads the request
     # from its row between assets.
     return run.status == "running"
@@ -524,10 +522,10 @@ def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
 
 
 @router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])
-def asset_page(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
+def asset_page(request: Request, reads: Reads, cmms_asset_id: str) -> Response:
     asset_id = clean_asset_id(cmms_asset_id)
-    detail = manager.asset_detail(asset_id, log_limit=20)
-    changes = manager.read(queries.asset_changes, asset_id, limit=TIMELINE_SHOWN)
+    detail = reads.asset_detail(asset_id, log_limit=20)
+    changes = reads.asset_changes(asset_id, limit=TIMELINE_SHOWN)
     context = {
         "d": detail,
         "a": detail.asset,
