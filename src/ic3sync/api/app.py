@@ -83,6 +83,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.manager = manager
     app.state.reads = ReadModels(engine, manager)
     for router in ROUTERS:
