@@ -6,7 +6,6 @@ as the CLI (IC3_DATABASE_URL, INNOMAINT_*) and prints the run's result as JSON."
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import threading
@@ -19,7 +18,6 @@ def main() -> int:
     settings = bootstrap.load_settings()
     wiring = bootstrap.bootstrap(settings)
     with wiring.clients(cancel=threading.Event()) as client:
-        gc.freeze()  # as `ic3sync sync` does before its run
         result = run_sync(
             wiring.engine,
             client,

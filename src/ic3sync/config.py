@@ -26,47 +26,197 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = Field("sqlite:///ic3sync.db", validation_alias="IC3_DATABASE_URL")
-    api_url: str = Field(DEFAULT_API_URL, validation_alias="INNOMAINT_API_URL")
-    api_token: SecretStr | None = Field(None, validation_alias="INNOMAINT_API_TOKEN")
+    database_url: str = Field(
+        "sqlite:///ic3sync.db",
+        validation_alias="IC3_DATABASE_URL",
+        description=(
+            "SQLAlchemy URL of the database; production is PostgreSQL, "
+            "`postgresql+psycopg://user:pass@host:5432/db` (`postgresql://` and `postgres://` mean"
+            " the same)"
+        ),
+    )
+    api_url: str = Field(
+        DEFAULT_API_URL,
+        validation_alias="INNOMAINT_API_URL",
+        description="full URL of Innomaint's getAssetIDDetailByAssetID",
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        validation_alias="INNOMAINT_API_TOKEN",
+        description=(
+            "bearer token for Innomaint; a sync without it stops at once naming this variable. "
+            "Never logged, stored or echoed"
+        ),
+    )
     # Every number has an upper bound and every float is finite: beyond what anyone means (an
     # hour between requests, a century of logs) the clocks, sockets and dates a value reaches
     # overflow ("1e308" seconds crashed the request; "inf" would let a vendor hold a run forever).
-    rate_ms: int = Field(200, ge=0, le=3_600_000, validation_alias="INNOMAINT_RATE_MS")
-    timeout_s: float = Field(
-        15.0, gt=0, le=3_600, allow_inf_nan=False, validation_alias="INNOMAINT_TIMEOUT_S"
+    rate_ms: int = Field(
+        200,
+        ge=0,
+        le=3_600_000,
+        validation_alias="INNOMAINT_RATE_MS",
+        description=(
+            "least time in milliseconds between the starts of two API requests, retries included"
+        ),
     )
-    max_retries: int = Field(3, ge=0, le=20, validation_alias="INNOMAINT_MAX_RETRIES")
+    timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=3_600,
+        allow_inf_nan=False,
+        validation_alias="INNOMAINT_TIMEOUT_S",
+        description=(
+            "one deadline in seconds per request attempt, for connecting and reading the whole "
+            "answer"
+        ),
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=20,
+        validation_alias="INNOMAINT_MAX_RETRIES",
+        description=(
+            "retries of one request on 429, 502, 503, 504, timeouts and connection errors (3 "
+            "retries: at most 4 attempts)"
+        ),
+    )
     max_response_mb: float = Field(
-        5.0, gt=0, le=1_024, allow_inf_nan=False, validation_alias="INNOMAINT_MAX_RESPONSE_MB"
+        5.0,
+        gt=0,
+        le=1_024,
+        allow_inf_nan=False,
+        validation_alias="INNOMAINT_MAX_RESPONSE_MB",
+        description=(
+            "an answer larger than this fails its attempt (answer too large); it is read as a "
+            "stream, never held whole"
+        ),
     )
     max_consecutive_failures: int = Field(
-        10, ge=1, le=1_000_000, validation_alias="INNOMAINT_MAX_CONSECUTIVE_FAILURES"
+        10,
+        ge=1,
+        le=1_000_000,
+        validation_alias="INNOMAINT_MAX_CONSECUTIVE_FAILURES",
+        description=(
+            "this many assets in a row failing because Innomaint cannot be reached or answers "
+            "garbage end the run aborted; the rest are logged skipped"
+        ),
     )
-    admin_token: SecretStr | None = Field(None, validation_alias="IC3_ADMIN_TOKEN")
-    sync_cron: str | None = Field(None, validation_alias="IC3_SYNC_CRON")
-    timezone: str = Field("UTC", validation_alias="IC3_TIMEZONE")
-    log_format: Literal["text", "json"] = Field("text", validation_alias="IC3_LOG_FORMAT")
+    admin_token: SecretStr | None = Field(
+        None,
+        validation_alias="IC3_ADMIN_TOKEN",
+        description=(
+            "bearer token for /api/admin/* and the dashboard's login; without it serve binds only "
+            "to loopback, elsewhere it needs at least 24 printable ASCII characters"
+        ),
+    )
+    sync_cron: str | None = Field(
+        None,
+        validation_alias="IC3_SYNC_CRON",
+        description=(
+            "a cron expression (`0 2 * * *`; a sixth field is seconds): serve starts a full run on"
+            " that schedule"
+        ),
+    )
+    timezone: str = Field(
+        "UTC",
+        validation_alias="IC3_TIMEZONE",
+        description="time zone name of IC3_SYNC_CRON and of the times the dashboard shows",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias="IC3_LOG_FORMAT",
+        description=(
+            "log lines as readable text, or as JSON lines carrying run_id and cmms_asset_id"
+        ),
+    )
     # A Slack or Teams webhook URL is itself a credential (its path is the secret), so it is
     # held like a token and only its host is ever shown.
-    notify_webhook_url: SecretStr | None = Field(None, validation_alias="IC3_NOTIFY_WEBHOOK_URL")
-    notify_email_to: str | None = Field(None, validation_alias="IC3_NOTIFY_EMAIL_TO")
-    smtp_url: SecretStr | None = Field(None, validation_alias="IC3_SMTP_URL")
-    notify_on: Literal["problems", "always"] = Field("problems", validation_alias="IC3_NOTIFY_ON")
-    public_url: str | None = Field(None, validation_alias="IC3_PUBLIC_URL")
+    notify_webhook_url: SecretStr | None = Field(
+        None,
+        validation_alias="IC3_NOTIFY_WEBHOOK_URL",
+        description=(
+            "after a run, POST its summary as JSON here; held as a secret, only its host is shown"
+        ),
+    )
+    notify_email_to: str | None = Field(
+        None,
+        validation_alias="IC3_NOTIFY_EMAIL_TO",
+        description=(
+            "after a run, mail its summary to these addresses (separated by commas, semicolons or "
+            "spaces), through IC3_SMTP_URL"
+        ),
+    )
+    smtp_url: SecretStr | None = Field(
+        None,
+        validation_alias="IC3_SMTP_URL",
+        description=(
+            "the mail server, `smtp://user:pass@host:587` (STARTTLS, certificate verified; "
+            "`smtps://` for TLS from the start; `?from=` sets the sender)"
+        ),
+    )
+    notify_on: Literal["problems", "always"] = Field(
+        "problems",
+        validation_alias="IC3_NOTIFY_ON",
+        description=(
+            "when to notify: `problems` (failed assets, aborted or interrupted runs) or `always`"
+        ),
+    )
+    public_url: str | None = Field(
+        None,
+        validation_alias="IC3_PUBLIC_URL",
+        description=(
+            "the dashboard's http(s) address as operators reach it, for the run's link in a notice"
+        ),
+    )
     # One delivery attempt; a notice with its retries gets three times this.
     notify_timeout_s: float = Field(
-        10.0, gt=0, le=120, allow_inf_nan=False, validation_alias="IC3_NOTIFY_TIMEOUT_S"
+        10.0,
+        gt=0,
+        le=120,
+        allow_inf_nan=False,
+        validation_alias="IC3_NOTIFY_TIMEOUT_S",
+        description=(
+            "seconds for one delivery attempt; a notice with its retries gets three times this"
+        ),
     )
-    log_retention_days: int = Field(180, ge=1, le=36_500, validation_alias="IC3_LOG_RETENTION_DAYS")
+    log_retention_days: int = Field(
+        180,
+        ge=1,
+        le=36_500,
+        validation_alias="IC3_LOG_RETENTION_DAYS",
+        description=(
+            "cmms_sync_log and cmms_sync_run rows older than this many days are pruned after each "
+            "run; each asset's latest log row is kept"
+        ),
+    )
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
-    trusted_proxies: str | None = Field(None, validation_alias="IC3_TRUSTED_PROXIES")
-    vendor_timezone: str = Field("Asia/Kolkata", validation_alias="INNOMAINT_TIMEZONE")
+    trusted_proxies: str | None = Field(
+        None,
+        validation_alias="IC3_TRUSTED_PROXIES",
+        description=(
+            "comma-separated IPs or networks of reverse proxies whose X-Forwarded-Proto and "
+            "X-Forwarded-For are believed"
+        ),
+    )
+    vendor_timezone: str = Field(
+        "Asia/Kolkata",
+        validation_alias="INNOMAINT_TIMEZONE",
+        description="time zone name of the vendor's times that carry no offset",
+    )
     # How long a run waits for a database that went away (a restart, a failover) before it
     # ends `aborted`. Long enough for a PostgreSQL restart or failover.
     db_retry_s: float = Field(
-        30.0, ge=0, le=86_400, allow_inf_nan=False, validation_alias="IC3_DB_RETRY_S"
+        30.0,
+        ge=0,
+        le=86_400,
+        allow_inf_nan=False,
+        validation_alias="IC3_DB_RETRY_S",
+        description=(
+            "seconds a run waits for a database that went away (a restart, a failover) before it "
+            "ends aborted"
+        ),
     )
 
     @field_validator("timezone", "vendor_timezone")

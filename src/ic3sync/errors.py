@@ -1,9 +1,10 @@
 """The exceptions of ic3sync. They carry what went wrong in words an operator can act on,
-and never the API token. The edges (cli.py, api/) turn them into exit codes and HTTP codes.
+and never the API token. The edges (cli/, api/) turn them into exit codes and HTTP codes.
 
     Ic3SyncError
     ├── ConfigError            bad or missing configuration (e.g. no INNOMAINT_API_TOKEN)
     ├── DatabaseError          the database cannot be reached or refused a statement
+    ├── AssetNotStored         one asset's rows were refused, or their connection kept dropping
     ├── ImportFileError        an asset register file or one of its rows is not acceptable
     ├── AssetNotFound          the asset is not in ic3_asset_master
     ├── NoAssetMatches         a run's selection matches no asset: nothing to do, no run row
@@ -81,6 +82,23 @@ class ConfigError(Ic3SyncError):
 
 class DatabaseError(Ic3SyncError):
     kind = "database"
+
+
+LOCK_LOST = (
+    "the run lock was lost with its database connection and another run has taken it; "
+    "this run stops so that two runs never write at once"
+)
+
+
+class AssetNotStored(Ic3SyncError):
+    """The database refused one asset's rows, or lost the connection while they were written
+    too many times: that asset fails, the run goes on."""
+
+    kind = "database"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class ImportFileError(Ic3SyncError):

@@ -105,55 +105,6 @@ def _master_int(column: str) -> Converter:
     return parse_int
 
 
-# A register's answers repeat most of their values: criticality, names, flags, building and
-# customer ids, counts, zero costs and durations. Each converter keeps what it made of the texts
-# and ints it has seen, so such a value is converted once in a run, not once per asset. Only
-# results are kept (a value that does not parse raises afresh, and is named, every time); each
-# converter here is a pure function of its value, and what they return (str, int, Decimal, date,
-# datetime) cannot be changed in place. Keys are of the exact types str and int, so no bool
-# (== 1) and no str or int subclass (whose methods may differ) ever hits what another stored.
-_MEMO_SIZE: Final = 4096
-
-
-class _Memo(dict[str | int, Any]):
-    """convert(value) by value, _ABSENT for an empty text; at most _MEMO_SIZE of them, none
-    longer than 64 characters or 64 bits. A known value is one dict lookup, all C; __missing__
-    converts the others."""
-
-    __slots__ = ("convert",)
-
-    def __init__(self, convert: Converter) -> None:
-        super().__init__()
-        self.convert = convert
-
-    def __missing__(self, value: str | int) -> Any:
-        if isinstance(value, str):
-            converted = _ABSENT if is_empty(value) else self.convert(value)
-            small = len(value) <= 64
-        else:
-            converted, small = self.convert(value), value.bit_length() <= 64
-        if small:
-            if len(self) >= _MEMO_SIZE:
-                self.clear()  # simpler than least-recently-used, and a run soon refills it
-            self[value] = converted
-        return converted
-
-
-class _Memos(dict[Converter, _Memo]):
-    """One _Memo per converter, shared by every field it converts."""
-
-    def __missing__(self, convert: Converter) -> _Memo:
-        memo = self[convert] = _Memo(convert)
-        return memo
-
-    def cache_clear(self) -> None:
-        for memo in self.values():
-            memo.clear()
-
-
-_MEMOS: Final = _Memos()
-
-
 class _Field(NamedTuple):
     """An API field and the column it sets: the column is the field of its name. Built once,
     with the name of its problems, as rows_from_response() runs for every asset of a run."""
@@ -161,16 +112,12 @@ class _Field(NamedTuple):
     column: str
     where: str  # names a value that does not parse
     convert: Converter
-    memo: _Memo
-    # The performance texts: the column their parsed value sets and the memo of its converter.
-    companion: tuple[str, _Memo] | None = None
+    # The performance texts: the column their parsed value sets and its converter.
+    companion: tuple[str, Converter] | None = None
 
 
 def _fields(section: str, columns: Iterable[tuple[str, Converter]]) -> tuple[_Field, ...]:
-    return tuple(
-        _Field(column, f"{section}.{column}", convert, _MEMOS[convert])
-        for column, convert in columns
-    )
+    return tuple(_Field(column, f"{section}.{column}", convert) for column, convert in columns)
 
 
 _MASTER_FIELDS: Final = _fields(
@@ -209,7 +156,7 @@ def _with_companion(field: _Field) -> _Field:
     if field.column not in _COMPANIONS:
         return field
     column, convert = _COMPANIONS[field.column]
-    return field._replace(companion=(column, _MEMOS[convert]))
+    return field._replace(companion=(column, convert))
 
 
 _PERFORMANCE_FIELDS: Final = tuple(
@@ -257,17 +204,12 @@ def _convert_into(
     """Set out[column] for each field that was sent (is_empty says which were not); a value that
     does not parse sets None and is named in `problems`. A performance text also sets its
     companion to what the text parses to, or None."""
-    for column, where, convert, memo, companion in fields:
+    for column, where, convert, companion in fields:
         raw = sent.get(column)
-        if raw is None:
+        if raw is None or (isinstance(raw, str) and is_empty(raw)):
             continue
         try:
-            if type(raw) is str or type(raw) is int:  # exact types: see _Memo
-                value = memo[raw]
-            elif isinstance(raw, str) and is_empty(raw):
-                continue
-            else:
-                value = convert(raw)
+            value = convert(raw)
         except Unparseable as exc:
             out[column] = None
             if companion is not None:
@@ -278,9 +220,8 @@ def _convert_into(
             continue
         out[column] = value
         if companion is not None:
-            # The text is sent and stripped, so not empty, and an exact str: a key of the memo.
             try:
-                out[companion[0]] = companion[1][value]
+                out[companion[0]] = companion[1](value)
             except Unparseable as exc:
                 out[companion[0]] = None
                 problems.append(f"{where}: {exc}")

@@ -102,6 +102,22 @@ class SyncResult:
     error: str | None = None
     http_ms: float = 0.0
 
+    def count(self, outcome: AssetOutcome) -> None:
+        """Tally one asset's outcome; the first MAX_RESULT_ERRORS failures keep their reason."""
+        if outcome.status == "success":
+            self.success += 1
+        elif outcome.status == "failed":
+            self.failed += 1
+            if len(self.errors) < MAX_RESULT_ERRORS:
+                self.errors.append(f"{outcome.cmms_asset_id}: {outcome.error}")
+        else:
+            self.skipped += 1
+        self.http_ms += outcome.http_ms
+
+    @property
+    def done(self) -> int:
+        return self.success + self.failed + self.skipped
+
     def as_dict(self) -> dict[str, Any]:
         """The contract's SyncResult, plus the run's final status and fatal error if any."""
         return {

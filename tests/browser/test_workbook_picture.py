@@ -1,6 +1,6 @@
-"""A picture of an exported workbook's first rows for the README: `ic3sync export --xlsx` of a
-synced register, read back with openpyxl, drawn as a spreadsheet grid (cells as their number
-formats show them) in headless Chromium. The grid is checked against the workbook before the
+"""A picture of an exported workbook's first rows for docs/getting-started.md: `ic3sync export
+--xlsx` of a synced register, read back with openpyxl, drawn as a spreadsheet grid (cells as their
+number formats show them) in headless Chromium. The grid is checked against the workbook before the
 screenshot is taken."""
 
 from __future__ import annotations

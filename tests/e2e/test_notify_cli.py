@@ -83,7 +83,7 @@ def test_sync_mails_and_posts_its_notice_before_it_exits(env, smtp):
     assert mail.tls and f"run {result['run_id']} completed with failures" in mail.message["Subject"]
     assert SMTP_PASSWORD not in stderr and TOKEN not in stderr
     if samples := os.environ.get("IC3_NOTIFY_SAMPLES"):
-        # `make notify-samples`: what the README shows, from this very run.
+        # `make notify-samples`: the samples docs/operations.md links to, from this very run.
         out = Path(samples)
         out.mkdir(parents=True, exist_ok=True)
         (out / "webhook.json").write_text(json.dumps(bodies[0], indent=2) + "\n")

@@ -420,15 +420,15 @@ def test_a_connections_first_request_is_stamped_on_arrival_when_its_thread_start
     # On a busy machine the thread that serves a new connection can start long after the first
     # request reached the host. Stamped when that thread first reads, the request would seem
     # 150 ms later than it came, and the next one, 200 ms after it, only 50 ms after it.
-    from ic3sync.innomaint.simulator import server
+    from ic3sync.innomaint.simulator.handler import SimulatorRequestHandler
 
-    started_late = server._Handler.setup
+    started_late = SimulatorRequestHandler.setup
 
-    def setup(self: server._Handler) -> None:
+    def setup(self: SimulatorRequestHandler) -> None:
         time.sleep(0.15)
         started_late(self)
 
-    monkeypatch.setattr(server._Handler, "setup", setup)
+    monkeypatch.setattr(SimulatorRequestHandler, "setup", setup)
     sim = start_simulator()
     with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as conn:
         conn.sendall(RAW_REQUEST)

@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ic3sync import sync as sync_module
 from ic3sync.db import engine as engine_module
 from ic3sync.db.engine import make_engine
 from ic3sync.db.lock import ADVISORY_KEY, RunLock
 from ic3sync.db.migrate import upgrade
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.model import AssetSelection, SyncResult
-from ic3sync.sync import run_sync
+from ic3sync.sync import guards, run_sync
 from tests.faults.checks import count_mismatches, duplicates, half_written, leaks, tracebacks
 from tests.faults.conftest import through
 from tests.helpers import TOKEN, OnOutcome, client_for, seed_assets, table_rows
@@ -357,7 +356,7 @@ def _terminate_lock_holder(url: str) -> int:
 def test_a_run_whose_idle_lock_connection_is_killed_stops_if_another_run_takes_the_lock(
     pg_url, slow_simulator, ledger, monkeypatch
 ):
-    monkeypatch.setattr(sync_module, "LOCK_CHECK_S", 0.1)
+    monkeypatch.setattr(guards, "LOCK_CHECK_S", 0.1)
     direct = make_engine(pg_url)
     seed_assets(direct, IDS)
     rival = RunLock(direct)

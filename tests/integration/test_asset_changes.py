@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db import changes, read, writes
+from ic3sync.db import changes, read
+from ic3sync.db.engine import WRITE_LOCK_AT_BEGIN
 from ic3sync.db.schema import (
     asset_master,
     asset_performance,
@@ -204,16 +205,19 @@ def _edit_elsewhere(engine: sa.Engine, asset_id: int) -> None:
 
 
 def test_stored_values_read_in_an_assets_transaction_hold_until_its_writes(engine):
-    # What a sync reads to compare (when it has no snapshot, or its snapshot went stale) must
-    # still be what is stored when it writes: otherwise another writer's edit in between would
-    # be overwritten and the history would name the wrong old value.
+    # What a sync reads to compare must still be what is stored when it writes: otherwise
+    # another writer's edit in between would be overwritten and the history would name the
+    # wrong old value. The run's connection begins its transactions with the write lock taken.
     seed_assets(engine, IDS[:1])
     asset_id = master(engine, IDS[0])["asset_id"]
-    with engine.connect() as conn, writes.transaction(conn):
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_LOCK_AT_BEGIN: True})
+        conn.begin()
         stored = changes.read_stored(conn, asset_id)
         assert stored is not None
         with pytest.raises((sqlite3.OperationalError, sa.exc.OperationalError)) as refused:
             _edit_elsewhere(engine, asset_id)
+        conn.rollback()
     assert "lock" in str(refused.value)
     _edit_elsewhere(engine, asset_id)  # once the transaction is over, the edit goes through
     assert master(engine, IDS[0])["barcode"] == "EDITED"
@@ -222,8 +226,7 @@ def test_stored_values_read_in_an_assets_transaction_hold_until_its_writes(engin
 def test_a_name_an_earlier_asset_of_the_page_rewrote_is_not_recorded_again(engine):
     # Both assets are in Shahdara STP, whose stored name is edited before the run. The first
     # asset writes the vendor's name back and records the change; the second must compare with
-    # the name as it is by then (no change). On PostgreSQL both assets' stored values were read
-    # a page ahead with the edited name: the second's guard must see the building renamed since.
+    # the name as it is by then (no change).
     shared = ["Plant 01_PUMP_01", "Plant 13_LIFT_13"]
     data = [asset_payload(i)["response"]["data"] for i in shared]
     assert data[0]["building_id"] == data[1]["building_id"]

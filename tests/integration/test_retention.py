@@ -102,6 +102,31 @@ def test_a_longer_retention_keeps_more(engine):
     assert len(_history(engine)[1]) == 1
 
 
+def test_a_row_exactly_as_old_as_the_retention_stays(engine):
+    # "Older than IC3_LOG_RETENTION_DAYS": a run and its rows exactly at the cutoff are kept,
+    # one a second older go. Each run's rows are superseded by the newer run's.
+    with engine.begin() as conn:
+        older = _run(conn, 0, ["A"])
+        at_cutoff = _run(conn, 0, ["A"])
+        _run(conn, 1, ["A"])
+        for run_id, seconds in ((older, 1), (at_cutoff, 0)):
+            when = NOW - timedelta(days=180, seconds=seconds)
+            conn.execute(
+                sa.update(sync_run)
+                .where(sync_run.c.run_id == run_id)
+                .values(started_at=when, finished_at=when)
+            )
+            conn.execute(
+                sa.update(sync_log).where(sync_log.c.run_id == run_id).values(synced_at=when)
+            )
+    assert count_prunable(engine, 180, now=NOW).log_rows == 1
+    result = prune(engine, 180, now=NOW)
+    assert (result.log_rows, result.runs) == (1, 1)
+    runs, logs = _history(engine)
+    assert older not in runs and at_cutoff in runs
+    assert [run_id for run_id, _ in logs] == [at_cutoff, at_cutoff + 1]
+
+
 def test_a_time_budget_stops_between_batches_and_the_next_prune_goes_on(engine):
     with engine.begin() as conn:
         for days in range(300, 290, -1):

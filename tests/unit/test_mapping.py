@@ -26,8 +26,7 @@ from ic3sync.db.schema import (
 )
 from ic3sync.errors import SerialMismatch, VendorError
 from ic3sync.innomaint.models import parse_response
-from ic3sync.mapping import _ABSENT, _MEMO_SIZE, AssetRows, _Memo, _text, rows_from_response
-from ic3sync.parsing import Unparseable, parse_int
+from ic3sync.mapping import AssetRows, rows_from_response
 
 ASSET = "Delhi Cantt Naraina_BP_01"
 
@@ -696,19 +695,3 @@ def test_a_value_that_does_not_parse_is_named_every_time_it_is_sent(
         assert rows.master["ticketcount"] is None
         assert "barcode" not in rows.master
         assert rows.problems == ("data.ticketcount: 'abc' is not an integer",)
-
-
-def test_the_remembered_conversions_are_bounded_in_number_and_in_the_size_of_each() -> None:
-    memo = _Memo(parse_int)
-    for n in range(3 * _MEMO_SIZE):
-        assert memo[str(n)] == memo[n] == n
-        assert len(memo) <= _MEMO_SIZE
-    with pytest.raises(Unparseable):
-        memo["abc"]
-    assert "abc" not in memo
-    assert memo[" "] is memo["null"] is _ABSENT
-    # Converted, not kept: more than 64 characters or 64 bits.
-    texts = _Memo(_text)
-    long_text, big = " " * 70 + "7", 2**70
-    assert (texts[long_text], texts[big]) == ("7", str(big))
-    assert long_text not in texts and big not in texts

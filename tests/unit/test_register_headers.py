@@ -10,19 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ic3sync.errors import ImportFileError
-from ic3sync.importer import (
-    ALIASES,
-    CellError,
-    ImportResult,
-    asset_id_text,
-    cell_integer,
-    cell_text,
-    field_for_header,
-    import_summary,
-    normalise_header,
-    parse_register,
-    read_register,
-)
+from ic3sync.importer import ImportResult, import_summary, read_register
+from ic3sync.importer.cells import CellError, asset_id_text, cell_integer, cell_text
+from ic3sync.importer.sheet import ALIASES, field_for_header, normalise_header, parse_register
 
 HEADER = ("S.No", "Asset ID", "Asset Name", "Customer ID", "Customer Name", "Location Name")
 ALL_ALIASES = [(alias, field) for field, aliases in ALIASES.items() for alias in aliases]

@@ -113,7 +113,7 @@ class AssetSyncError(ErrorBody):
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"status": "ok", "database": "postgresql", "schema_revision": "0006"}]
+            "examples": [{"status": "ok", "database": "postgresql", "schema_revision": "0007"}]
         }
     )
 

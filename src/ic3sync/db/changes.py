@@ -1,6 +1,6 @@
-"""What a sync changed in an asset's stored values: read them in one statement before the
-asset's writes, compare them with what the writes store (`diff`, pure), and insert one
-ic3_asset_change row per changed value in the asset's own transaction.
+"""What a sync changed in an asset's stored values: read them in one statement inside the
+asset's transaction, before its writes, compare them with what the writes store (`diff`, pure),
+and insert one ic3_asset_change row per changed value in that same transaction.
 
 Values are compared as the database stores them, in one text form on both backends: numbers at
 their column's scale ("1250.50"), instants in UTC ISO 8601, dates ISO. The first successful sync
@@ -9,8 +9,7 @@ of an asset (last_synced_at still NULL) is its baseline and records nothing.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,8 +17,6 @@ from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 
-from ic3sync.db import fastpath
-from ic3sync.db.errors import sqlstate
 from ic3sync.db.schema import (
     ASSET_DETAILS,
     ASSET_INT_COLUMNS,
@@ -38,22 +35,7 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = [
-    "STALE_SQLSTATE",
-    "Change",
-    "Snapshot",
-    "Stored",
-    "diff",
-    "expect_unchanged",
-    "read_snapshots",
-    "read_stored",
-    "record",
-    "stale",
-    "stored_text",
-]
-
-# SQLSTATE of ic3_expect_unchanged's error (migration 0006).
-STALE_SQLSTATE: Final = "IC3S1"
+__all__ = ["Change", "Stored", "diff", "read_stored", "record", "stored_text"]
 
 
 class Change(NamedTuple):
@@ -125,56 +107,18 @@ _STORED_SELECT: Final = _stored_select()
 _STORED_SELECT_LOCKED: Final = _STORED_SELECT.with_for_update(of=asset_master)
 
 
-def _fingerprint() -> sa.ColumnElement[str]:
-    """PostgreSQL's mark of an asset's stored values: the transaction that last wrote each of
-    its own rows (xmin: any change to the master, performance or work-order row, by anyone,
-    changes it) and the names of the building, floor and department it is assigned to, whose
-    rows other assets' syncs rewrite with the same names. As text, NULLs kept in place."""
-    rows = [asset_master.name, asset_performance.name, *(f"wo_{p}" for p in WORKORDER_PERIODS)]
-    marks: list[sa.ColumnElement[Any]] = [sa.literal_column(f"{name}.xmin") for name in rows]
-    names = [table.c[name] for _, table, _, name in _DIMENSIONS]
-    return sa.cast(sa.tuple_(*marks, *names), sa.Text)
-
-
-def _guard_select() -> sa.Select[Any]:
-    m = asset_master
-    expected = sa.bindparam("p_fingerprint", type_=sa.Text)
-    return (
-        sa.select(sa.func.ic3_expect_unchanged(_fingerprint(), expected))
-        .select_from(ASSET_DETAILS)
-        .where(m.c.asset_id == sa.bindparam("p_asset_id", type_=m.c.asset_id.type))
-        # Locked until the asset commits: nothing changes the row between the check and the
-        # writes (the performance and work-order rows are written by runs alone, one at a time).
-        .with_for_update(of=m)
-    )
-
-
-_GUARD_SELECT: Final = _guard_select()
-
-
 Key = tuple[str, str]
-Convert = Callable[[Any], Any]
 
 
 class Stored:
-    """An asset's stored values as the driver returned them (`row`, in the order of _KEYS), and
-    whether it was synced before. On SQLite `loaders` turn a value into its Python type and
-    `storers` a new value into the form SQLite stores (SQLAlchemy's result and bind
-    processors), so that most values are compared without being converted at all."""
+    """An asset's stored values (`row`, in the order of _KEYS, as SQLAlchemy reads them), and
+    whether it was synced before."""
 
-    __slots__ = ("loaders", "row", "storers", "synced_before")
+    __slots__ = ("row", "synced_before")
 
-    def __init__(
-        self,
-        synced_before: bool,
-        row: Sequence[Any],
-        loaders: Mapping[Key, Convert] | None = None,
-        storers: Mapping[Key, Convert] | None = None,
-    ) -> None:
+    def __init__(self, synced_before: bool, row: Sequence[Any]) -> None:
         self.synced_before = synced_before
         self.row = row
-        self.loaders = loaders or {}
-        self.storers = storers or {}
 
     @classmethod
     def of(cls, synced_before: bool, values: Mapping[Key, Any]) -> Stored:
@@ -185,36 +129,7 @@ class Stored:
         return cls(synced_before, tuple(values.get(key) for key in _KEYS))
 
     def value(self, key: Key) -> Any:
-        stored = self.row[_INDEX[key]]
-        load = self.loaders.get(key)
-        return stored if load is None or stored is None else load(stored)
-
-    def unchanged_by(self, key: Key, new: Any) -> bool:
-        """Whether storing `new` leaves the stored value as it is."""
-        stored = self.row[_INDEX[key]]
-        if type(stored) is type(new) and stored == new:
-            return True
-        store = self.storers.get(key)
-        return store is not None and stored is not None and new is not None and stored == store(new)
-
-
-@functools.lru_cache(maxsize=4)
-def _converters(dialect: sa.Dialect) -> tuple[dict[Key, Convert], dict[Key, Convert]]:
-    # psycopg hands back Decimal, date and datetime itself. SQLite hands back the strings and
-    # REALs it stores; its types' own processors read them as a query through SQLAlchemy would.
-    if dialect.name == "postgresql":
-        return {}, {}
-    loaders: dict[Key, Convert] = {}
-    storers: dict[Key, Convert] = {}
-    for t in _TRACKED:
-        impl = t.column.type.dialect_impl(dialect)
-        load = impl.result_processor(dialect, None)
-        store = impl.bind_processor(dialect)
-        if load is not None:
-            loaders[t.table_name, t.column_name] = load
-        if store is not None:
-            storers[t.table_name, t.column_name] = store
-    return loaders, storers
+        return self.row[_INDEX[key]]
 
 
 # The keys of the tracked values, in the order _STORED_SELECT reads them (after last_synced_at),
@@ -223,69 +138,16 @@ _KEYS: Final[tuple[Key, ...]] = tuple((t.table_name, t.column_name) for t in _TR
 _INDEX: Final[dict[Key, int]] = {key: i for i, key in enumerate(_KEYS)}
 
 
-def _stored(row: Sequence[Any], dialect: sa.Dialect) -> Stored:
-    loaders, storers = _converters(dialect)
-    values = row[1:]
-    if len(values) != len(_KEYS):
-        raise ValueError(f"a stored row of {len(values)} values for {len(_KEYS)} tracked")
-    return Stored(row[0] is not None, values, loaders, storers)
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """An asset's stored values read ahead of its sync, with their PostgreSQL fingerprint
-    (_fingerprint)."""
-
-    stored: Stored
-    fingerprint: str
-
-
-def _snapshots_select() -> sa.Select[Any]:
-    m = asset_master
-    # The ids as one array parameter, which psycopg sends typed: one statement whatever the
-    # page's size. (Sent as text and cast, the array would be parsed again for every row.)
-    ids = sa.bindparam("p_asset_ids", type_=sa.types.NullType())
-    return (
-        sa.select(m.c.asset_id, _fingerprint(), *_STORED_SELECT.selected_columns)
-        .select_from(ASSET_DETAILS)
-        .where(m.c.asset_id == sa.func.any(ids))
-    )
-
-
-_SNAPSHOTS_SELECT: Final = _snapshots_select()
-
-
-def read_snapshots(conn: sa.Connection, asset_ids: Sequence[int]) -> dict[int, Snapshot]:
-    """The stored values of these assets, in one statement, keyed by asset_id (PostgreSQL).
-
-    A run reads them a page ahead; each asset's transaction then checks that its values are
-    still the ones read (expect_unchanged) instead of reading them in a round trip of its own."""
-    if not asset_ids:
-        return {}
-    statement = fastpath.select_statement(conn.dialect, _SNAPSHOTS_SELECT)
-    rows = fastpath.fetch_all(conn, statement, {"asset_ids": list(asset_ids)})
-    return {row[0]: Snapshot(_stored(row[2:], conn.dialect), row[1]) for row in rows}
-
-
-def expect_unchanged(conn: sa.Connection, asset_id: int, snapshot: Snapshot) -> None:
-    """In the asset's transaction, before its writes: fail the transaction (stale()) if its
-    stored values are no longer those of `snapshot`, and lock its row until the commit."""
-    statement = fastpath.select_statement(conn.dialect, _GUARD_SELECT)
-    fastpath.execute(conn, statement, [{"asset_id": asset_id, "fingerprint": snapshot.fingerprint}])
-
-
-def stale(exc: BaseException) -> bool:
-    """Whether `exc` is expect_unchanged's failure."""
-    return sqlstate(exc) == STALE_SQLSTATE
-
-
 def read_stored(conn: sa.Connection, asset_id: int) -> Stored | None:
     """An asset's stored values, read in one statement inside its transaction (before its
-    writes): on PostgreSQL a round trip of its own, on SQLite in process."""
-    row = fastpath.fetch_one(
-        conn, fastpath.select_statement(conn.dialect, _STORED_SELECT_LOCKED), {"asset_id": asset_id}
-    )
-    return None if row is None else _stored(row, conn.dialect)
+    writes), its master row locked until the commit."""
+    row = conn.execute(_STORED_SELECT_LOCKED, {"p_asset_id": asset_id}).first()
+    if row is None:
+        return None
+    values = tuple(row)[1:]
+    if len(values) != len(_KEYS):
+        raise ValueError(f"a stored row of {len(values)} values for {len(_KEYS)} tracked")
+    return Stored(row[0] is not None, values)
 
 
 def stored_text(value: Any, type_: sa.types.TypeEngine[Any]) -> str | None:
@@ -370,8 +232,6 @@ def _compare(
 
 
 def _compare_one(stored: Stored, key: Key, type_: Any, value: Any, found: list[Change]) -> None:
-    if stored.unchanged_by(key, value):
-        return
     old = stored_text(stored.value(key), type_)
     new = stored_text(value, type_)
     if old != new:
@@ -400,5 +260,4 @@ def record(
         }
         for c in changes
     ]
-    statement = fastpath.insert_statement(conn.dialect, asset_change.name, tuple(rows[0]))
-    fastpath.execute(conn, statement, rows)
+    conn.execute(sa.insert(asset_change), rows)

@@ -29,6 +29,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
                 parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
             )
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "begin", _sqlite_begin)
             return engine
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("connect_args", {"connect_timeout": 10})
@@ -49,6 +50,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # SQLAlchemy, not pysqlite, says where a transaction begins (_sqlite_begin): pysqlite would
+    # begin one only before the first write, so a read before it ran outside the transaction.
+    dbapi_conn.isolation_level = None
+
+
+# A connection's execution option: its transactions take SQLite's write lock as they begin, so
+# what they read before writing cannot be changed by another writer first (a sync's asset).
+WRITE_LOCK_AT_BEGIN = "ic3sync_sqlite_immediate"
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    immediate = conn.get_execution_options().get(WRITE_LOCK_AT_BEGIN, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def redact_url(url: str) -> str:

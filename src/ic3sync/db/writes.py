@@ -1,8 +1,8 @@
 """One asset's writes: the dimension upserts, the asset master update, its performance and work
 order rows, and log rows. Every function takes an open connection: the caller owns the
-transaction, so one asset's writes commit or roll back together. The statements go through the
-compiled fast path (fastpath.py); `transaction` sends one asset's BEGIN, statements and COMMIT in
-one round trip.
+transaction, so one asset's writes commit or roll back together. Plain SQLAlchemy Core: each
+statement shape is compiled once by SQLAlchemy's own cache, and psycopg prepares the ones a run
+repeats (its prepare_threshold).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from ic3sync.db import fastpath, pgpipe
-from ic3sync.db.errors import sqlstate
-from ic3sync.db.fastpath import send_now, transaction
 from ic3sync.db.schema import (
+    asset_master,
     asset_performance,
     building,
     department,
@@ -26,95 +25,65 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = [
-    "heartbeat",
-    "insert_logs",
-    "send_now",
-    "transaction",
-    "unprepared",
-    "write_asset",
-]
+__all__ = ["heartbeat", "insert_logs", "write_asset"]
 
 
 def _upsert(
     conn: sa.Connection,
     table: sa.Table,
     keys: tuple[str, ...],
-    values: Mapping[str, Any],
-    touch: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
 ) -> None:
-    """INSERT, or on a key conflict UPDATE only the columns present in `values`.
-
-    A column absent from `values` keeps what is stored (contract rule 4); `touch` is written
-    on both paths (timestamps), except created_at, which only an INSERT sets.
-    """
-    row = {**values, **touch}
-    fastpath.execute(
-        conn, fastpath.upsert_statement(conn.dialect, table.name, keys, tuple(row)), [row]
-    )
-
-
-_DIMENSION_KEYS = {
-    t.name: tuple(t.primary_key.columns.keys()) for t in (building, floor, department)
-}
+    """INSERT, or on a key conflict UPDATE only the columns present in the rows (all of the same
+    columns). A column absent keeps what is stored (contract rule 4); created_at is set only by
+    an INSERT."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    update = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c != "created_at"}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
 
 
 def upsert_dimension(
     conn: sa.Connection, table: sa.Table, row: Mapping[str, Any] | None, now: datetime
 ) -> None:
     if row:
-        _upsert(
-            conn, table, _DIMENSION_KEYS[table.name], row, {"created_at": now, "updated_at": now}
-        )
+        keys = tuple(table.primary_key.columns.keys())
+        _upsert(conn, table, keys, [{**row, "created_at": now, "updated_at": now}])
 
 
 def update_master(
     conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
 ) -> None:
-    row = {**values, "last_synced_at": now, "updated_at": now}
-    statement = fastpath.master_statement(conn.dialect, tuple(row))
-    fastpath.execute(conn, statement, [{**row, "asset_id": asset_id}])
+    t = asset_master
+    conn.execute(
+        sa.update(t)
+        .where(t.c.asset_id == asset_id)
+        .values(
+            {
+                **values,
+                "last_synced_at": now,
+                "updated_at": now,
+                "sync_version": t.c.sync_version + 1,
+            }
+        )
+    )
 
 
 def upsert_performance(
     conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
 ) -> None:
     if values:
-        _upsert(
-            conn,
-            asset_performance,
-            ("asset_id",),
-            {"asset_id": asset_id, **values},
-            {"recorded_at": now},
-        )
-
-
-_WORKORDER_KEYS = ("asset_id", "period_type")
+        row = {"asset_id": asset_id, **values, "recorded_at": now}
+        _upsert(conn, asset_performance, ("asset_id",), [row])
 
 
 def upsert_workorders(
     conn: sa.Connection, asset_id: int, periods: Iterable[Mapping[str, Any]], now: datetime
 ) -> None:
-    rows = [{"asset_id": asset_id, **period, "updated_at": now} for period in periods]
-    columns = tuple(rows[0]) if rows else ()
-    if (
-        conn.dialect.name != "postgresql"
-        or len(rows) < 2
-        or any(tuple(row) != columns for row in rows)
-    ):
-        # A statement each: on SQLite (where two cost less than one of two rows, measured), for
-        # one period, or for periods the API sent different fields of.
-        for row in rows:
-            _upsert(conn, workorder_summary, _WORKORDER_KEYS, row, {})
-        return
-    # On PostgreSQL the usual answer, every period with the same fields, goes in one statement:
-    # the server's work per statement is the larger part of its cost.
-    statement = fastpath.upsert_rows_statement(
-        conn.dialect, workorder_summary.name, _WORKORDER_KEYS, columns, len(rows)
-    )
-    fastpath.execute(
-        conn, statement, [{f"{i}_{c}": v for i, row in enumerate(rows) for c, v in row.items()}]
-    )
+    # A statement a period: the API may send different fields for each.
+    for period in periods:
+        row = {"asset_id": asset_id, **period, "updated_at": now}
+        _upsert(conn, workorder_summary, ("asset_id", "period_type"), [row])
 
 
 def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) -> None:
@@ -130,19 +99,9 @@ def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) ->
 def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Log rows, all with the same keys (one asset's, or the skipped rest of a run)."""
     if rows:
-        fastpath.execute(
-            conn, fastpath.insert_statement(conn.dialect, sync_log.name, tuple(rows[0])), rows
-        )
+        conn.execute(sa.insert(sync_log), list(rows))
 
 
 def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> None:
-    """The run row's counters, in the caller's transaction (an asset's)."""
-    row = {**values, "run_id": run_id}
-    statement = fastpath.update_statement(conn.dialect, sync_run.name, "run_id", tuple(values))
-    fastpath.execute(conn, statement, [row])
-
-
-def unprepared(exc: BaseException) -> bool:
-    """Whether `exc` says the session lost a prepared statement of the write path (someone ran
-    DEALLOCATE); the write path prepares it again on its next use."""
-    return sqlstate(exc) == pgpipe.UNPREPARED_SQLSTATE
+    """The run row's counters, in the caller's transaction."""
+    conn.execute(sa.update(sync_run).where(sync_run.c.run_id == run_id).values(**values))

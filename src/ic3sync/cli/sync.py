@@ -1,0 +1,153 @@
+"""The commands that run a sync: sync (the register, or a batch of it) and sync-one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ic3sync.cli.after_run import notify_and_prune_after_run
+from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, out, run_exit_code
+from ic3sync.errors import AssetSyncFailed, NoAssetMatches
+from ic3sync.interrupt import say_on_interrupt
+from ic3sync.model import (
+    INT64_MAX,
+    INT64_MIN,
+    AssetSelection,
+    Observers,
+    no_match_result,
+)
+from ic3sync.terminal import RichProgress, escape, print_summary, stop_on_signals
+
+if TYPE_CHECKING:
+    from ic3sync.bootstrap import Wiring
+
+
+def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> int:
+    from ic3sync.sync import run_options, run_sync
+
+    cancel = threading.Event()
+    progress = RichProgress(err) if err.is_terminal else None
+    with (
+        notify_and_prune_after_run(wiring) as after,
+        wiring.clients(cancel=cancel) as client,
+        stop_on_signals(cancel, err),
+    ):
+        try:
+            result = run_sync(
+                wiring.engine,
+                client,
+                trigger="cli",
+                selection=selection,
+                cancel=cancel,
+                observer=Observers(progress, after),
+                **run_options(wiring.settings),
+            )
+        finally:
+            if progress:
+                progress.stop()
+    say_on_interrupt(f"interrupted after run {result.run_id} had ended {result.status}")
+    print_summary(result, err if as_json else out)
+    if as_json:
+        print(json.dumps(result.as_dict()))
+    return run_exit_code(result.status, result.failed)
+
+
+def sync(
+    batch: Annotated[
+        int | None, typer.Option(min=1, max=INT64_MAX, help="at most N assets (default: all)")
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, max=INT64_MAX, help="skip the first N assets")] = 0,
+    customer_id: Annotated[
+        int | None,
+        typer.Option("--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer"),
+    ] = None,
+    only_failed: Annotated[
+        bool, typer.Option("--only-failed", help="only assets whose latest outcome failed")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the SyncResult as JSON")] = False,
+) -> None:
+    """One sequential run over the register (or a batch of it)."""
+    from ic3sync import bootstrap
+
+    with errors_as_exit_codes():
+        settings = bootstrap.load_settings()
+        settings.require_api_token()
+        selection = AssetSelection(
+            batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
+        )
+        try:
+            code = _run_cli_sync(bootstrap.bootstrap(settings), selection, as_json)
+        except NoAssetMatches as exc:
+            # Nothing to do is not a failure: a cron job paging with --offset ends here.
+            (err if as_json else out).print(escape(str(exc)), highlight=False)
+            if as_json:
+                print(json.dumps(no_match_result(str(exc))))
+            code = EXIT_OK
+    raise typer.Exit(code)
+
+
+def sync_one(
+    cmms_asset_id: Annotated[
+        str, typer.Argument(help="the Innomaint asset id, e.g. 'Delhi Cantt Naraina_BP_01'")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Sync one asset now."""
+    from ic3sync import bootstrap
+    from ic3sync.sync import run_options, sync_asset
+
+    with errors_as_exit_codes():
+        settings = bootstrap.load_settings()
+        settings.require_api_token()
+        wiring = bootstrap.bootstrap(settings)
+        with (
+            notify_and_prune_after_run(wiring) as after,
+            wiring.clients(cancel=threading.Event()) as client,
+        ):
+            try:
+                run_id, outcome = sync_asset(
+                    wiring.engine,
+                    client,
+                    cmms_asset_id,
+                    trigger="cli",
+                    observer=after,
+                    **run_options(settings),
+                )
+            except AssetSyncFailed as exc:
+                failed: AssetSyncFailed | None = exc
+            else:
+                failed = None
+        if failed is None:
+            payload = {
+                "status": "synced",
+                "cmms_asset_id": outcome.cmms_asset_id,
+                "traceability_id": outcome.traceability_id,
+                "run_id": run_id,
+                "error": outcome.error,
+            }
+            code = EXIT_OK
+        else:
+            payload = {
+                "status": "failed",
+                "cmms_asset_id": failed.cmms_asset_id,
+                "traceability_id": None,
+                "run_id": failed.run_id,
+                "error": failed.reason,
+            }
+            code = run_exit_code(failed.run_status, failed=1)
+        if as_json:
+            print(json.dumps(payload))
+        elif failed is None:
+            out.print(
+                f"synced {outcome.cmms_asset_id!r} (traceability_id {outcome.traceability_id}, "
+                f"run {run_id})",
+                highlight=False,
+            )
+            if outcome.error:
+                out.print(f"note: {escape(outcome.error)}", highlight=False)
+        else:
+            err.print(f"[red]failed[/] {escape(failed.cmms_asset_id)}: {escape(failed.reason)}")
+    raise typer.Exit(code)
