@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import BaseModel
 
-from ic3sync.db import queries
+from ic3sync.db import read as queries
 from ic3sync.db.schema import DURATION_COLUMNS
 from ic3sync.db.views import ChangeRow
 from ic3sync.errors import ExportFileError

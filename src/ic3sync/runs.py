@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from ic3sync.config import Settings
-from ic3sync.db import queries
+from ic3sync.db import read as queries
 from ic3sync.db import runs as run_rows
 from ic3sync.db.retention import prune_after_run
 from ic3sync.db.views import (

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db import changes, queries
+from ic3sync.db import changes, read
 from ic3sync.db.engine import WRITE_LOCK_AT_BEGIN
 from ic3sync.db.schema import (
     asset_master,
@@ -174,11 +174,11 @@ def test_changes_since_the_edges_of_the_calendar_answer_all_or_nothing(engine):
     _sync(engine)
     east, west = timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))
     with engine.connect() as conn:
-        everything = queries.list_changes(conn).total
+        everything = read.list_changes(conn).total
         assert everything == 6
-        assert queries.list_changes(conn, since=datetime(1, 1, 1, tzinfo=east)).total == 6
-        assert queries.list_changes(conn, since=datetime(9999, 12, 31, 23, tzinfo=west)).total == 0
-        counts = queries.run_change_counts(conn, 2)
+        assert read.list_changes(conn, since=datetime(1, 1, 1, tzinfo=east)).total == 6
+        assert read.list_changes(conn, since=datetime(9999, 12, 31, 23, tzinfo=west)).total == 0
+        counts = read.run_change_counts(conn, 2)
     assert dict(counts)["criticality"] == 1 and len(counts) == 6
 
 

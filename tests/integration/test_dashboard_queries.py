@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db.queries import (
+from ic3sync.db.read import (
     failure_groups,
     list_runs,
     register_customers,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import sqlalchemy as sa
 
-from ic3sync.db import queries
+from ic3sync.db import read
 from ic3sync.db.schema import asset_master, asset_performance
 from ic3sync.export import (
     CHANGES_SHEET,
@@ -208,7 +208,7 @@ def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):
 
     with engine.connect() as conn:
         n = write_changes(
-            queries.iter_changes(conn, column="mttr"), tmp_path / "c.csv", "csv", zone=KOLKATA
+            read.iter_changes(conn, column="mttr"), tmp_path / "c.csv", "csv", zone=KOLKATA
         )
     lines = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8-sig")))
     assert n == 2 == len(lines) - 1

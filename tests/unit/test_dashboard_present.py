@@ -3,7 +3,8 @@ chart's geometry and pagination."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -133,6 +134,25 @@ def test_the_chart_stacks_counts_on_one_scale_oldest_first() -> None:
     assert chart.max_duration == "1 min"
     assert "18 synced, 2 failed" in older.label
     assert present.runs_chart([]) is None
+
+
+def test_a_running_run_has_its_time_left_at_the_pace_so_far() -> None:
+    run = _run(5, 30, 10, 0, None).model_copy(update={"total": 100})
+    now = run.started_at + timedelta(seconds=20)
+    # 40 assets in 20 s: the 60 left take 30 s more.
+    assert present.with_time_left(run, now).eta_s == 30.0
+    assert present.seconds_left(run.model_copy(update={"done": 0}), now) is None
+    finished = run.model_copy(update={"status": "completed"})
+    assert present.with_time_left(finished, now).eta_s is None
+    assert present.seconds_left(run.model_copy(update={"total": 40}), now) is None
+
+
+def test_stored_numbers_keep_their_digits_and_dates_read_as_iso_text() -> None:
+    at = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
+    shown = present.exact_values(
+        {"cost": Decimal("13470.50"), "pct": Decimal("100.0000"), "on": date(2024, 2, 29), "at": at}
+    )
+    assert shown == {"cost": "13470.50", "pct": "100.0000", "on": "2024-02-29", "at": at}
 
 
 def test_pages_are_clamped_to_what_exists() -> None:

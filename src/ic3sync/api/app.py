@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from ic3sync import __version__
 from ic3sync.api import dashboard, errors
 from ic3sync.api.limits import BodyLimit
-from ic3sync.api.routes import admin, ops
+from ic3sync.api.reads import ReadModels
+from ic3sync.api.routes import ROUTERS
 from ic3sync.bootstrap import Wiring
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import Ic3SyncError
@@ -82,9 +83,11 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.manager = manager
-    app.include_router(admin)
-    app.include_router(ops)
+    app.state.reads = ReadModels(engine, manager)
+    for router in ROUTERS:
+        app.include_router(router)
     _install_docs(app)
     dashboard.install(app, settings)
     errors.install(app)

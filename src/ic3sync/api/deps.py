@@ -1,5 +1,5 @@
-"""FastAPI dependencies: the run manager of the app, the admin token check, and the Host and
-Origin checks the admin API and the dashboard share."""
+"""FastAPI dependencies: the run manager of the app, the read models its routes read, the admin
+token check, and the Host and Origin checks the admin API and the dashboard share."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ic3sync.api.reads import ReadModels
 from ic3sync.config import Settings
 from ic3sync.runs import RunManager
 
@@ -28,11 +29,17 @@ def get_manager(request: Request) -> RunManager:
     return request.app.state.manager
 
 
+def get_reads(request: Request) -> ReadModels:
+    return request.app.state.reads
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Starts, cancels and syncs now; what a route reads comes from Reads.
 Manager = Annotated[RunManager, Depends(get_manager)]
+Reads = Annotated[ReadModels, Depends(get_reads)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 

@@ -1,18 +1,70 @@
-"""Pure presentation helpers of the dashboard: times and numbers for people, failure reasons
-grouped by kind, and the geometry of the runs chart. No I/O, so they are unit-tested alone."""
+"""How the API and the dashboard show what they read: a run's time left, stored numbers with
+their exact digits, times and numbers for people, failure reasons grouped by kind, and the
+geometry of the runs chart. No I/O, so they are unit-tested alone."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ic3sync.db.views import ChangeRow, FailureGroup, RunView
+from ic3sync.db.views import AssetDetail, ChangeRow, FailureGroup, RunView
 from ic3sync.durations import duration
 from ic3sync.errors import HTTP_KINDS, ErrorKind
+
+# --- what the API answers -------------------------------------------------------------------
+
+
+def seconds_left(run: RunView, now: datetime) -> float | None:
+    """At the pace so far; None when the run is not going or has logged no asset yet."""
+    if run.status != "running" or not run.done or run.total <= run.done:
+        return None
+    elapsed = (now - run.started_at).total_seconds()
+    return round(elapsed / run.done * (run.total - run.done), 1)
+
+
+def with_time_left(run: RunView, now: datetime | None = None) -> RunView:
+    """The run with its eta_s."""
+    eta = seconds_left(run, now or datetime.now(UTC))
+    return run.model_copy(update={"eta_s": eta})
+
+
+def exact_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as shown: numerics as text keep their exact digits (in JSON too), dates
+    as ISO text."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+def asset_shown(detail: AssetDetail) -> AssetDetail:
+    """An asset's stored detail with its values as exact_values shows them."""
+
+    def shown(row: dict[str, Any] | None) -> dict[str, Any] | None:
+        return exact_values(row) if row is not None else None
+
+    return detail.model_copy(
+        update={
+            "asset": exact_values(detail.asset),
+            "building": shown(detail.building),
+            "floor": shown(detail.floor),
+            "department": shown(detail.department),
+            "performance": shown(detail.performance),
+            "workorders": [exact_values(w) for w in detail.workorders],
+        }
+    )
+
+
+# --- for people ------------------------------------------------------------------------------
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:

@@ -93,7 +93,7 @@ def changes(
 ) -> None:
     """What the syncs changed: a table here, or every matching change in a file."""
     from ic3sync import bootstrap
-    from ic3sync.db import queries
+    from ic3sync.db import read as queries
     from ic3sync.export import write_changes, written_whole
     from ic3sync.schedule import parse_timezone
 

@@ -19,8 +19,9 @@ from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 
-from ic3sync.db import changes, queries, writes
+from ic3sync.db import changes, writes
 from ic3sync.db import runs as run_rows
+from ic3sync.db import selection as queries
 from ic3sync.db.engine import WRITE_LOCK_AT_BEGIN
 from ic3sync.db.errors import (
     connection_lost,

@@ -1,5 +1,5 @@
 """The read models: runs, their log rows, an asset's stored detail, failure groups, register
-health and customers, as db/queries.py returns them and the HTTP API answers them."""
+health and customers, as db/read/ returns them and the HTTP API answers them."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ic3sync.db.digest import LoggedFailure, run_failures
-from ic3sync.db.queries import run_change_counts
+from ic3sync.db.read.changes import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.model import SyncResult
 from ic3sync.redact import Redactor

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from fastapi import Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,10 +44,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _database(request: Request) -> sa.Engine:
+    # The app's own engine: sessions are the dashboard's state, not the run manager's.
+    engine: sa.Engine = request.app.state.engine
+    return engine
+
+
 def start_session(request: Request, settings: Settings) -> None:
     """A fresh session after a good login: nothing from before it carries over."""
     session_id = secrets.token_urlsafe(32)
-    with request.app.state.manager.engine.begin() as conn:
+    with _database(request).begin() as conn:
         lasts = timedelta(seconds=SESSION_MAX_AGE_S)
         rows.open_session(conn, session_id, token_mark(settings), _now(), lasts)
     request.session.clear()
@@ -62,14 +69,14 @@ def session_alive(request: Request, settings: Settings) -> bool:
     session_id = request.session.get(_KEY)
     if not isinstance(session_id, str):
         return False
-    with request.app.state.manager.engine.connect() as conn:
+    with _database(request).connect() as conn:
         return rows.session_alive(conn, session_id, token_mark(settings), _now())
 
 
 def end_session(request: Request) -> None:
     session_id = request.session.get(_KEY)
     if isinstance(session_id, str):
-        with request.app.state.manager.engine.begin() as conn:
+        with _database(request).begin() as conn:
             rows.end_session(conn, session_id)
     request.session.clear()
 

@@ -1,0 +1,56 @@
+"""The open routes for operations: /healthz and /metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ic3sync.api.deps import Reads
+from ic3sync.api.schemas import ErrorBody, Health
+from ic3sync.db import migrate as migrations
+from ic3sync.db.errors import db_reason
+from ic3sync.metrics import CONTENT_TYPE
+
+log = logging.getLogger("ic3sync.api")
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/healthz",
+    summary="200 when the database answers and its schema is current",
+    response_model=Health,
+    responses={503: {"model": ErrorBody, "description": "the database does not answer"}},
+)
+def healthz(reads: Reads) -> Health | JSONResponse:
+    try:
+        outdated = reads.schema_problem()
+    except sa.exc.SQLAlchemyError as exc:
+        # This route is open to anyone: the driver's words (host, port, user) stay in the log.
+        log.error("/healthz: database unreachable: %s", db_reason(exc))
+        return JSONResponse({"detail": "database unreachable"}, status_code=503)
+    if outdated:
+        return JSONResponse({"detail": outdated}, status_code=503)
+    return Health(database=reads.database, schema_revision=migrations.head_revision())
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "example": "# TYPE ic3sync_run_in_progress gauge\nic3sync_run_in_progress 0.0\n"
+                }
+            }
+        }
+    },
+)
+def metrics(request: Request) -> Response:
+    body = request.app.state.manager.metrics.render()
+    return Response(body, media_type=CONTENT_TYPE)

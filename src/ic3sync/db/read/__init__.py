@@ -1,0 +1,39 @@
+"""The read side: plain queries over a connection returning the typed rows of db/views.py.
+A module per subject (runs, assets, changes, the register as files); the package names them
+all, so a caller reads `read.get_run(conn, 7)`. How a value is shown is api/present.py's."""
+
+from ic3sync.db.read.assets import asset_detail, register_customers, register_health
+from ic3sync.db.read.changes import (
+    asset_changes,
+    change_counts,
+    iter_changes,
+    list_changes,
+    run_change_counts,
+    run_changes,
+)
+from ic3sync.db.read.export import iter_failures, iter_register, latest_run_id, register_columns
+from ic3sync.db.read.health import ping
+from ic3sync.db.read.runs import failure_groups, get_run, list_runs, run_log
+from ic3sync.db.selection import find_asset
+
+__all__ = [
+    "asset_changes",
+    "asset_detail",
+    "change_counts",
+    "failure_groups",
+    "find_asset",
+    "get_run",
+    "iter_changes",
+    "iter_failures",
+    "iter_register",
+    "latest_run_id",
+    "list_changes",
+    "list_runs",
+    "ping",
+    "register_columns",
+    "register_customers",
+    "register_health",
+    "run_change_counts",
+    "run_changes",
+    "run_log",
+]
