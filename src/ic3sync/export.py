@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import BaseModel
 
-from ic3sync.db import read as queries
+from ic3sync.db import read
 from ic3sync.db.schema import DURATION_COLUMNS
 from ic3sync.db.views import ChangeRow
 from ic3sync.errors import ExportFileError
@@ -100,7 +100,7 @@ def _columns(names_and_types: Iterable[tuple[str, Any]], zone: ZoneInfo) -> list
 
 
 def _register_columns(zone: ZoneInfo) -> list[Column]:
-    return _columns(queries.register_columns(), zone)
+    return _columns(read.register_columns(), zone)
 
 
 def _record_columns(fields: Sequence[str], zone: ZoneInfo) -> list[Column]:
@@ -191,21 +191,21 @@ def write_workbook(
     wb = Workbook(write_only=True)
     with engine.connect() as conn:
         register = _sheet(
-            wb, REGISTER_SHEET, _register_columns(zone), queries.iter_register(conn, chunk=chunk)
+            wb, REGISTER_SHEET, _register_columns(zone), read.iter_register(conn, chunk=chunk)
         )
-        run_id = queries.latest_run_id(conn)
+        run_id = read.latest_run_id(conn)
         failures = _sheet(
             wb,
             FAILURES_SHEET,
             _record_columns(FAILURE_FIELDS, zone),
-            _dumped(queries.iter_failures(conn, run_id, chunk=chunk)) if run_id else (),
+            _dumped(read.iter_failures(conn, run_id, chunk=chunk)) if run_id else (),
         )
         since = now - timedelta(days=CHANGES_DAYS)
         changes = _sheet(
             wb,
             CHANGES_SHEET,
             _record_columns(CHANGE_FIELDS, zone),
-            _dumped(queries.iter_changes(conn, since=since, chunk=chunk)),
+            _dumped(read.iter_changes(conn, since=since, chunk=chunk)),
         )
     wb.save(path)
     return ExportCounts(register, failures, changes, run_id)
@@ -219,7 +219,7 @@ def write_failures_workbook(engine: sa.Engine, path: Path, run_id: int, *, zone:
             wb,
             f"Run {run_id} failures",
             _record_columns(FAILURE_FIELDS, zone),
-            _dumped(queries.iter_failures(conn, run_id)),
+            _dumped(read.iter_failures(conn, run_id)),
         )
     wb.save(path)
     return n
@@ -239,7 +239,7 @@ def write_changes(rows: Iterable[ChangeRow], path: Path, fmt: Format, *, zone: Z
 def write_register_csv(engine: sa.Engine, path: Path, *, zone: ZoneInfo) -> int:
     """The register sheet as a .csv (one file holds one sheet); the number of rows."""
     with engine.connect() as conn:
-        return _csv(path, _register_columns(zone), queries.iter_register(conn))
+        return _csv(path, _register_columns(zone), read.iter_register(conn))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -17,15 +17,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from ic3sync.config import Settings
-from ic3sync.db import read as queries
+from ic3sync.db import read
 from ic3sync.db import runs as run_rows
 from ic3sync.db.retention import prune_after_run
 from ic3sync.db.views import (
-    AssetDetail,
-    CustomerCount,
-    FailureGroup,
-    LogPage,
-    RegisterHealth,
     RunPage,
     RunView,
 )
@@ -245,7 +240,7 @@ class RunManager:
         between assets. Waits up to wait_s for the run to end, then answers with the run as it
         stands. RunNotCancellable when the run is not running."""
         with self.engine.begin() as conn:
-            view = queries.get_run(conn, run_id)
+            view = read.get_run(conn, run_id)
             if view.status != "running" or not run_rows.request_cancel(
                 conn, run_id, datetime.now(UTC)
             ):
@@ -259,14 +254,14 @@ class RunManager:
         else:
             self._wait_until_ended(run_id, wait_s)
         with self.engine.connect() as conn:
-            return queries.get_run(conn, run_id, self._live)
+            return read.get_run(conn, run_id, self._live)
 
     def _wait_until_ended(self, run_id: int, wait_s: float) -> None:
         """Poll the row of a run of another process until it is no longer running."""
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             with self.engine.connect() as conn:
-                if queries.get_run(conn, run_id).status != "running":
+                if read.get_run(conn, run_id).status != "running":
                     return
             time.sleep(CANCEL_POLL_S)
 
@@ -299,38 +294,13 @@ class RunManager:
         with self.engine.connect() as conn:
             yield conn
 
-    def read(self, query: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """Any read of db/queries.py, on a connection of its own."""
-        with self._conn() as conn:
-            return query(conn, *args, **kw)
-
     def list_runs(self, **kw: Any) -> RunPage:
         with self._conn() as conn:
-            return queries.list_runs(conn, live=self._live, **kw)
+            return read.list_runs(conn, live=self._live, **kw)
 
     def get_run(self, run_id: int) -> RunView:
         with self._conn() as conn:
-            return queries.get_run(conn, run_id, self._live)
-
-    def run_log(self, run_id: int, **kw: Any) -> LogPage:
-        with self._conn() as conn:
-            return queries.run_log(conn, run_id, **kw)
-
-    def asset_detail(self, cmms_asset_id: str, **kw: Any) -> AssetDetail:
-        with self._conn() as conn:
-            return queries.asset_detail(conn, cmms_asset_id, **kw)
-
-    def failure_groups(self, run_id: int) -> list[FailureGroup]:
-        with self._conn() as conn:
-            return queries.failure_groups(conn, run_id)
-
-    def register_health(self) -> RegisterHealth:
-        with self._conn() as conn:
-            return queries.register_health(conn)
-
-    def register_customers(self) -> list[CustomerCount]:
-        with self._conn() as conn:
-            return queries.register_customers(conn)
+            return read.get_run(conn, run_id, self._live)
 
     def scheduled_tick(self) -> None:
         """A schedule tick: start a full run unless one is going, which skips this tick."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db import unit_of_work
+from ic3sync.db import selection
 from ic3sync.db.schema import asset_master
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig, asset_payload
 from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, RunObserver
@@ -29,7 +29,7 @@ def simulator() -> Iterator[Simulator]:
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(unit_of_work, "PAGE_SIZE", 3)
+    monkeypatch.setattr(selection, "PAGE_SIZE", 3)
 
 
 def _run(engine: sa.Engine, sim: Simulator, **kw):  # type: ignore[no-untyped-def]

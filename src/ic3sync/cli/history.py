@@ -93,7 +93,7 @@ def changes(
 ) -> None:
     """What the syncs changed: a table here, or every matching change in a file."""
     from ic3sync import bootstrap
-    from ic3sync.db import read as queries
+    from ic3sync.db import read
     from ic3sync.export import write_changes, written_whole
     from ic3sync.schedule import parse_timezone
 
@@ -110,15 +110,15 @@ def changes(
             "cmms_asset_id": cmms_asset_id,
         }
         with engine.connect() as conn:
-            if cmms_asset_id is not None and queries.find_asset(conn, cmms_asset_id) is None:
+            if cmms_asset_id is not None and read.find_asset(conn, cmms_asset_id) is None:
                 raise AssetNotFound(cmms_asset_id)
             if target is None:
-                page = queries.list_changes(conn, limit=limit, **filters)
+                page = read.list_changes(conn, limit=limit, **filters)
                 print_changes(page, zone, out)
                 return
             path, fmt = target
             with written_whole(path) as part:
-                n = write_changes(queries.iter_changes(conn, **filters), part, fmt, zone=zone)
+                n = write_changes(read.iter_changes(conn, **filters), part, fmt, zone=zone)
         _console_to_report_writing(path).print(f"wrote {n} changes to {path}", highlight=False)
 
 

@@ -3,12 +3,16 @@ in run order; and the one asset a sync-one names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from ic3sync.db.schema import asset_master, sync_log
 from ic3sync.model import AssetRef, AssetSelection
+
+# How many assets a run reads at a time: its memory stays flat however large the register.
+PAGE_SIZE = 1000
 
 
 def latest_outcome_failed() -> sa.ColumnElement[bool]:
@@ -104,3 +108,73 @@ def find_asset(conn: sa.Connection, cmms_asset_id: str) -> AssetRef | None:
         ).where(asset_master.c.cmms_asset_id == cmms_asset_id)
     ).first()
     return AssetRef(*row) if row else None
+
+
+class AssetPages:
+    """The run's assets in run order, read PAGE_SIZE at a time by key, so a run's memory does
+    not grow with the register. At most `total` assets, the count the run started with."""
+
+    def __init__(
+        self,
+        conn: Callable[[], sa.Connection],
+        retrying_reads: Callable[[Callable[[], Any]], Any],
+        sel: AssetSelection,
+        total: int,
+    ) -> None:
+        self._conn = conn
+        self._retrying_reads = retrying_reads
+        self.sel = sel
+        self.left = total
+        self.after: AssetKey | None = None
+        self.exhausted = False
+        self.page: list[AssetRef] = []
+        self.taken = 0  # of self.page, handed out
+        self.handed_before = 0  # in the pages before self.page
+
+    def __iter__(self) -> Iterator[AssetRef]:
+        while True:
+            if self.taken == len(self.page):
+                self.page = self._next_page()
+                self.taken = 0
+                if not self.page:
+                    return
+            asset = self.page[self.taken]
+            self.taken += 1
+            yield asset
+
+    @property
+    def handed(self) -> int:
+        """How many assets the run has been handed so far."""
+        return self.handed_before + self.taken
+
+    def rest(self, untaken: int) -> Iterator[list[AssetRef]]:
+        """The assets the run did not reach, a page at a time: the last `untaken` handed out
+        (the asset a stop came at), the rest of the page, then the pages not read yet. Reads in
+        the caller's transaction, and leaves the iteration where it was (it can be retried)."""
+        if first := self.page[self.taken - untaken :]:
+            yield first
+        after, left, exhausted = self.after, self.left, self.exhausted
+        while not exhausted and left > 0:
+            page, after, exhausted = self._read(after, min(PAGE_SIZE, left))
+            left -= len(page)
+            if page:
+                yield page
+
+    def _next_page(self) -> list[AssetRef]:
+        if self.exhausted or self.left <= 0:
+            return []
+        limit = min(PAGE_SIZE, self.left)
+        page, self.after, self.exhausted = self._retrying_reads(
+            lambda: self._read(self.after, limit)
+        )
+        self.left -= len(page)
+        self.handed_before += len(self.page)
+        return page
+
+    def _read(
+        self, after: AssetKey | None, limit: int
+    ) -> tuple[list[AssetRef], AssetKey | None, bool]:
+        """(the page after `after`, the key to read the next one after, whether it was the last)."""
+        keyed = select_assets(self._conn(), self.sel, after=after, limit=limit)
+        page = [asset for asset, _ in keyed]
+        return page, (keyed[-1][1] if keyed else after), len(keyed) < limit

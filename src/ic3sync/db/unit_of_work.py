@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from ic3sync.db import changes, writes
 from ic3sync.db import runs as run_rows
-from ic3sync.db import selection as queries
 from ic3sync.db.engine import WRITE_LOCK_AT_BEGIN
 from ic3sync.db.errors import (
     connection_lost,
@@ -31,6 +30,7 @@ from ic3sync.db.errors import (
     sqlite_locked,
 )
 from ic3sync.db.lock import RunLock
+from ic3sync.db.selection import AssetPages, count_assets, find_asset
 from ic3sync.errors import (
     LOCK_LOST,
     AssetNotFound,
@@ -45,8 +45,6 @@ from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, SyncResult
 
 log = logging.getLogger("ic3sync.sync")
 
-# How many assets a run reads at a time: its memory stays flat however large the register.
-PAGE_SIZE = 1000
 # How often the run row's counters are refreshed for watchers (the CLI of another shell, the
 # admin service).
 HEARTBEAT_S = 1.0
@@ -83,7 +81,7 @@ class SqlRunStore:
         self.database_gone = False
         self._stack = contextlib.ExitStack()
         self._conn: sa.Connection | None = None
-        self._pages: _Pages | None = None
+        self._pages: AssetPages | None = None
         self._last_heartbeat = 0.0
 
     def __enter__(self) -> Self:
@@ -118,10 +116,10 @@ class SqlRunStore:
             with conn.begin():
                 dead = run_rows.mark_dead_runs_interrupted(conn, _now())
                 if selection.cmms_asset_id is not None and (
-                    queries.find_asset(conn, selection.cmms_asset_id) is None
+                    find_asset(conn, selection.cmms_asset_id) is None
                 ):
                     raise AssetNotFound(selection.cmms_asset_id)
-                total = queries.count_assets(conn, selection)
+                total = count_assets(conn, selection)
                 if not total:
                     return None, 0, dead
                 self.run_id = run_rows.create_run(
@@ -134,7 +132,7 @@ class SqlRunStore:
                 )
                 run_rows.update_run(conn, self.run_id, total=total)
         self.selection = selection
-        self._pages = _Pages(self, selection, total)
+        self._pages = AssetPages(lambda: self.conn, self.retrying_reads, selection, total)
         return self.run_id, total, dead
 
     def assets(self) -> Iterator[AssetRef]:
@@ -363,66 +361,3 @@ class SqlRunStore:
 
 def _skipped(asset: AssetRef, reason: str, kind: ErrorKind) -> AssetOutcome:
     return AssetOutcome(asset.cmms_asset_id, "skipped", reason, error_kind=kind)
-
-
-class _Pages:
-    """The run's assets in run order, read PAGE_SIZE at a time by key, so a run's memory does
-    not grow with the register. At most `total` assets, the count the run started with."""
-
-    def __init__(self, store: SqlRunStore, sel: AssetSelection, total: int) -> None:
-        self.store = store
-        self.sel = sel
-        self.left = total
-        self.after: queries.AssetKey | None = None
-        self.exhausted = False
-        self.page: list[AssetRef] = []
-        self.taken = 0  # of self.page, handed out
-        self.handed_before = 0  # in the pages before self.page
-
-    def __iter__(self) -> Iterator[AssetRef]:
-        while True:
-            if self.taken == len(self.page):
-                self.page = self._next_page()
-                self.taken = 0
-                if not self.page:
-                    return
-            asset = self.page[self.taken]
-            self.taken += 1
-            yield asset
-
-    @property
-    def handed(self) -> int:
-        """How many assets the run has been handed so far."""
-        return self.handed_before + self.taken
-
-    def rest(self, untaken: int) -> Iterator[list[AssetRef]]:
-        """The assets the run did not reach, a page at a time: the last `untaken` handed out
-        (the asset a stop came at), the rest of the page, then the pages not read yet. Reads in
-        the caller's transaction, and leaves the iteration where it was (it can be retried)."""
-        if first := self.page[self.taken - untaken :]:
-            yield first
-        after, left, exhausted = self.after, self.left, self.exhausted
-        while not exhausted and left > 0:
-            page, after, exhausted = self._read(after, min(PAGE_SIZE, left))
-            left -= len(page)
-            if page:
-                yield page
-
-    def _next_page(self) -> list[AssetRef]:
-        if self.exhausted or self.left <= 0:
-            return []
-        limit = min(PAGE_SIZE, self.left)
-        page, self.after, self.exhausted = self.store.retrying_reads(
-            lambda: self._read(self.after, limit)
-        )
-        self.left -= len(page)
-        self.handed_before += len(self.page)
-        return page
-
-    def _read(
-        self, after: queries.AssetKey | None, limit: int
-    ) -> tuple[list[AssetRef], queries.AssetKey | None, bool]:
-        """(the page after `after`, the key to read the next one after, whether it was the last)."""
-        keyed = queries.select_assets(self.store.conn, self.sel, after=after, limit=limit)
-        page = [asset for asset, _ in keyed]
-        return page, (keyed[-1][1] if keyed else after), len(keyed) < limit
