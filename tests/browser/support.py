@@ -40,7 +40,9 @@ FAULTS: dict[str, object] = {
     STATUS_FALSE: "status_false",
     MISMATCH: "other_serial",
     GARBLED: "bad_numbers",
-    **{sid: {"kind": "slow", "ms": 400} for sid in SLOW},
+    # The first slow asset is answered; the vendor holds the others until the run is cancelled.
+    SLOW[0]: {"kind": "slow", "ms": 400},
+    **{sid: {"kind": "held"} for sid in SLOW[1:]},
 }
 # Enough per-asset time that a run of the register spans several refreshes of the page.
 LATENCY_MS = 60

@@ -464,6 +464,28 @@ def test_stats_see_concurrent_requests_when_a_caller_sends_them(
     assert sim.stats()["max_in_flight"] == 3
 
 
+def test_a_held_asset_is_answered_once_the_test_releases_it(
+    start_simulator: StartSimulator,
+) -> None:
+    sim = start_simulator(faults={ASSET: "held"})
+    root = sim.url.split("/api/")[0]
+    with ThreadPoolExecutor(1) as pool, httpx.Client() as client:
+        asked = pool.submit(
+            client.post,
+            sim.url,
+            json={"serialnumber": ASSET},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        deadline = time.monotonic() + 10
+        while sim.stats()["requests"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sim.stats()["requests"] == 1 and not asked.done()
+        assert httpx.post(f"{root}/__release").status_code == 200
+        answer = asked.result(timeout=10)
+    assert answer.status_code == 200 and answer.json()["status"] is True
+
+
 def test_reset_clears_the_stats_and_replays_transient_faults(
     start_simulator: StartSimulator,
 ) -> None:

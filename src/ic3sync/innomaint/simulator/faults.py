@@ -19,6 +19,8 @@ Faults are chosen per serialnumber, from an explicit mapping (usually a JSON fil
       string_numbers    every number sent as a string
       bad_numbers       counts "abc", durations "x:y", availability "n/a"
       slow              the normal answer after `ms` (default 500)
+      held              the normal answer once POST /__release is called (or after `max_s`,
+                        default 60): a test decides when the vendor answers
     hostile (every request)
       drip              the normal answer, one byte every `interval_s` (default 2)
       echo_token        the normal answer with the request's token inside values, in JSON
@@ -60,6 +62,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "string_numbers": {},
     "bad_numbers": {},
     "slow": {"ms": 500},
+    "held": {"max_s": 60},
     "drip": {"interval_s": 2},
     "echo_token": {},
     "oversized": {"mb": 50, "length": 1},

@@ -90,6 +90,11 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self.server.simulator.reset()
             self._send(200, json_bytes({"status": True}))
             return
+        if self.path.split("?", 1)[0] == "/__release":
+            self._read_body()
+            self.server.simulator.released.set()
+            self._send(200, json_bytes({"status": True}))
+            return
         stats = self.server.simulator.request_stats
         stats.begin(None if self.stamped is None else self.stamped.arrived)
         try:
@@ -155,6 +160,9 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._send_oversized(*parts, declare_length=bool(fault["length"]))
         elif kind == "slow":
             time.sleep(fault["ms"] / 1000.0)
+            self._send(200, ok_body(serialnumber))
+        elif kind == "held":
+            self.server.simulator.released.wait(fault["max_s"])
             self._send(200, ok_body(serialnumber))
         elif kind == "timeout":
             if self._client_left_within(fault["ms"] / 1000.0):

@@ -28,6 +28,8 @@ class Simulator:
         self.host = host
         self._requested_port = port
         self.request_stats = RequestStats()
+        # Set by POST /__release: the `held` assets are answered from then on.
+        self.released = threading.Event()
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
