@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from ic3sync.db.engine import make_engine
 from ic3sync.db.migrate import head_revision, upgrade
@@ -30,6 +31,12 @@ FIXTURE = (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# Hypothesis examples are judged by what they do, never by how long one took: on a loaded
+# machine a file or database write can outlast any per-example deadline. Speed is measured by
+# `make bench`.
+settings.register_profile("ic3sync", deadline=None)
+settings.load_profile("ic3sync")
 
 
 def _admin_engine() -> sa.Engine:
