@@ -294,6 +294,8 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
     assert cli.returncode == 1
     assert f"a sync is already running (run {run_id})" in cli.stderr
     server.http.post(f"{PREFIX}/runs/{run_id}/cancel")
+    # The cancel answers after a bounded wait; the lock is free once the run has ended.
+    server.wait_for_run(run_id, ended)
     assert len(run_rows(register)) == 1
 
     # Now the CLI holds the lock: the service refuses to start, and cancels the CLI's run.
@@ -308,6 +310,7 @@ def test_the_run_lock_holds_between_the_service_and_the_cli(
     try:
         deadline = time.monotonic() + 30
         while len(run_rows(register)) < 2 and time.monotonic() < deadline:
+            assert cli_proc.poll() is None, cli_proc.communicate()[1]
             time.sleep(0.05)
         cli_run = run_rows(register)[-1]
         assert cli_run["trigger"] == "cli"
