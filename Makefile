@@ -58,7 +58,7 @@ bench: $(STAMP)
 bench-prune: $(STAMP)
 	$(BIN)/python bench/prune.py
 
-# The webhook body and the mail of a real run, as the README shows them (docs/notify/).
+# The webhook body and the mail of a real run, as docs/operations.md shows them (docs/notify/).
 notify-samples: $(STAMP)
 	IC3_NOTIFY_SAMPLES=docs/notify $(BIN)/python -m pytest -q tests/e2e/test_notify_cli.py -k "sqlite and mails_and_posts"
 
