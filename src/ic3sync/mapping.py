@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from ic3sync.model import (
     WORKORDER_COST_COLUMNS,
     WORKORDER_COUNT_COLUMNS,
     WORKORDER_PERIODS,
+    AssetRows,
 )
 from ic3sync.parsing import (
     Unparseable,
@@ -39,24 +39,6 @@ __all__ = ["DEFAULT_VENDOR_ZONE", "AssetRows", "rows_from_response"]
 
 # INNOMAINT_TIMEZONE's default: the vendor writes its zone-less times in India Standard Time.
 DEFAULT_VENDOR_ZONE: Final = ZoneInfo("Asia/Kolkata")
-
-
-@dataclass(frozen=True, slots=True)
-class AssetRows:
-    """What one answer changes. In `master` and `performance` an absent column keeps the stored
-    value and a column set to None is written as NULL (the API value did not parse)."""
-
-    cmms_asset_id: str
-    traceability_id: int | None
-    master: dict[str, Any]
-    building: dict[str, Any] | None
-    floor: dict[str, Any] | None
-    department: dict[str, Any] | None
-    performance: dict[str, Any]
-    workorders: tuple[dict[str, Any], ...]
-    problems: tuple[str, ...]
-    # Oddities of the answer worth a line in the log row that stored nothing as NULL.
-    notes: tuple[str, ...] = ()
 
 
 class _Absent:

@@ -204,6 +204,24 @@ def no_match_result(detail: str) -> dict[str, Any]:
     return {**empty, "run_id": None, "status": NO_MATCH, "detail": detail}
 
 
+@dataclass(frozen=True, slots=True)
+class AssetRows:
+    """What one answer changes. In `master` and `performance` an absent column keeps the stored
+    value and a column set to None is written as NULL (the API value did not parse)."""
+
+    cmms_asset_id: str
+    traceability_id: int | None
+    master: dict[str, Any]
+    building: dict[str, Any] | None
+    floor: dict[str, Any] | None
+    department: dict[str, Any] | None
+    performance: dict[str, Any]
+    workorders: tuple[dict[str, Any], ...]
+    problems: tuple[str, ...]
+    # Oddities of the answer worth a line in the log row that stored nothing as NULL.
+    notes: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class LiveProgress:
     """What a process knows of a run it is executing, fresher than the run row."""

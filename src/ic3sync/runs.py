@@ -130,7 +130,7 @@ class RunHandle:
 
 class RunManager:
     """Starts runs in a background thread of this process, one at a time everywhere (the run
-    lock of sync.py), and cancels them. Reads go through the module's query functions."""
+    lock), and cancels them. Its reads of runs merge in the live progress of its own run."""
 
     def __init__(
         self,

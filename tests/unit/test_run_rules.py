@@ -1,4 +1,4 @@
-"""The rules of a run (shared/CONTRACT.md, Behaviour), held by the service layer alone: the run
+"""The rules of a run (the contract's behaviour rules), held by the service layer alone: the run
 and one asset's sync driven through in-memory fakes of the vendor and the store."""
 
 from __future__ import annotations

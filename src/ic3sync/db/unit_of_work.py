@@ -40,8 +40,7 @@ from ic3sync.errors import (
     ErrorKind,
     RunInProgress,
 )
-from ic3sync.mapping import AssetRows
-from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, SyncResult
+from ic3sync.model import AssetOutcome, AssetRef, AssetRows, AssetSelection, SyncResult
 
 log = logging.getLogger("ic3sync.sync")
 

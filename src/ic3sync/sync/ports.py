@@ -11,7 +11,7 @@ from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, SyncResult
 
 if TYPE_CHECKING:
     from ic3sync.innomaint.client import Fetched
-    from ic3sync.mapping import AssetRows
+    from ic3sync.model import AssetRows
 
 
 class Fetcher(Protocol):

@@ -14,8 +14,7 @@ from ic3sync.errors import AssetNotFound, AssetNotStored, RunInProgress
 from ic3sync.innomaint.client import Fetched
 from ic3sync.innomaint.models import parse_response
 from ic3sync.innomaint.simulator import asset_payload
-from ic3sync.mapping import AssetRows
-from ic3sync.model import AssetOutcome, AssetRef, AssetSelection, SyncResult
+from ic3sync.model import AssetOutcome, AssetRef, AssetRows, AssetSelection, SyncResult
 
 # What a scripted vendor does for an asset: an answer (a payload dict), or an error to raise,
 # or a function of the request count that returns either.
