@@ -342,3 +342,32 @@ def test_the_token_is_in_no_table_after_a_run_with_faults(engine, simulator):
     seed_assets(engine, IDS)
     _run(engine, simulator)
     assert TOKEN not in all_text(engine)
+
+
+def test_an_asset_whose_writes_lose_the_connection_every_time_fails_alone(engine, simulator):
+    ids = ["Delhi Cantt Naraina_BP_01", "Plant 02_PUMP_02", "Plant 03_PUMP_03"]
+    seed_assets(engine, ids)
+    doomed = master(engine, ids[1])["asset_id"]
+    lost = engine.dialect.loaded_dbapi.OperationalError
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def drop(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        # The asset's master update, as a connection cut mid-transaction answers it.
+        if statement.startswith("UPDATE ic3_asset_master") and doomed in _values(parameters):
+            raise lost("server closed the connection unexpectedly")
+
+    result = _run(engine, simulator)
+    assert (result.status, result.success, result.failed) == ("completed", 2, 1)
+    logs = {r["cmms_asset_id"]: r for r in table_rows(engine, "cmms_sync_log", "log_id")}
+    assert logs[ids[1]]["status"] == "failed" and logs[ids[1]]["error_kind"] == "database"
+    assert logs[ids[1]]["error_message"].startswith(
+        "database connection lost 3 times while writing this asset: "
+    )
+    assert master(engine, ids[1])["last_synced_at"] is None
+    assert master(engine, ids[2])["last_synced_at"] is not None
+
+
+def _values(parameters: object) -> list[object]:
+    if isinstance(parameters, dict):
+        return list(parameters.values())
+    return list(parameters) if isinstance(parameters, (list, tuple)) else []

@@ -193,8 +193,16 @@ class SqlRunStore:
         else write again. AssetNotStored when the database refuses the rows or the connection
         is lost LOSSES_PER_ASSET times; DatabaseError when the database stays away."""
         losses = 0
+        reason = ""
         while True:
             try:
+                if losses and self._logged(asset):
+                    return
+                if losses >= LOSSES_PER_ASSET:
+                    raise AssetNotStored(
+                        f"database connection lost {losses} times while writing this asset: "
+                        f"{reason}"
+                    )
                 write()
                 return
             except sa.exc.SQLAlchemyError as exc:
@@ -207,14 +215,12 @@ class SqlRunStore:
                 losses += 1
                 reason = db_reason(exc)
             self.reconnect(reason)
-            with self.conn.begin():
-                logged = run_rows.logged_outcome(self.conn, self.run_id, asset.cmms_asset_id)
-            if logged is not None:
-                return
-            if losses >= LOSSES_PER_ASSET:
-                raise AssetNotStored(
-                    f"database connection lost {losses} times while writing this asset: {reason}"
-                )
+
+    def _logged(self, asset: AssetRef) -> bool:
+        """Whether this run's log holds the asset: its transaction committed."""
+        with self.conn.begin():
+            found = run_rows.logged_outcome(self.conn, self.run_id, asset.cmms_asset_id)
+        return found is not None
 
     # -- watchers ------------------------------------------------------------------------
 
