@@ -46,12 +46,14 @@ format: $(STAMP)
 screenshots: $(STAMP) $(AXE)
 	IC3_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser -k "postgresql and (failures or 409 or axe)"
 
-# ic3sync beside a bare loop and the customer's sketch (bench/results.json), then what the change
-# history and the export cost (bench/changes.json); both always run, and either's missed target
-# makes the exit status non-zero.
+# ic3sync at the customer's pace beside a bare loop and the customer's sketch, its CPU per asset,
+# its memory at scale and the import's speed (bench/results.json; a missed target makes the exit
+# status non-zero), then what the change history and the export cost (bench/changes.json,
+# figures only). `make bench BENCH_FLAGS=--quick` tries it with small sizes.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py; run=$$?; $(BIN)/python bench/changes.py; changes=$$?; \
-	exit $$(( run || changes ))
+	$(BIN)/python bench/run.py $(BENCH_FLAGS); run=$$?; \
+	$(BIN)/python bench/changes.py $(if $(findstring --quick,$(BENCH_FLAGS)),--assets 300 --rounds 3 --export 2000); \
+	changes=$$?; exit $$(( run || changes ))
 
 # `ic3sync prune` deleting 1,000,000 log rows on PostgreSQL while a sync runs: how long it took
 # and the longest any asset's transaction took meanwhile (bench/prune-results.json).

@@ -1,5 +1,6 @@
 """What the benchmark stands on: throw-away databases, the simulator as a process, registers of
-N assets, and the machine's description. Nothing here measures; bench/run.py does."""
+N assets, and the machine's description. ic3sync is reached only through its command line, as
+an operator reaches it. Nothing here measures; bench/run.py does."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,9 +26,6 @@ import httpx
 import openpyxl
 import sqlalchemy as sa
 
-from ic3sync.db.engine import make_engine
-from ic3sync.db.migrate import upgrade
-
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 IC3SYNC = str(BIN / "ic3sync")
@@ -34,6 +33,8 @@ PG_ADMIN_URL = os.environ.get(
     "IC3_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 TOKEN = secrets.token_urlsafe(24)
+# Every ic3sync process runs here, where no stray .env of the repository's is read.
+WORKDIR = tempfile.gettempdir()
 HEADERS = ("S.No", "Asset ID", "Asset Name", "Customer ID", "Customer Name", "Location Name")
 
 
@@ -83,12 +84,26 @@ def pg_database(prefix: str = "ic3bench") -> Iterator[str]:
         admin.dispose()
 
 
+def ic3sync(*args: str, env: dict[str, str]) -> str:
+    """`ic3sync ARGS` as an operator runs it; its standard output, or RuntimeError naming the
+    command and the end of what it said on stderr."""
+    proc = subprocess.run(
+        [IC3SYNC, *args], env=env, cwd=WORKDIR, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"ic3sync {args[0]} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
 def migrate(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    ic3sync("migrate", env=database_env(url))
+
+
+def database_env(db_url: str) -> dict[str, str]:
+    """This environment without any IC3_ or INNOMAINT_ setting of the caller's, on `db_url`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IC3_", "INNOMAINT_"))}
+    env["IC3_DATABASE_URL"] = db_url
+    return env
 
 
 def free_port() -> int:
@@ -140,9 +155,8 @@ class SimulatorProcess:
 
 
 def run_env(db_url: str, sim: SimulatorProcess, rate_ms: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IC3_", "INNOMAINT_"))}
+    env = database_env(db_url)
     env.update(
-        IC3_DATABASE_URL=db_url,
         INNOMAINT_API_URL=sim.url,
         INNOMAINT_API_TOKEN=TOKEN,
         INNOMAINT_RATE_MS=str(rate_ms),
