@@ -400,17 +400,6 @@ def measured_rtt_ms(port: int, samples: int = 200) -> float:
 # -- pace: R = 200, L = 50 -----------------------------------------------------------------
 
 
-class DelayProxy(TcpProxy):
-    """TcpProxy whose sockets block for as long as a connection lasts. TcpProxy's connection to
-    the server keeps the 5 s timeout it was opened with, so a connection idle for 5 s (the
-    sync's advisory lock is held on one) was ended on the server's side alone, and the sync
-    waited for an answer that never came."""
-
-    def _read(self, src: Any, lane: Any) -> None:
-        src.settimeout(None)
-        super()._read(src, lane)
-
-
 def scenario_pace(
     sizes: Sizes, work: Path, targets: Targets, reference: Path | None
 ) -> dict[str, Any]:
@@ -418,7 +407,7 @@ def scenario_pace(
     register = write_csv(work / f"pace-{n}.csv", n)
     ids = ids_csv(work / f"pace-ids-{n}.csv", n)
     templates = {b: Template(b, work, register) for b in BACKENDS}
-    proxy = DelayProxy(5432, delay_s=REMOTE_DELAY_S).start()
+    proxy = TcpProxy(5432, delay_s=REMOTE_DELAY_S).start()
     # (where, who): one process of each a round, all at once.
     runners: list[tuple[str, str]] = [
         (where, who) for where in BACKENDS for who in ("bare", "cli", "serve", "seed")

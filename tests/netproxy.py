@@ -92,6 +92,9 @@ class TcpProxy:
                 continue
             try:
                 server = socket.create_connection(self.target, timeout=5)
+                # The timeout was for connecting: a connection may then sit idle for as long
+                # as it lasts (a run's lock connection does), never cut by the proxy alone.
+                server.settimeout(None)
                 for sock in (client, server):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
@@ -169,5 +172,8 @@ def _reset(sock: socket.socket) -> None:
     # Linger 0 turns close() into a RST: the peer sees the connection die, not end politely.
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # shutdown() wakes a thread of this proxy blocked reading the socket; close() alone would not.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
