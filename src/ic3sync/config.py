@@ -161,7 +161,16 @@ class Settings(BaseSettings):
         validation_alias="IC3_SMTP_URL",
         description=(
             "the mail server, `smtp://user:pass@host:587` (STARTTLS, certificate verified; "
-            "`smtps://` for TLS from the start; `?from=` sets the sender)"
+            "`smtps://` for TLS from the start; `smtp+plain://host:25` for an internal relay "
+            "without TLS, only without credentials; `?from=` sets the sender)"
+        ),
+    )
+    smtp_ca_file: str | None = Field(
+        None,
+        validation_alias="IC3_SMTP_CA_FILE",
+        description=(
+            "a CA bundle (PEM) for a mail server whose certificate a private CA signed; "
+            "without it the system's trust store is used"
         ),
     )
     notify_on: Literal["problems", "always"] = Field(
@@ -241,7 +250,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("ca_file")
+    @field_validator("ca_file", "smtp_ca_file")
     @classmethod
     def _ca_bundle(cls, value: str | None) -> str | None:
         # Read at start, so that a bundle that cannot be used stops every command before a

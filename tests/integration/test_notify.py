@@ -315,3 +315,57 @@ def test_a_mail_server_without_starttls_gets_neither_password_nor_mail():
         plain.stop()
     assert not delivery.ok and delivery.attempts == 1
     assert "offers no STARTTLS" in delivery.detail and handler.mails == []
+
+
+def test_an_internal_relay_without_tls_or_login_delivers_over_smtp_plain():
+    from ic3sync.notify import sample_notice
+    from tests.receivers import smtp_relay
+
+    with smtp_relay() as relay:
+        settings = Settings(notify_email_to=TO[0], smtp_url=relay.url())
+        (delivery,) = Notifications.from_settings(settings, backoff_s=0).deliver(
+            sample_notice(None)
+        )
+        mails = list(relay.mails)
+    assert delivery.ok and delivery.attempts == 1, delivery.detail
+    assert [m.recipients for m in mails] == [[TO[0]]]
+    assert not mails[0].tls and mails[0].login is None
+    assert mails[0].message["Subject"].startswith("[sample] ic3sync run 0")
+
+
+def test_a_relay_signed_by_a_private_ca_delivers_with_ic3_smtp_ca_file(smtp):
+    from ic3sync.notify import sample_notice
+
+    settings = Settings(notify_email_to=TO[0], smtp_url=smtp.url(), smtp_ca_file=str(smtp.ca_file))
+    # No test trust store handed in: the CA file the setting names is what is trusted.
+    (delivery,) = Notifications.from_settings(settings, backoff_s=0).deliver(sample_notice(None))
+    assert delivery.ok, delivery.detail
+    mail = smtp.wait()[0]
+    assert mail.tls and mail.login == "ic3sync@example.org"
+
+
+def test_a_relay_certificate_that_fails_verification_is_tried_once_naming_the_setting(
+    smtp, tmp_path, caplog
+):
+    import trustme
+
+    from ic3sync.notify import sample_notice
+
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    for ca_file, trusted_by in [(None, "the system"), (str(other_ca), "IC3_SMTP_CA_FILE")]:
+        settings = Settings(notify_email_to=TO[0], smtp_url=smtp.url(), smtp_ca_file=ca_file)
+        metrics = SyncMetrics()
+        notifications = Notifications.from_settings(settings, metrics=metrics, backoff_s=0)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="ic3sync"):
+            (delivery,) = notifications.deliver(sample_notice(None))
+        assert not delivery.ok and delivery.attempts == 1
+        assert "TLS failed (CERTIFICATE_VERIFY_FAILED)" in delivery.detail
+        assert f"not trusted by {trusted_by}" in delivery.detail
+        assert "set IC3_SMTP_CA_FILE to the CA bundle (PEM) that signed it" in delivery.detail
+        assert "not delivered after 1 attempt(s)" in caplog.text
+        assert "IC3_SMTP_CA_FILE" in caplog.text and "retrying" not in caplog.text
+        assert SMTP_PASSWORD not in caplog.text
+        assert 'channel="email",outcome="retried"' not in metrics.render().decode()
+    assert smtp.mails == []

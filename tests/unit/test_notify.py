@@ -108,6 +108,47 @@ def test_a_bad_smtp_url_is_named_without_its_password(url):
     assert "pw-9x" not in str(caught.value)
 
 
+def test_an_smtp_plain_url_is_a_relay_on_port_25_without_tls():
+    relay = parse_smtp_url(SecretStr("smtp+plain://relay.corp.example?from=ic3@example.org"))
+    assert (relay.host, relay.port, relay.user, relay.password) == (
+        "relay.corp.example",
+        25,
+        None,
+        None,
+    )
+    assert relay.plain and not relay.implicit_tls and relay.sender == "ic3@example.org"
+    assert not parse_smtp_url(SecretStr("smtp://u:p@mail.example.org")).plain
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp+plain://u:pw-9x@relay:25", "smtp+plain://u@relay:25", "smtp+plain://:pw-9x@r"]
+)
+def test_an_smtp_plain_url_with_credentials_is_refused_at_start_without_the_password(url):
+    settings = Settings(notify_email_to="ops@example.org", smtp_url=url)
+    with pytest.raises(ConfigError, match=r"^IC3_SMTP_URL: smtp\+plain:// sends without TLS"):
+        notifiers_from(settings)
+    with pytest.raises(ConfigError) as caught:
+        parse_smtp_url(SecretStr(url))
+    assert "pw-9x" not in str(caught.value)
+
+
+def test_an_smtp_ca_file_is_checked_at_start_like_the_vendors(tmp_path, monkeypatch):
+    from ic3sync.config import get_settings
+
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    for value in (str(tmp_path / "missing.pem"), str(junk)):
+        monkeypatch.setenv("IC3_SMTP_CA_FILE", value)
+        get_settings.cache_clear()
+        with pytest.raises(ConfigError) as caught:
+            get_settings()
+        assert str(caught.value).startswith(
+            f"invalid configuration: IC3_SMTP_CA_FILE: {value!r} is not a readable CA bundle"
+        )
+    get_settings.cache_clear()
+    assert Settings(smtp_ca_file="  ").smtp_ca_file is None
+
+
 @pytest.mark.parametrize("port", ["port", "99999"])
 def test_an_smtp_port_that_is_no_port_says_what_a_port_is(port):
     with pytest.raises(ConfigError) as caught:
