@@ -109,14 +109,17 @@ def test_a_webhook_down_or_slow_keeps_the_exit_code_and_bounds_the_delay(env, an
     assert elapsed < 15, elapsed
 
 
-def test_sync_one_of_a_failing_asset_is_notified(env):
+def test_sync_one_of_a_failing_asset_is_notified_only_when_every_run_is(env):
+    # The operator who syncs one asset sees its outcome; `problems` does not tell it again.
     with webhook_receiver(SECRET_PATH) as hook:
-        code, result, stderr, _ = _sync(
-            {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}, "sync-one", BROKEN, "--json"
-        )
+        hooked = {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}
+        code, result, stderr, _ = _sync(hooked, "sync-one", BROKEN, "--json")
+        quiet = list(hook.bodies)
+        _, always, _, _ = _sync({**hooked, "IC3_NOTIFY_ON": "always"}, "sync-one", BROKEN, "--json")
         bodies = list(hook.bodies)
     assert code == 3 and result["status"] == "failed", stderr
-    assert [b["run_id"] for b in bodies] == [result["run_id"]]
+    assert quiet == []
+    assert [b["run_id"] for b in bodies] == [always["run_id"]]
     assert bodies[0]["counts"]["failed"] == 1
 
 

@@ -156,7 +156,8 @@ def test_an_aborted_run_is_sent_with_its_reason_and_never_the_token(engine, simu
 def test_a_webhook_that_is_down_is_retried_counted_and_changes_nothing(engine, simulator, caplog):
     seed_assets(engine, GOOD + BROKEN)
     down = f"http://127.0.0.1:{free_port()}/hooks/down-secret-path"
-    settings = _settings(engine, simulator.url, notify_webhook_url=down)
+    # `always`: the second run's failures are old news, which `problems` would not tell.
+    settings = _settings(engine, simulator.url, notify_webhook_url=down, notify_on="always")
     manager, notifications, metrics = _manager(settings, engine, backoff_s=0.01)
     with caplog.at_level(logging.INFO, logger="ic3sync"):
         result = _run(manager)
@@ -280,8 +281,10 @@ def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engi
     assert (body["status"], body["trigger"]) == ("interrupted", "schedule")
     assert body["counts"] == {"total": 40, "success": 1, "failed": 1, "skipped": 0}
     assert body["failures"] == [
-        {"cmms_asset_id": "X_1", "reason": "HTTP 503 after 4 attempts", "kind": "server_error"}
-    ]
+        {"cmms_asset_id": "X_1", "reason": "HTTP 503 after 4 attempts", "kind": "server_error",
+         "new": True, "failing_since_run": None, "failing_since": None, "failed_runs": 1}
+    ]  # fmt: skip
+    assert body["new_failures"] == {"count": 1, "by_kind": {"server_error": 1}}
     assert "stopped without finishing" in body["error"] and body["duration_ms"] >= 3 * 3600_000
 
 
@@ -369,3 +372,95 @@ def test_a_relay_certificate_that_fails_verification_is_tried_once_naming_the_se
         assert SMTP_PASSWORD not in caplog.text
         assert 'channel="email",outcome="retried"' not in metrics.render().decode()
     assert smtp.mails == []
+
+
+def test_problems_tells_new_failures_and_keeps_quiet_about_those_already_told(engine):
+    from ic3sync.sync import one_asset
+
+    late, fresh = "Site Z_LATE_03", "Site Z_FRESH_04"
+    faults = {**FAULTS, late: "not_found", fresh: "not_found"}
+    seed_assets(engine, GOOD + BROKEN)
+    with (
+        Simulator(SimulatorConfig(token=TOKEN, faults=faults)) as sim,
+        webhook_receiver() as hook,
+    ):
+        manager, notifications, _ = _manager(
+            _settings(engine, sim.url, notify_webhook_url=hook.url), engine
+        )
+
+        def told(run) -> list[int]:  # type: ignore[no-untyped-def]
+            run_id = run().run_id
+            assert notifications.drain(10)
+            return [b["run_id"] for b in hook.bodies if b["run_id"] == run_id]
+
+        first = _run(manager)
+        assert [b["run_id"] for b in hook.wait()] == [first.run_id]
+        # The same failures again: already told.
+        assert told(lambda: _run(manager)) == []
+        # A sync-one is the operator's own look at one asset.
+        seed_assets(engine, [late], start_seq=10)
+        assert told(lambda: manager.start(one_asset(late)).wait(60)) == []
+        # LATE failed before only in the sync-one, which told nobody; FRESH never ran.
+        seed_assets(engine, [fresh], start_seq=11)
+        third = _run(manager)
+        assert notifications.drain(10)
+        body = hook.wait(2)[-1]
+
+    assert body["run_id"] == third.run_id and body["counts"]["failed"] == 4
+    assert body["new_failures"] == {"count": 1, "by_kind": {"http_404": 1}}
+    assert body["still_failing"] == {"count": 3, "by_kind": {"http_404": 2, "not_json": 1}}
+    listed = {f["cmms_asset_id"]: f for f in body["failures"]}
+    assert body["failures"][0]["cmms_asset_id"] == fresh and listed[fresh]["new"]
+    assert listed[fresh]["failing_since_run"] is None and listed[fresh]["failed_runs"] == 1
+    assert (listed[BROKEN[0]]["failing_since_run"], listed[BROKEN[0]]["failed_runs"]) == (
+        first.run_id,
+        3,
+    )
+    assert not listed[late]["new"] and listed[late]["failed_runs"] == 2
+    since = datetime.fromisoformat(listed[BROKEN[0]]["failing_since"])
+    assert abs(since - datetime.now(UTC)) < timedelta(minutes=5)
+    text = body["text"]
+    assert "New failures: 1 (http_404 1); still failing: 3 (http_404 2, not_json 1)" in text
+    assert text.index("New failures:\n- " + fresh) < text.index("Still failing:\n")
+    assert f"failing since run {first.run_id} on {since.date().isoformat()}, 3 runs" in text
+
+
+def test_an_asset_that_succeeded_in_between_fails_anew(engine):
+    from ic3sync.db.schema import sync_log, sync_run
+    from ic3sync.model import SyncResult
+    from ic3sync.notify import notice_for
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        runs = [
+            conn.execute(
+                sa.insert(sync_run)
+                .values(trigger="schedule", status="completed", started_at=now)
+                .returning(sync_run.c.run_id)
+            ).scalar_one()
+            for _ in range(4)
+        ]
+        outcomes = {
+            "A_1": ["failed", "success", "failed", "failed"],
+            "A_2": [None, None, None, "failed"],
+            "A_3": ["failed", "failed", "skipped", "failed"],
+        }
+        for asset, statuses in outcomes.items():
+            for run_id, status in zip(runs, statuses, strict=True):
+                if status is not None:
+                    conn.execute(
+                        sa.insert(sync_log).values(
+                            run_id=run_id, cmms_asset_id=asset, status=status, synced_at=now,
+                            error_message="HTTP 404", error_kind="http_404"
+                            if status == "failed" else None,
+                        )
+                    )  # fmt: skip
+    result = SyncResult(run_id=runs[3], total=3, failed=3, status="completed")
+    notice = notice_for(engine, "schedule", result, None)
+    by_asset = {f.cmms_asset_id: f for f in notice.failures}
+    assert (by_asset["A_1"].runs, by_asset["A_1"].since_run) == (2, runs[2])
+    assert by_asset["A_2"].new
+    assert (by_asset["A_3"].runs, by_asset["A_3"].since_run) == (3, runs[0])
+    assert notice.new_by_kind == {"http_404": 1} and notice.still_by_kind == {"http_404": 2}
+    # A_1 and A_3 were told in runs 3 and 1; A_2 is new.
+    assert notice.untold == 1 and notice.is_problem

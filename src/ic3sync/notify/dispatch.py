@@ -98,7 +98,11 @@ class Notifications:
         return [n.describe() for n in self.notifiers]
 
     def wanted(self, result: SyncResult) -> bool:
+        """Whether the run may be told, from its result: its notice decides for `problems`."""
         return self.configured and (self.notify_on == "always" or is_problem(result))
+
+    def tells(self, notice: RunNotice) -> bool:
+        return self.notify_on == "always" or notice.is_problem
 
     def observer(self, trigger: str) -> RunObserver:
         return _NotifyWhenFinished(self, trigger)
@@ -109,7 +113,8 @@ class Notifications:
             return
         assert self.engine is not None
         notice = notice_for(self.engine, trigger, result, self.public_url)
-        self.send_in_background(notice)
+        if self.tells(notice):
+            self.send_in_background(notice)
 
     def runs_interrupted(self, run_ids: Iterable[int]) -> None:
         """Send the notices of runs found interrupted (their process died before it could)."""
@@ -123,7 +128,9 @@ class Notifications:
                 log.error("run %s: no notice of its interruption (%s)", run_id, type(exc).__name__)
                 continue
             if found is not None and self.wanted(found[1]):
-                self.send_in_background(notice_for(self.engine, *found, self.public_url))
+                notice = notice_for(self.engine, *found, self.public_url)
+                if self.tells(notice):
+                    self.send_in_background(notice)
 
     def send_in_background(self, notice: RunNotice) -> None:
         thread = threading.Thread(
