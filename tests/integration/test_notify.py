@@ -464,3 +464,28 @@ def test_an_asset_that_succeeded_in_between_fails_anew(engine):
     assert notice.new_by_kind == {"http_404": 1} and notice.still_by_kind == {"http_404": 2}
     # A_1 and A_3 were told in runs 3 and 1; A_2 is new.
     assert notice.untold == 1 and notice.is_problem
+
+
+def test_a_scheduled_tick_skipped_because_a_run_is_going_is_told(engine):
+    seed_assets(engine, GOOD)
+    slow = SimulatorConfig(token=TOKEN, latency_ms=400)
+    with Simulator(slow) as sim, webhook_receiver() as hook:
+        settings = _settings(engine, sim.url, notify_webhook_url=hook.url)
+        manager, notifications, metrics = _manager(settings, engine)
+        going = manager.start(AssetSelection(), trigger="api")
+        manager.scheduled_tick()
+        going.wait(60)
+        assert notifications.drain(10)
+        bodies = list(hook.bodies)
+    # The clean run itself is not told on `problems`; the skipped tick is.
+    assert len(bodies) == 1
+    body = bodies[0]
+    assert (body["event"], body["run_id"]) == ("schedule_skipped", going.run_id)
+    assert body["text"].startswith(
+        f"ic3sync scheduled run skipped: run {going.run_id} was still going\n"
+    )
+    assert "It is not queued" in body["text"]
+    assert body["url"] == f"https://ic3sync.example.org/runs/{going.run_id}"
+    assert 'channel="webhook",outcome="sent"} 1.0' in metrics.render().decode()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 1

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from ic3sync.config import Settings
 from ic3sync.errors import ConfigError
-from ic3sync.notify.notice import RunNotice
+from ic3sync.notify.events import Notice
 from ic3sync.retrying import parse_retry_after
 
 
@@ -44,7 +44,7 @@ class Notifier(Protocol):
         """Where it delivers, without a secret."""
         ...
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         """Deliver once; DeliveryError when it did not get through."""
         ...
 
@@ -65,7 +65,7 @@ class WebhookNotifier:
     def describe(self) -> str:
         return f"webhook to {self.host}"
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         try:
             with httpx.Client(timeout=timeout_s, transport=self.transport) as client:
                 answer = client.post(self.url.get_secret_value(), json=notice.as_json())
@@ -169,7 +169,7 @@ class MailNotifier:
         who = self.to[0] if n == 1 else f"{n} addresses"
         return f"mail to {who} via {self.server.host}:{self.server.port}"
 
-    def message(self, notice: RunNotice) -> EmailMessage:
+    def message(self, notice: Notice) -> EmailMessage:
         # A subject on one line: the default 78-column folding would start it on a
         # continuation line, which some clients show with a leading space.
         msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=200))
@@ -182,7 +182,7 @@ class MailNotifier:
         msg.add_alternative(notice.html(), subtype="html")
         return msg
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         s = self.server
         try:
             smtp: smtplib.SMTP

@@ -73,6 +73,10 @@ class RunNotice:
     single_asset: bool = False
 
     @property
+    def about(self) -> str:
+        return f"run {self.run_id}"
+
+    @property
     def outcome(self) -> str:
         if self.status == "completed":
             return "completed with failures" if self.failed else "completed"
