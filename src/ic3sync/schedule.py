@@ -1,4 +1,5 @@
-"""IC3_SYNC_CRON: start a run on a cron schedule in IC3_TIMEZONE, from a thread of the service."""
+"""IC3_SYNC_CRON: start a run on a cron schedule in IC3_TIMEZONE, from a thread of the service;
+and checks the service makes every few minutes (staleness)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,33 @@ class Scheduler:
                 self.tick()
             except Exception:  # one bad tick must not end the schedule
                 log.exception("scheduled tick failed")
+
+
+class Every:
+    """Calls `check` now and then every `interval_s` seconds from a thread of the service
+    (the staleness watch), until stopped; one failing call does not end it."""
+
+    def __init__(self, interval_s: float, check: Callable[[], object], name: str) -> None:
+        self.interval_s = interval_s
+        self.check = check
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+            except Exception:
+                log.exception("%s failed", self.name)
+            if self._stop.wait(self.interval_s):
+                return

@@ -489,3 +489,61 @@ def test_a_scheduled_tick_skipped_because_a_run_is_going_is_told(engine):
     assert 'channel="webhook",outcome="sent"} 1.0' in metrics.render().decode()
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 1
+
+
+def test_no_full_run_for_ic3_stale_after_h_is_told_once_until_one_completes(engine):
+    from ic3sync.db.schema import sync_run
+    from ic3sync.notify.staleness import StalenessWatch
+
+    clock = [datetime(2026, 12, 1, 2, 0, tzinfo=UTC)]
+
+    def finished(hours_ago: float, **filters: object) -> None:
+        at = clock[0] - timedelta(hours=hours_ago)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(sync_run).values(
+                    trigger="schedule", status="completed", started_at=at, finished_at=at,
+                    **filters,
+                )
+            )  # fmt: skip
+
+    with webhook_receiver() as hook:
+        settings = _settings(engine, "http://127.0.0.1:9", notify_webhook_url=hook.url)
+        notifications = Notifications.from_settings(settings, engine)
+        watch = StalenessWatch(engine, notifications, 26, now=lambda: clock[0])
+
+        # A fresh install with no run yet is not stale until 26 h after the service started.
+        assert not watch.check()
+        clock[0] += timedelta(hours=27)
+        assert watch.check() and watch.check()
+        assert notifications.drain(10)
+        assert [b["event"] for b in hook.bodies] == ["stale"]
+        assert "No full run has completed since this service started" in hook.bodies[0]["text"]
+
+        # Partial runs, a sync-one and an aborted full run do not make the register current.
+        finished(1, customer_id=24463)
+        finished(1, cmms_asset_id="A_1")
+        finished(1, batch_size=100)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(sync_run).values(
+                    trigger="schedule", status="aborted", started_at=clock[0], finished_at=clock[0]
+                )
+            )
+        assert watch.check()
+        finished(30)
+        assert watch.check()
+        assert notifications.drain(10)
+        assert len(hook.bodies) == 2
+        assert hook.bodies[1]["text"].startswith(
+            "ic3sync: no full run has completed for 26 hours\nThe last full run completed at "
+            f"{clock[0] - timedelta(hours=30):%Y-%m-%d %H:%M} UTC; IC3_STALE_AFTER_H is 26."
+        )
+
+        # A full run completes: no longer stale, and the next staleness is told again.
+        finished(0)
+        assert not watch.check()
+        clock[0] += timedelta(hours=26)
+        assert watch.check() and watch.check()
+        assert notifications.drain(10)
+        assert [b["event"] for b in hook.bodies] == ["stale"] * 3

@@ -89,3 +89,30 @@ def test_the_request_histogram_counts_every_attempt_including_timeouts_and_error
         fetched = client.fetch("Delhi Cantt Naraina_BP_01")
     assert fetched.attempts == 4
     assert "ic3sync_innomaint_request_seconds_count 4.0" in metrics.render().decode()
+
+
+def test_every_calls_its_check_at_once_then_each_interval_and_survives_a_failure():
+    import threading
+    import time
+
+    from ic3sync.schedule import Every
+
+    calls: list[int] = []
+    three = threading.Event()
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            three.set()
+        if len(calls) == 1:
+            raise RuntimeError("one bad check")
+
+    every = Every(0.05, check, "test-check")
+    every.start()
+    try:
+        assert three.wait(5)
+    finally:
+        every.stop()
+    settled = len(calls)
+    time.sleep(0.2)
+    assert len(calls) == settled

@@ -141,3 +141,20 @@ def closed_run(conn: sa.Connection, run_id: int) -> tuple[str, SyncResult] | Non
         error=row.error,
     )
     return row.trigger, result
+
+
+def last_full_run_completed(conn: sa.Connection) -> datetime | None:
+    """When the latest full run (every asset: no customer, batch, offset, only-failed or
+    single asset) completed; None when none has."""
+    r = sync_run.c
+    finished = conn.execute(
+        sa.select(sa.func.max(r.finished_at, type_=TZ)).where(
+            r.status == "completed",
+            r.cmms_asset_id.is_(None),
+            r.customer_id.is_(None),
+            r.batch_size.is_(None),
+            r.offset_start == 0,
+            r.only_failed.is_(False),
+        )
+    ).scalar_one_or_none()
+    return utc(finished)
