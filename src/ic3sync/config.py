@@ -218,6 +218,16 @@ class Settings(BaseSettings):
             "completed for this many hours"
         ),
     )
+    schedule_grace_min: int = Field(
+        60,
+        ge=0,
+        le=10_080,
+        validation_alias="IC3_SCHEDULE_GRACE_MIN",
+        description=(
+            "a scheduled tick missed while `serve` was down runs at start-up when it is less late "
+            "than this many minutes, and is told otherwise"
+        ),
+    )
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
     trusted_proxies: str | None = Field(

@@ -547,3 +547,20 @@ def test_no_full_run_for_ic3_stale_after_h_is_told_once_until_one_completes(engi
         assert watch.check() and watch.check()
         assert notifications.drain(10)
         assert [b["event"] for b in hook.bodies] == ["stale"] * 3
+
+
+def test_a_scheduled_tick_missed_beyond_the_grace_is_told():
+    from zoneinfo import ZoneInfo
+
+    with webhook_receiver() as hook:
+        notifications = Notifications.from_settings(Settings(notify_webhook_url=hook.url))
+        due = datetime(2026, 12, 7, 2, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+        notifications.tick_missed(due, timedelta(hours=3, minutes=5))
+        assert notifications.drain(10)
+        body = hook.wait()[0]
+    assert (body["event"], body["run_id"]) == ("schedule_missed", None)
+    assert body["text"].startswith(
+        "ic3sync scheduled run missed: due at 2026-12-07 02:00 IST\n"
+        "The service was down when it was due and started 185 minutes later, more than "
+        "IC3_SCHEDULE_GRACE_MIN: it was not run."
+    )

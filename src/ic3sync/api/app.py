@@ -21,6 +21,7 @@ from ic3sync.api.limits import BodyLimit
 from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import ROUTERS
 from ic3sync.bootstrap import Wiring
+from ic3sync.db.digest import last_scheduled_start
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import Ic3SyncError
 from ic3sync.logs import install_log_context
@@ -50,7 +51,14 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     settings, engine = wiring.settings, wiring.engine
     manager = manager or wiring.run_manager()
     scheduler = (
-        Scheduler(settings.sync_cron, settings.timezone, manager.scheduled_tick)
+        Scheduler(
+            settings.sync_cron,
+            settings.timezone,
+            manager.scheduled_tick,
+            grace_min=settings.schedule_grace_min,
+            last_started=lambda: last_scheduled_start(engine),
+            missed=manager.notifications.tick_missed,
+        )
         if settings.sync_cron
         else None
     )

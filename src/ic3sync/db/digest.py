@@ -158,3 +158,14 @@ def last_full_run_completed(conn: sa.Connection) -> datetime | None:
         )
     ).scalar_one_or_none()
     return utc(finished)
+
+
+def last_scheduled_start(engine: sa.Engine) -> datetime | None:
+    """When the latest run the schedule started began; None when it never started one."""
+    with engine.connect() as conn:
+        started = conn.execute(
+            sa.select(sa.func.max(sync_run.c.started_at, type_=TZ)).where(
+                sync_run.c.trigger == "schedule"
+            )
+        ).scalar_one_or_none()
+    return utc(started)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -151,6 +151,23 @@ class Notifications:
                 ],
                 run_id=running_run_id,
                 url=run_url(self.public_url, running_run_id) if running_run_id else None,
+            )
+        )
+
+    def tick_missed(self, due: datetime, late: timedelta) -> None:
+        """A scheduled tick missed while `serve` was down, too late to run at start-up."""
+        if not self.configured:
+            return
+        minutes = int(late.total_seconds() // 60)
+        self.send_in_background(
+            EventNotice(
+                event="schedule_missed",
+                subject=f"ic3sync scheduled run missed: due at {due:%Y-%m-%d %H:%M %Z}",
+                details=[
+                    f"The service was down when it was due and started {minutes} minutes "
+                    "later, more than IC3_SCHEDULE_GRACE_MIN: it was not run.",
+                    "The next scheduled time starts one as usual; `ic3sync sync` runs one now.",
+                ],
             )
         )
 
