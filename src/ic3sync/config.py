@@ -177,7 +177,9 @@ class Settings(BaseSettings):
         "problems",
         validation_alias="IC3_NOTIFY_ON",
         description=(
-            "when to notify: `problems` (failed assets, aborted or interrupted runs) or `always`"
+            "when to notify: `problems` (new failures, aborted or interrupted runs, a scheduled "
+            "tick skipped or missed, staleness; never a sync-one, a cancelled run or failures "
+            "already told) or `always` (every run)"
         ),
     )
     public_url: str | None = Field(
