@@ -97,7 +97,7 @@ class SmtpServer:
 @contextmanager
 def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     """A STARTTLS-only SMTP server with login on a free port; `client_tls` (or `ca_file` as
-    SSL_CERT_FILE for a process) is the only thing that trusts its certificate."""
+    IC3_SMTP_CA_FILE or SSL_CERT_FILE) is the only thing that trusts its certificate."""
     ca = trustme.CA()
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_tls)
@@ -119,6 +119,34 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller.start()
     try:
         yield SmtpServer(port, handler, client_tls, ca_file)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class SmtpRelay:
+    """An internal relay: no TLS, no login, mail from anyone on the network."""
+
+    port: int
+    handler: MailHandler
+
+    def url(self) -> str:
+        return f"smtp+plain://127.0.0.1:{self.port}"
+
+    @property
+    def mails(self) -> list[ReceivedMail]:
+        return self.handler.mails
+
+
+@contextmanager
+def smtp_relay() -> Iterator[SmtpRelay]:
+    """A plain SMTP server on a free port that offers neither STARTTLS nor AUTH."""
+    handler = MailHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpRelay(port, handler)
     finally:
         controller.stop()
 

@@ -161,14 +161,25 @@ class Settings(BaseSettings):
         validation_alias="IC3_SMTP_URL",
         description=(
             "the mail server, `smtp://user:pass@host:587` (STARTTLS, certificate verified; "
-            "`smtps://` for TLS from the start; `?from=` sets the sender)"
+            "`smtps://` for TLS from the start; `smtp+plain://host:25` for an internal relay "
+            "without TLS, only without credentials; `?from=` sets the sender)"
+        ),
+    )
+    smtp_ca_file: str | None = Field(
+        None,
+        validation_alias="IC3_SMTP_CA_FILE",
+        description=(
+            "a CA bundle (PEM) for a mail server whose certificate a private CA signed; "
+            "without it the system's trust store is used"
         ),
     )
     notify_on: Literal["problems", "always"] = Field(
         "problems",
         validation_alias="IC3_NOTIFY_ON",
         description=(
-            "when to notify: `problems` (failed assets, aborted or interrupted runs) or `always`"
+            "when to notify: `problems` (new failures, aborted or interrupted runs, a scheduled "
+            "tick skipped or missed, staleness; never a sync-one, a cancelled run or failures "
+            "already told) or `always` (every run)"
         ),
     )
     public_url: str | None = Field(
@@ -197,6 +208,26 @@ class Settings(BaseSettings):
         description=(
             "cmms_sync_log and cmms_sync_run rows older than this many days are pruned after each "
             "run; each asset's latest log row is kept"
+        ),
+    )
+    stale_after_h: int = Field(
+        26,
+        ge=1,
+        le=8760,
+        validation_alias="IC3_STALE_AFTER_H",
+        description=(
+            "`serve` tells once, and `/healthz` and the overview warn, when no full run has "
+            "completed for this many hours"
+        ),
+    )
+    schedule_grace_min: int = Field(
+        60,
+        ge=0,
+        le=10_080,
+        validation_alias="IC3_SCHEDULE_GRACE_MIN",
+        description=(
+            "a scheduled tick missed while `serve` was down runs at start-up when it is less late "
+            "than this many minutes, and is told otherwise"
         ),
     )
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
@@ -241,7 +272,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("ca_file")
+    @field_validator("ca_file", "smtp_ca_file")
     @classmethod
     def _ca_bundle(cls, value: str | None) -> str | None:
         # Read at start, so that a bundle that cannot be used stops every command before a

@@ -303,11 +303,13 @@ class RunManager:
             return read.get_run(conn, run_id, self._live)
 
     def scheduled_tick(self) -> None:
-        """A schedule tick: start a full run unless one is going, which skips this tick."""
+        """A schedule tick: start a full run unless one is going, which skips this tick and
+        is told (the register was not brought up to date when the schedule said)."""
         try:
             handle = self.start(AssetSelection(), trigger="schedule")
         except RunInProgress as exc:
             log.info("scheduled run skipped: %s", exc, extra={"run_id": exc.run_id})
+            self.notifications.tick_skipped(exc.run_id, str(exc))
         except NoAssetMatches as exc:
             log.info("scheduled run skipped: %s", exc)
         except ServiceStopping:

@@ -109,14 +109,17 @@ def test_a_webhook_down_or_slow_keeps_the_exit_code_and_bounds_the_delay(env, an
     assert elapsed < 15, elapsed
 
 
-def test_sync_one_of_a_failing_asset_is_notified(env):
+def test_sync_one_of_a_failing_asset_is_notified_only_when_every_run_is(env):
+    # The operator who syncs one asset sees its outcome; `problems` does not tell it again.
     with webhook_receiver(SECRET_PATH) as hook:
-        code, result, stderr, _ = _sync(
-            {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}, "sync-one", BROKEN, "--json"
-        )
+        hooked = {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}
+        code, result, stderr, _ = _sync(hooked, "sync-one", BROKEN, "--json")
+        quiet = list(hook.bodies)
+        _, always, _, _ = _sync({**hooked, "IC3_NOTIFY_ON": "always"}, "sync-one", BROKEN, "--json")
         bodies = list(hook.bodies)
     assert code == 3 and result["status"] == "failed", stderr
-    assert [b["run_id"] for b in bodies] == [result["run_id"]]
+    assert quiet == []
+    assert [b["run_id"] for b in bodies] == [always["run_id"]]
     assert bodies[0]["counts"]["failed"] == 1
 
 
@@ -155,6 +158,54 @@ def test_a_half_mail_setting_stops_sync_at_start_before_any_run(env, db_url, hal
         "error: mail notifications need both IC3_NOTIFY_EMAIL_TO and IC3_SMTP_URL: "
         f"{missing} is not set\n"
     )
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 0
+    engine.dispose()
+
+
+def test_notify_test_mails_through_a_relay_trusted_by_ic3_smtp_ca_file(env, smtp):
+    mail_env = {
+        **env,
+        "IC3_SMTP_URL": smtp.url(),
+        "IC3_NOTIFY_EMAIL_TO": "ops@example.org",
+        "IC3_SMTP_CA_FILE": str(smtp.ca_file),
+    }
+    done = run_cli("notify-test", env=mail_env)
+    assert done.returncode == 0, done.stderr
+    assert smtp.wait()[0].tls
+
+    untrusted = run_cli("notify-test", env={**mail_env, "IC3_SMTP_CA_FILE": ""})
+    assert untrusted.returncode == 1
+    assert "IC3_SMTP_CA_FILE" in untrusted.stdout + untrusted.stderr
+    assert len(smtp.mails) == 1
+
+
+def test_notify_test_mails_through_an_internal_relay_without_tls(env):
+    from tests.receivers import smtp_relay
+
+    with smtp_relay() as relay:
+        done = run_cli(
+            "notify-test",
+            env={**env, "IC3_SMTP_URL": relay.url(), "IC3_NOTIFY_EMAIL_TO": "ops@example.org"},
+        )
+        mails = list(relay.mails)
+    assert done.returncode == 0, done.stderr
+    assert len(mails) == 1 and not mails[0].tls
+
+
+def test_smtp_plain_with_a_password_stops_sync_at_start_without_showing_it(env, db_url):
+    done = run_cli(
+        "sync",
+        env={
+            **env,
+            "IC3_SMTP_URL": "smtp+plain://relay-user:relay-pw-5e2a@127.0.0.1:25",
+            "IC3_NOTIFY_EMAIL_TO": "ops@example.org",
+        },
+    )
+    assert done.returncode == 1
+    assert "IC3_SMTP_URL: smtp+plain:// sends without TLS" in done.stderr
+    assert "relay-pw-5e2a" not in done.stdout + done.stderr
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM cmms_sync_run")).scalar() == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -65,7 +66,8 @@ def test_the_subject_and_text_carry_status_counts_failures_and_link():
 
 def test_a_notice_lists_its_failures_and_says_how_many_more():
     text = _notice(failed=25).text()
-    assert "First 3 failures:" in text and "... and 22 more" in text
+    assert "New failures:\n- A0:" in text and text.count("\n- A") == 3
+    assert "... and 22 more" in text
 
 
 def test_the_html_escapes_what_the_vendor_sent():
@@ -78,10 +80,60 @@ def test_without_a_public_url_there_is_no_link():
     assert "Run:" not in notice.text() and notice.as_json()["changes_url"] is None
 
 
+def test_a_notice_counts_new_and_old_failures_by_kind_and_lists_the_new_first():
+    since = datetime(2026, 11, 30, 20, 30, tzinfo=UTC)
+    notice = _notice(
+        failed=5,
+        failures=[
+            Failure("NEW-1", "HTTP 404", "http_404"),
+            Failure("OLD-1", "HTTP 404", "http_404", runs=9, since_run=3, since=since),
+        ],
+        new_by_kind={"http_404": 1, "timeout": 1},
+        still_by_kind={"http_404": 3},
+    )
+    lines = notice.text().splitlines()
+    assert lines[1] == "New failures: 2 (http_404 1, timeout 1); still failing: 3 (http_404 3)"
+    assert lines[lines.index("New failures:") + 1] == "- NEW-1: HTTP 404 [http_404]"
+    assert lines[lines.index("Still failing:") + 1] == (
+        "- OLD-1: HTTP 404 [http_404], failing since run 3 on 2026-11-30, 9 runs"
+    )
+    assert "... and 3 more" in lines
+    html = notice.html()
+    assert html.index("<h3>New failures</h3>") < html.index("<h3>Still failing</h3>")
+    assert "failing since run 3 on 2026-11-30, 9 runs" in html
+    body = notice.as_json()
+    assert body["new_failures"] == {"count": 2, "by_kind": {"http_404": 1, "timeout": 1}}
+    assert body["still_failing"] == {"count": 3, "by_kind": {"http_404": 3}}
+    assert body["failures"][1]["failing_since"] == "2026-11-30T20:30:00+00:00"
+    assert (body["failures"][1]["failing_since_run"], body["failures"][1]["failed_runs"]) == (3, 9)
+
+
+@pytest.mark.parametrize(
+    ("status", "untold", "single_asset", "told"),
+    [
+        ("completed", 1, False, True),  # a new failure
+        ("completed", 0, False, False),  # every failure failing already, and told
+        ("completed", None, False, True),  # the log unread: every failure counts
+        ("aborted", 0, False, True),
+        ("interrupted", 0, False, True),
+        ("cancelled", 3, False, False),  # an operator stopped it
+        ("completed", 1, True, False),  # a sync-one
+        ("aborted", 0, True, False),
+    ],
+)
+def test_problems_tells_new_failures_aborted_and_interrupted_runs_only(
+    status, untold, single_asset, told
+):
+    notice = _notice(status=status, untold=untold, single_asset=single_asset)
+    assert notice.is_problem is told
+    assert Notifications([], notify_on="problems").tells(notice) is told
+    assert Notifications([], notify_on="always").tells(notice) is True
+
+
 @pytest.mark.parametrize(
     ("status", "failed", "problem"),
     [("completed", 0, False), ("completed", 1, True), ("aborted", 0, True),
-     ("interrupted", 0, True), ("cancelled", 0, False)],
+     ("interrupted", 0, True), ("cancelled", 0, False), ("cancelled", 2, False)],
 )  # fmt: skip
 def test_problems_are_failed_assets_aborted_and_interrupted_runs(status, failed, problem):
     assert is_problem(SyncResult(run_id=1, status=status, failed=failed)) is problem
@@ -106,6 +158,47 @@ def test_a_bad_smtp_url_is_named_without_its_password(url):
     with pytest.raises(ConfigError, match="IC3_SMTP_URL") as caught:
         parse_smtp_url(SecretStr(url))
     assert "pw-9x" not in str(caught.value)
+
+
+def test_an_smtp_plain_url_is_a_relay_on_port_25_without_tls():
+    relay = parse_smtp_url(SecretStr("smtp+plain://relay.corp.example?from=ic3@example.org"))
+    assert (relay.host, relay.port, relay.user, relay.password) == (
+        "relay.corp.example",
+        25,
+        None,
+        None,
+    )
+    assert relay.plain and not relay.implicit_tls and relay.sender == "ic3@example.org"
+    assert not parse_smtp_url(SecretStr("smtp://u:p@mail.example.org")).plain
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp+plain://u:pw-9x@relay:25", "smtp+plain://u@relay:25", "smtp+plain://:pw-9x@r"]
+)
+def test_an_smtp_plain_url_with_credentials_is_refused_at_start_without_the_password(url):
+    settings = Settings(notify_email_to="ops@example.org", smtp_url=url)
+    with pytest.raises(ConfigError, match=r"^IC3_SMTP_URL: smtp\+plain:// sends without TLS"):
+        notifiers_from(settings)
+    with pytest.raises(ConfigError) as caught:
+        parse_smtp_url(SecretStr(url))
+    assert "pw-9x" not in str(caught.value)
+
+
+def test_an_smtp_ca_file_is_checked_at_start_like_the_vendors(tmp_path, monkeypatch):
+    from ic3sync.config import get_settings
+
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    for value in (str(tmp_path / "missing.pem"), str(junk)):
+        monkeypatch.setenv("IC3_SMTP_CA_FILE", value)
+        get_settings.cache_clear()
+        with pytest.raises(ConfigError) as caught:
+            get_settings()
+        assert str(caught.value).startswith(
+            f"invalid configuration: IC3_SMTP_CA_FILE: {value!r} is not a readable CA bundle"
+        )
+    get_settings.cache_clear()
+    assert Settings(smtp_ca_file="  ").smtp_ca_file is None
 
 
 @pytest.mark.parametrize("port", ["port", "99999"])

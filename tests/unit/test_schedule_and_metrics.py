@@ -89,3 +89,69 @@ def test_the_request_histogram_counts_every_attempt_including_timeouts_and_error
         fetched = client.fetch("Delhi Cantt Naraina_BP_01")
     assert fetched.attempts == 4
     assert "ic3sync_innomaint_request_seconds_count 4.0" in metrics.render().decode()
+
+
+def test_every_calls_its_check_at_once_then_each_interval_and_survives_a_failure():
+    import threading
+    import time
+
+    from ic3sync.schedule import Every
+
+    calls: list[int] = []
+    three = threading.Event()
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            three.set()
+        if len(calls) == 1:
+            raise RuntimeError("one bad check")
+
+    every = Every(0.05, check, "test-check")
+    every.start()
+    try:
+        assert three.wait(5)
+    finally:
+        every.stop()
+    settled = len(calls)
+    time.sleep(0.2)
+    assert len(calls) == settled
+
+
+@pytest.mark.parametrize(
+    ("last_started", "now", "outcome"),
+    [
+        # Yesterday's tick ran; tonight's 02:00 was missed; started 30 min late: run it now.
+        (datetime(2026, 3, 1, 2, 0, 1), datetime(2026, 3, 2, 2, 30), "ran"),
+        # Started 3 hours late: more than the 60 minutes of grace, told instead.
+        (datetime(2026, 3, 1, 2, 0, 1), datetime(2026, 3, 2, 5, 0), "missed"),
+        # Tonight's tick ran before the restart: nothing missed.
+        (datetime(2026, 3, 2, 2, 0, 1), datetime(2026, 3, 2, 2, 30), None),
+        # The schedule never started a run (a first start): nothing missed.
+        (None, datetime(2026, 3, 2, 2, 30), None),
+    ],
+)
+def test_a_tick_missed_while_serve_was_down_runs_within_the_grace_or_is_told(
+    last_started, now, outcome
+):
+    from datetime import timedelta
+
+    zone = ZoneInfo("Asia/Kolkata")
+    ticks: list[int] = []
+    missed: list[tuple[datetime, timedelta]] = []
+    scheduler = Scheduler(
+        "0 2 * * *",
+        "Asia/Kolkata",
+        lambda: ticks.append(1),
+        grace_min=60,
+        last_started=lambda: last_started.replace(tzinfo=zone) if last_started else None,
+        missed=lambda due, late: missed.append((due, late)),
+    )
+    assert scheduler.catch_up(now.replace(tzinfo=zone)) == outcome
+    assert ticks == ([1] if outcome == "ran" else [])
+    due = datetime(2026, 3, 2, 2, 0, tzinfo=zone)
+    assert missed == ([(due, timedelta(hours=3))] if outcome == "missed" else [])
+
+
+def test_a_scheduler_without_a_run_history_catches_nothing_up():
+    assert Scheduler("0 2 * * *", "UTC", _never).catch_up() is None

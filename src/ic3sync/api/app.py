@@ -21,17 +21,21 @@ from ic3sync.api.limits import BodyLimit
 from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import ROUTERS
 from ic3sync.bootstrap import Wiring
+from ic3sync.db.digest import last_scheduled_start
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import Ic3SyncError
 from ic3sync.logs import install_log_context
+from ic3sync.notify.staleness import StalenessWatch
 from ic3sync.runs import RunManager
-from ic3sync.schedule import Scheduler
+from ic3sync.schedule import Every, Scheduler
 from ic3sync.sync import recover_dead_runs
 
 log = logging.getLogger("ic3sync.api")
 
 # Graceful shutdown must end within the 20 s a service manager allows after SIGTERM.
 SHUTDOWN_JOIN_S = 12.0
+# How often serve looks whether a full run has completed within IC3_STALE_AFTER_H.
+STALE_CHECK_S = 300.0
 
 DESCRIPTION = """
 Trigger, watch and cancel syncs of the Innomaint asset detail into the IC3 asset register.
@@ -47,9 +51,21 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     settings, engine = wiring.settings, wiring.engine
     manager = manager or wiring.run_manager()
     scheduler = (
-        Scheduler(settings.sync_cron, settings.timezone, manager.scheduled_tick)
+        Scheduler(
+            settings.sync_cron,
+            settings.timezone,
+            manager.scheduled_tick,
+            grace_min=settings.schedule_grace_min,
+            last_started=lambda: last_scheduled_start(engine),
+            missed=manager.notifications.tick_missed,
+        )
         if settings.sync_cron
         else None
+    )
+    staleness = Every(
+        STALE_CHECK_S,
+        StalenessWatch(engine, manager.notifications, settings.stale_after_h).check,
+        "staleness",
     )
 
     @asynccontextmanager
@@ -66,9 +82,11 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
                 await run_in_threadpool(manager.notifications.runs_interrupted, dead)
         if scheduler:
             scheduler.start()
+        staleness.start()
         try:
             yield
         finally:
+            staleness.stop()
             if scheduler:
                 scheduler.stop()
             await run_in_threadpool(manager.shutdown, SHUTDOWN_JOIN_S)

@@ -12,6 +12,7 @@ from ic3sync.notify.channels import (
     parse_smtp_url,
 )
 from ic3sync.notify.dispatch import RETRIES, Delivery, Notifications, secrets_of
+from ic3sync.notify.events import EventNotice, Notice
 from ic3sync.notify.notice import (
     NOTICE_FAILURES,
     PROBLEM_STATUSES,
@@ -30,8 +31,10 @@ __all__ = [
     "RETRIES",
     "Delivery",
     "DeliveryError",
+    "EventNotice",
     "Failure",
     "MailNotifier",
+    "Notice",
     "Notifications",
     "Notifier",
     "Redactor",

@@ -1,5 +1,6 @@
 """The channels a notice goes by: a JSON webhook (Slack and Teams show its `text`) and a
-mail through SMTP with STARTTLS, each delivering once per call."""
+mail through SMTP (STARTTLS, TLS, or an internal relay without TLS), each delivering once per
+call."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 
 from ic3sync.config import Settings
 from ic3sync.errors import ConfigError
-from ic3sync.notify.notice import RunNotice
+from ic3sync.notify.events import Notice
 from ic3sync.retrying import parse_retry_after
 
 
@@ -43,7 +44,7 @@ class Notifier(Protocol):
         """Where it delivers, without a secret."""
         ...
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         """Deliver once; DeliveryError when it did not get through."""
         ...
 
@@ -64,7 +65,7 @@ class WebhookNotifier:
     def describe(self) -> str:
         return f"webhook to {self.host}"
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         try:
             with httpx.Client(timeout=timeout_s, transport=self.transport) as client:
                 answer = client.post(self.url.get_secret_value(), json=notice.as_json())
@@ -89,19 +90,31 @@ class SmtpServer:
     password: SecretStr | None
     sender: str
     implicit_tls: bool
+    # An internal relay spoken to without TLS (smtp+plain://): never with credentials.
+    plain: bool = False
 
 
 def parse_smtp_url(url: SecretStr) -> SmtpServer:
-    """smtp://user:pass@host:587 (STARTTLS) or smtps://...:465 (TLS from the start); a
+    """smtp://user:pass@host:587 (STARTTLS), smtps://...:465 (TLS from the start) or
+    smtp+plain://host:25 (an internal relay without TLS, which takes no credentials); a
     `?from=` parameter sets the sender. ConfigError naming the variable, never the password."""
     raw = url.get_secret_value()
     parts = urlsplit(raw)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError("IC3_SMTP_URL is not smtp://user:pass@host:587 (or smtps://...)")
+    if parts.scheme not in ("smtp", "smtps", "smtp+plain") or not parts.hostname:
+        raise ConfigError(
+            "IC3_SMTP_URL is not smtp://user:pass@host:587 (or smtps://..., smtp+plain://host:25)"
+        )
     try:
         port = parts.port
     except ValueError:
         raise ConfigError("IC3_SMTP_URL has a port that is not a number from 0 to 65535") from None
+    plain = parts.scheme == "smtp+plain"
+    if plain and (parts.username or parts.password):
+        raise ConfigError(
+            "IC3_SMTP_URL: smtp+plain:// sends without TLS, so it takes no user or password "
+            "(they would cross the network in the clear); use smtp:// (STARTTLS) for a server "
+            "that wants a login"
+        )
     implicit = parts.scheme == "smtps"
     query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
     user = unquote(parts.username) if parts.username else None
@@ -110,11 +123,12 @@ def parse_smtp_url(url: SecretStr) -> SmtpServer:
     )
     return SmtpServer(
         host=parts.hostname,
-        port=port or (465 if implicit else 587),
+        port=port or (465 if implicit else 25 if plain else 587),
         user=user,
         password=SecretStr(unquote(parts.password)) if parts.password else None,
         sender=sender,
         implicit_tls=implicit,
+        plain=plain,
     )
 
 
@@ -129,25 +143,33 @@ def parse_addresses(raw: str) -> list[str]:
 
 
 class MailNotifier:
-    """Sends the notice as a plain-text and HTML mail. The connection is always encrypted
-    (STARTTLS or TLS) and the server's certificate verified: without that the password would
-    cross the network in the clear. `tls` replaces the system's trust store (tests)."""
+    """Sends the notice as a plain-text and HTML mail. The connection is encrypted (STARTTLS
+    or TLS) and the server's certificate verified, trusting `ca_file` (IC3_SMTP_CA_FILE) or
+    the system's store: without that a password would cross the network in the clear. Only
+    an smtp+plain:// relay, which takes no credentials, is spoken to without TLS. `tls`
+    replaces the trust store (tests)."""
 
     channel = "email"
 
     def __init__(
-        self, server: SmtpServer, to: Sequence[str], *, tls: ssl.SSLContext | None = None
+        self,
+        server: SmtpServer,
+        to: Sequence[str],
+        *,
+        tls: ssl.SSLContext | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.server = server
         self.to = list(to)
-        self.tls = tls or ssl.create_default_context()
+        self.ca_file = ca_file
+        self.tls = tls or ssl.create_default_context(cafile=ca_file)
 
     def describe(self) -> str:
         n = len(self.to)
         who = self.to[0] if n == 1 else f"{n} addresses"
         return f"mail to {who} via {self.server.host}:{self.server.port}"
 
-    def message(self, notice: RunNotice) -> EmailMessage:
+    def message(self, notice: Notice) -> EmailMessage:
         # A subject on one line: the default 78-column folding would start it on a
         # continuation line, which some clients show with a leading space.
         msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=200))
@@ -160,7 +182,7 @@ class MailNotifier:
         msg.add_alternative(notice.html(), subtype="html")
         return msg
 
-    def send(self, notice: RunNotice, timeout_s: float) -> None:
+    def send(self, notice: Notice, timeout_s: float) -> None:
         s = self.server
         try:
             smtp: smtplib.SMTP
@@ -169,7 +191,7 @@ class MailNotifier:
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=timeout_s)
             with smtp:
-                if not s.implicit_tls:
+                if not s.implicit_tls and not s.plain:
                     smtp.ehlo()
                     if not smtp.has_extn("starttls"):
                         raise DeliveryError(
@@ -192,6 +214,16 @@ class MailNotifier:
             raise DeliveryError(f"{self.describe()}: recipients refused", permanent=True) from None
         except TimeoutError:
             raise DeliveryError(f"{self.describe()}: no answer within {timeout_s:g} s") from None
+        except ssl.SSLCertVerificationError as exc:
+            # Trying again meets the same certificate: not retried, and the setting that fixes
+            # it is named.
+            trusted_by = f"IC3_SMTP_CA_FILE {self.ca_file!r}" if self.ca_file else "the system"
+            raise DeliveryError(
+                f"{self.describe()}: TLS failed ({exc.reason}): {exc.verify_message}; the "
+                f"server's certificate is not trusted by {trusted_by}: set IC3_SMTP_CA_FILE "
+                "to the CA bundle (PEM) that signed it",
+                permanent=True,
+            ) from None
         except ssl.SSLError as exc:
             raise DeliveryError(f"{self.describe()}: TLS failed ({exc.reason})") from None
         except (smtplib.SMTPException, OSError) as exc:
@@ -213,5 +245,9 @@ def notifiers_from(settings: Settings, *, tls: ssl.SSLContext | None = None) -> 
             f"{missing} is not set"
         )
     if to is not None and smtp is not None:
-        notifiers.append(MailNotifier(parse_smtp_url(smtp), parse_addresses(to), tls=tls))
+        notifiers.append(
+            MailNotifier(
+                parse_smtp_url(smtp), parse_addresses(to), tls=tls, ca_file=settings.smtp_ca_file
+            )
+        )
     return notifiers

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +22,8 @@ from ic3sync.db.digest import closed_run
 from ic3sync.metrics import SyncMetrics
 from ic3sync.model import RunObserver, SyncResult
 from ic3sync.notify.channels import DeliveryError, Notifier, notifiers_from
-from ic3sync.notify.notice import RunNotice, is_problem, notice_for
+from ic3sync.notify.events import EventNotice, Notice
+from ic3sync.notify.notice import RunNotice, is_problem, notice_for, run_url
 from ic3sync.redact import Redactor
 from ic3sync.retrying import Backoff, retrying
 
@@ -98,7 +100,11 @@ class Notifications:
         return [n.describe() for n in self.notifiers]
 
     def wanted(self, result: SyncResult) -> bool:
+        """Whether the run may be told, from its result: its notice decides for `problems`."""
         return self.configured and (self.notify_on == "always" or is_problem(result))
+
+    def tells(self, notice: RunNotice) -> bool:
+        return self.notify_on == "always" or notice.is_problem
 
     def observer(self, trigger: str) -> RunObserver:
         return _NotifyWhenFinished(self, trigger)
@@ -109,7 +115,8 @@ class Notifications:
             return
         assert self.engine is not None
         notice = notice_for(self.engine, trigger, result, self.public_url)
-        self.send_in_background(notice)
+        if self.tells(notice):
+            self.send_in_background(notice)
 
     def runs_interrupted(self, run_ids: Iterable[int]) -> None:
         """Send the notices of runs found interrupted (their process died before it could)."""
@@ -123,11 +130,50 @@ class Notifications:
                 log.error("run %s: no notice of its interruption (%s)", run_id, type(exc).__name__)
                 continue
             if found is not None and self.wanted(found[1]):
-                self.send_in_background(notice_for(self.engine, *found, self.public_url))
+                notice = notice_for(self.engine, *found, self.public_url)
+                if self.tells(notice):
+                    self.send_in_background(notice)
 
-    def send_in_background(self, notice: RunNotice) -> None:
+    def tick_skipped(self, running_run_id: int | None, reason: str) -> None:
+        """A scheduled tick found a run going: the night's full run did not start. Told on
+        `problems` too: the register was not brought up to date when the schedule said."""
+        if not self.configured:
+            return
+        which = f"run {running_run_id}" if running_run_id is not None else "another run"
+        self.send_in_background(
+            EventNotice(
+                event="schedule_skipped",
+                subject=f"ic3sync scheduled run skipped: {which} was still going",
+                details=[
+                    f"The scheduled full run due at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+                    f"did not start: {reason}.",
+                    "It is not queued; the next scheduled time starts one as usual.",
+                ],
+                run_id=running_run_id,
+                url=run_url(self.public_url, running_run_id) if running_run_id else None,
+            )
+        )
+
+    def tick_missed(self, due: datetime, late: timedelta) -> None:
+        """A scheduled tick missed while `serve` was down, too late to run at start-up."""
+        if not self.configured:
+            return
+        minutes = int(late.total_seconds() // 60)
+        self.send_in_background(
+            EventNotice(
+                event="schedule_missed",
+                subject=f"ic3sync scheduled run missed: due at {due:%Y-%m-%d %H:%M %Z}",
+                details=[
+                    f"The service was down when it was due and started {minutes} minutes "
+                    "later, more than IC3_SCHEDULE_GRACE_MIN: it was not run.",
+                    "The next scheduled time starts one as usual; `ic3sync sync` runs one now.",
+                ],
+            )
+        )
+
+    def send_in_background(self, notice: Notice) -> None:
         thread = threading.Thread(
-            target=self.deliver, args=(notice,), name=f"notify-{notice.run_id}", daemon=True
+            target=self.deliver, args=(notice,), name=f"notify-{notice.about}", daemon=True
         )
         with self._lock:
             self._pending = [t for t in self._pending if t.is_alive()]
@@ -147,12 +193,12 @@ class Notifications:
             log.warning("%d notification(s) still being delivered at exit: abandoned", len(late))
         return not late
 
-    def deliver(self, notice: RunNotice) -> list[Delivery]:
+    def deliver(self, notice: Notice) -> list[Delivery]:
         """Send `notice` to every channel, each retried on its own; never raises."""
         notice = notice.redacted(self.redact)
         return [self._deliver_one(n, notice) for n in self.notifiers]
 
-    def _deliver_one(self, notifier: Notifier, notice: RunNotice) -> Delivery:
+    def _deliver_one(self, notifier: Notifier, notice: Notice) -> Delivery:
         started = time.monotonic()
         attempts = 0
 
@@ -165,8 +211,8 @@ class Notifications:
         def retrying_after(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
-                "run %s: notification by %s failed (attempt %d), retrying: %s",
-                notice.run_id,
+                "%s: notification by %s failed (attempt %d), retrying: %s",
+                notice.about,
                 notifier.channel,
                 state.attempt_number,
                 self.redact(str(exc)),
@@ -187,8 +233,8 @@ class Notifications:
         except DeliveryError as exc:
             detail = self.redact(str(exc))
             log.error(
-                "run %s: notification by %s not delivered after %d attempt(s): %s",
-                notice.run_id,
+                "%s: notification by %s not delivered after %d attempt(s): %s",
+                notice.about,
                 notifier.channel,
                 attempts,
                 detail,
@@ -196,8 +242,8 @@ class Notifications:
             self._count(notifier.channel, "failed")
             return Delivery(notifier.channel, notifier.describe(), False, attempts, detail)
         log.info(
-            "run %s: notification sent: %s",
-            notice.run_id,
+            "%s: notification sent: %s",
+            notice.about,
             notifier.describe(),
             extra={"run_id": notice.run_id},
         )

@@ -1,16 +1,19 @@
-"""What a notice of a run says (contract rule 12): its counts, first failures, changes and
-link, as plain text, HTML and JSON."""
+"""What a notice of a run says (contract rules 12 and 15): its counts, its failures told apart
+as new or still failing (since when), its changes and link, as plain text, HTML and JSON; and
+whether IC3_NOTIFY_ON=problems tells it."""
 
 from __future__ import annotations
 
 import html
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from ic3sync.db.digest import LoggedFailure, run_failures
+from ic3sync.db.digest import FailureHistory, failure_history, single_asset_run
 from ic3sync.db.read.changes import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.model import SyncResult
@@ -31,6 +34,18 @@ class Failure:
     cmms_asset_id: str
     reason: str
     kind: str
+    # The asset's streak of failed attempts, this run's included: 1 is a new failure.
+    runs: int = 1
+    since_run: int | None = None
+    since: datetime | None = None
+
+    @property
+    def new(self) -> bool:
+        return self.runs <= 1
+
+    def since_text(self) -> str:
+        when = f" on {self.since.date().isoformat()}" if self.since else ""
+        return f"failing since run {self.since_run}{when}, {self.runs} runs"
 
 
 @dataclass(slots=True)
@@ -48,6 +63,18 @@ class RunNotice:
     changes: dict[str, int] = field(default_factory=dict)
     run_url: str | None = None
     sample: bool = False
+    # Failures of the whole run (not only those listed) by kind, new and still failing.
+    new_by_kind: dict[str, int] = field(default_factory=dict)
+    still_by_kind: dict[str, int] = field(default_factory=dict)
+    # Failures not told before (new, or failing only since runs that told nobody); None when
+    # the log could not be read, and then every failure counts.
+    untold: int | None = None
+    # A sync-one: an operator looking at one asset, who sees its outcome.
+    single_asset: bool = False
+
+    @property
+    def about(self) -> str:
+        return f"run {self.run_id}"
 
     @property
     def outcome(self) -> str:
@@ -67,6 +94,23 @@ class RunNotice:
     def changes_url(self) -> str | None:
         return f"{self.run_url}{CHANGES_PATH}" if self.run_url and self.changes else None
 
+    @property
+    def is_problem(self) -> bool:
+        """IC3_NOTIFY_ON=problems tells it: an aborted or interrupted run, or one with failures
+        not told before; never a sync-one nor a run an operator cancelled."""
+        if self.single_asset or self.status == "cancelled":
+            return False
+        untold = self.failed if self.untold is None else self.untold
+        return self.status in PROBLEM_STATUSES or untold > 0
+
+    def failures_line(self) -> str | None:
+        if not self.new_by_kind and not self.still_by_kind:
+            return None
+        return (
+            f"New failures: {_counted(self.new_by_kind)}; "
+            f"still failing: {_counted(self.still_by_kind)}"
+        )
+
     def changes_line(self) -> str | None:
         if not self.changes:
             return None
@@ -75,21 +119,23 @@ class RunNotice:
 
     def lines(self) -> list[str]:
         """The plain-text body, one fact a line; the webhook's `text` is the same."""
-        lines = [
-            self.subject,
-            f"Trigger: {self.trigger}. {self.total} assets in {duration(self.duration_ms)}.",
-        ]
+        lines = [self.subject]
+        if counted := self.failures_line():
+            lines.append(counted)
+        lines.append(
+            f"Trigger: {self.trigger}. {self.total} assets in {duration(self.duration_ms)}."
+        )
         if self.error:
             lines.append(f"Error: {self.error}")
         if changed := self.changes_line():
             lines.append(changed)
-        if self.failures:
-            more = self.failed - len(self.failures)
-            head = f"First {len(self.failures)} failures" if more > 0 else "Failures"
+        for head, group in self._groups():
             lines.append(f"{head}:")
-            lines += [f"- {f.cmms_asset_id}: {f.reason} [{f.kind}]" for f in self.failures]
-            if more > 0:
-                lines.append(f"... and {more} more")
+            for f in group:
+                since = "" if f.new else f", {f.since_text()}"
+                lines.append(f"- {f.cmms_asset_id}: {f.reason} [{f.kind}]{since}")
+        if (more := self.failed - len(self.failures)) > 0 and self.failures:
+            lines.append(f"... and {more} more")
         if self.run_url:
             lines.append(f"Run: {self.run_url}")
         return lines
@@ -97,30 +143,38 @@ class RunNotice:
     def text(self) -> str:
         return "\n".join(self.lines())
 
+    def _groups(self) -> list[tuple[str, list[Failure]]]:
+        new = [f for f in self.failures if f.new]
+        still = [f for f in self.failures if not f.new]
+        return [(head, g) for head, g in (("New failures", new), ("Still failing", still)) if g]
+
     def html(self) -> str:
         e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(f.cmms_asset_id)}</td><td>{e(f.reason)}</td><td>{e(f.kind)}</td></tr>"
-            for f in self.failures
-        )
-        parts = [
-            f"<h2>{e(self.subject)}</h2>",
+        parts = [f"<h2>{e(self.subject)}</h2>"]
+        if counted := self.failures_line():
+            parts.append(f"<p><strong>{e(counted)}</strong></p>")
+        parts.append(
             f"<p>Trigger: {e(self.trigger)}. {self.total} assets in "
-            f"{e(duration(self.duration_ms))}.</p>",
-        ]
+            f"{e(duration(self.duration_ms))}.</p>"
+        )
         if self.error:
             parts.append(f"<p><strong>Error:</strong> {e(self.error)}</p>")
         if changed := self.changes_line():
             link = f' (<a href="{e(self.changes_url)}">changes</a>)' if self.changes_url else ""
             parts.append(f"<p>{e(changed)}{link}</p>")
-        if rows:
+        for head, group in self._groups():
+            rows = "".join(
+                f"<tr><td>{e(f.cmms_asset_id)}</td><td>{e(f.reason)}</td><td>{e(f.kind)}</td>"
+                f"<td>{'new' if f.new else e(f.since_text())}</td></tr>"
+                for f in group
+            )
             parts.append(
-                "<table border=1 cellpadding=4 cellspacing=0>"
-                "<tr><th>asset</th><th>reason</th><th>kind</th></tr>"
+                f"<h3>{head}</h3><table border=1 cellpadding=4 cellspacing=0>"
+                "<tr><th>asset</th><th>reason</th><th>kind</th><th>since</th></tr>"
                 f"{rows}</table>"
             )
-            if self.failed > len(self.failures):
-                parts.append(f"<p>... and {self.failed - len(self.failures)} more</p>")
+        if self.failures and self.failed > len(self.failures):
+            parts.append(f"<p>... and {self.failed - len(self.failures)} more</p>")
         if self.run_url:
             parts.append(f'<p><a href="{e(self.run_url)}">Open run {self.run_id}</a></p>')
         return "<html><body>" + "".join(parts) + "</body></html>"
@@ -139,8 +193,24 @@ class RunNotice:
             },
             "duration_ms": self.duration_ms,
             "error": self.error,
+            "new_failures": {
+                "count": sum(self.new_by_kind.values()),
+                "by_kind": self.new_by_kind,
+            },
+            "still_failing": {
+                "count": sum(self.still_by_kind.values()),
+                "by_kind": self.still_by_kind,
+            },
             "failures": [
-                {"cmms_asset_id": f.cmms_asset_id, "reason": f.reason, "kind": f.kind}
+                {
+                    "cmms_asset_id": f.cmms_asset_id,
+                    "reason": f.reason,
+                    "kind": f.kind,
+                    "new": f.new,
+                    "failing_since_run": f.since_run,
+                    "failing_since": f.since.isoformat() if f.since else None,
+                    "failed_runs": f.runs,
+                }
                 for f in self.failures
             ],
             "changes": self.changes,
@@ -152,18 +222,40 @@ class RunNotice:
     def redacted(self, redact: Redactor) -> RunNotice:
         self.error = redact(self.error) if self.error else self.error
         self.failures = [
-            Failure(redact(f.cmms_asset_id), redact(f.reason), f.kind) for f in self.failures
+            Failure(redact(f.cmms_asset_id), redact(f.reason), f.kind, f.runs, f.since_run, f.since)
+            for f in self.failures
         ]
         return self
 
 
 def is_problem(result: SyncResult) -> bool:
+    """Whether a run may be one IC3_NOTIFY_ON=problems tells, from its result alone; its
+    notice (RunNotice.is_problem) decides, knowing which failures are old news."""
+    if result.status == "cancelled":
+        return False
     return result.status in PROBLEM_STATUSES or result.failed > 0
 
 
-def _kind(failure: LoggedFailure) -> str:
+def _counted(by_kind: dict[str, int]) -> str:
+    total = sum(by_kind.values())
+    if not total:
+        return "0"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in by_kind.items())
+    return f"{total} ({kinds})"
+
+
+def _failure(logged: FailureHistory) -> Failure:
     # Rows logged before the kind existed, and not classified by the migration, have none.
-    return failure.kind or "other"
+    kind = logged.kind or "other"
+    if logged.new:
+        return Failure(logged.cmms_asset_id, logged.reason, kind)
+    return Failure(
+        logged.cmms_asset_id, logged.reason, kind, logged.runs, logged.since_run, logged.since_at
+    )
+
+
+def _by_kind(failures: list[Failure]) -> dict[str, int]:
+    return dict(Counter(f.kind for f in failures).most_common())
 
 
 def _failures_from_result(result: SyncResult) -> list[Failure]:
@@ -183,8 +275,9 @@ def run_url(public_url: str | None, run_id: int) -> str | None:
 def notice_for(
     engine: sa.Engine, trigger: str, result: SyncResult, public_url: str | None
 ) -> RunNotice:
-    """The notice of a finished run: its result, with its first failures and changes read
-    back from the database (or taken from the result when the database is away)."""
+    """The notice of a finished run: its result, with its failures (new ones first), their
+    history and its changes read back from the database (or taken from the result when the
+    database is away)."""
     notice = RunNotice(
         run_id=result.run_id,
         status=result.status,
@@ -199,9 +292,15 @@ def notice_for(
     )
     try:
         with engine.connect() as conn:
-            logged = run_failures(conn, result.run_id, NOTICE_FAILURES)
+            logged = failure_history(conn, result.run_id)
+            notice.single_asset = single_asset_run(conn, result.run_id)
             notice.changes = dict(run_change_counts(conn, result.run_id))
-        notice.failures = [Failure(f.cmms_asset_id, f.reason, _kind(f)) for f in logged]
+        failures = [_failure(f) for f in logged]
+        new = [f for f in failures if f.new]
+        still = [f for f in failures if not f.new]
+        notice.new_by_kind, notice.still_by_kind = _by_kind(new), _by_kind(still)
+        notice.untold = sum(1 for f in logged if f.new or not f.told)
+        notice.failures = (new + still)[:NOTICE_FAILURES]
     except sa.exc.SQLAlchemyError as exc:
         log.warning("run %s: notice without the log (%s)", result.run_id, type(exc).__name__)
         notice.failures = _failures_from_result(result)
