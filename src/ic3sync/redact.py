@@ -13,7 +13,7 @@ from urllib.parse import quote, quote_plus, unquote
 
 from pydantic import SecretStr
 
-from ic3sync.urls import strip_userinfo
+from ic3sync.urls import strip_credentials
 
 REDACTED = "***"
 # A base64 form shorter than this could match ordinary text by chance.
@@ -89,7 +89,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = strip_userinfo(self._redact(message))
+        clean = strip_credentials(self._redact(message))
         if clean != message:
             record.msg = clean
             record.args = None
