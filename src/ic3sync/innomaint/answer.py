@@ -87,10 +87,10 @@ def interpret(
         )
     text = content.decode(text_encoding(headers), errors="replace")
     try:
-        # The raw text is redacted, and so is every decoded string: "\/" or "\u0061"
-        # escapes would carry the token past a search of the raw text alone (rule 8).
+        # Every decoded string is redacted, not the raw text alone: "\/" or "\u0061" escapes
+        # would carry the token past a search of the raw text (rule 8).
         return parse_response(
-            redact(text), http_status=status, clean=redact, max_field_chars=max_field_chars
+            text, http_status=status, clean=redact, max_field_chars=max_field_chars
         )
     except VendorError as exc:
         raise VendorRejected(

@@ -141,10 +141,11 @@ def parse_response(
     is unusable.
 
     A body without a backslash has no escapes: each decoded string is then a piece of the body
-    as it came, so cleaning the body whole cleans them all, at a fraction of the cost."""
-    if clean is not None and isinstance(body, str) and "\\" not in body:
-        body, clean = clean(body), None
-    if clean is None:
+    as it came, so a body that cleaning leaves as it is needs no cleaning string by string. One
+    that cleaning changes is read string by string from the body as it came: the redactor may
+    have decoded it whole (a token in an encoding of its own), which could break its JSON."""
+    fast = clean is None or (isinstance(body, str) and "\\" not in body and clean(body) == body)
+    if fast:
         # The usual answer, read and validated in one pass by pydantic's own JSON reader (a
         # third cheaper than json.loads and a validation of its dict). Whatever it refuses, or
         # an answer that is not a success, is read again below, which says why.
