@@ -87,19 +87,19 @@ def test_hostile_strings_are_stored_the_same_on_both_databases_and_named(
         "Long_04": _edited(fixture, "Long_04", capacity_rating="k" * 5000),
     }
     seed_assets(engine, list(payloads))
-    with client_for(URL, transport=_answering(payloads), max_field_chars=1000) as client:
+    with client_for(URL, transport=_answering(payloads)) as client:
         result = run_sync(engine, client, trigger="cli")
     assert (result.status, result.success, result.failed) == ("completed", 4, 0), result.errors
     assert master(engine, "Surrogate_01")["criticality"] == "x\ufffdy"
     # PostgreSQL would cut "ab\0cd" to "ab", or refuse it: both databases keep all of it.
     assert master(engine, "Nul_02")["barcode"] == "ab\ufffdcd"
     assert master(engine, "Control_03")["in_charge_person"] == "JWIL  FORGED [31m"
-    assert master(engine, "Long_04")["capacity_rating"] == "k" * 1000
+    assert master(engine, "Long_04")["capacity_rating"] == "k" * 2000
     log = {r["cmms_asset_id"]: r["error_message"] for r in table_rows(engine, "cmms_sync_log")}
     assert log["Surrogate_01"] == "invalid Unicode replaced with U+FFFD in data.criticality"
     assert log["Nul_02"] == "NUL replaced with U+FFFD in data.barcode"
     assert log["Control_03"] is None
-    assert log["Long_04"] == "cut to 1,000 characters: data.capacity_rating (5,000 characters)"
+    assert log["Long_04"] == "cut to 2,000 characters: data.capacity_rating (5,000 characters)"
 
 
 def test_a_huge_serialnumber_fails_its_asset_with_a_short_reason(
@@ -111,9 +111,7 @@ def test_a_huge_serialnumber_fails_its_asset_with_a_short_reason(
     for sid in payloads:
         payloads[sid]["response"]["data"]["serialnumber"] = huge
     seed_assets(engine, list(payloads))
-    with client_for(
-        URL, transport=_answering(payloads), max_response_mb=20, max_field_chars=1_000_000
-    ) as client:
+    with client_for(URL, transport=_answering(payloads)) as client:
         result = run_sync(engine, client, trigger="cli")
     assert (result.status, result.failed) == ("completed", 3), result
     messages = [r["error_message"] for r in table_rows(engine, "cmms_sync_log")]

@@ -50,7 +50,8 @@ def sync_one(
     outcome.traceability_id = rows.traceability_id
     said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
     if said or rows.notes:
-        outcome.error = _capped("; ".join([*said, *rows.notes]))
+        # The notes first: what making the answer safe changed must survive the cap.
+        outcome.error = _capped("; ".join([*rows.notes, *said]))
     outcome.duration_ms = _ms_since(started)
     try:
         store.write_synced(asset, rows, outcome)

@@ -46,14 +46,15 @@ def token_forms(token: str) -> list[str]:
     ]
 
 
-def _texts(payload: dict[str, Any], value: Any) -> dict[str, Any]:
-    """`payload` with `value(old)` in place of every leaf of data, performance and work orders
-    but the serialnumber and ids, whose change would make the answer about another asset."""
+def _texts(payload: dict[str, Any], value: Any, *, numbers: bool = False) -> dict[str, Any]:
+    """`payload` with `value(old)` in place of every text of data, performance and work orders
+    (and every number too with `numbers`) but the serialnumber and ids, whose change would make
+    the answer about another asset."""
     body = payload["response"]
     for section in (body["data"], body["performance"], *body["workorder_transactional"].values()):
-        for key in list(section):
-            if key not in _KEEP:
-                section[key] = value(section[key])
+        for key, old in list(section.items()):
+            if key not in _KEEP and (isinstance(old, str) or (numbers and old is not None)):
+                section[key] = value(old)
     return payload
 
 
@@ -69,7 +70,7 @@ def hostile_values_body(fault: dict[str, Any], serialnumber: str, token: str) ->
         _texts(payload, lambda v: f"{v}{CONTROLS}")
     elif kind == "huge_values":
         filler = "v" * int(mb * 1024 * 1024)
-        _texts(payload, lambda v: filler)
+        _texts(payload, lambda v: filler, numbers=True)
     elif kind == "huge_serial":
         payload["response"]["data"]["serialnumber"] = "S" * int(mb * 1024 * 1024)
     elif kind == "echo_forms":
