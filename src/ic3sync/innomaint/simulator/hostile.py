@@ -8,7 +8,7 @@ import base64
 import html
 import json
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from ic3sync.innomaint.simulator.payloads import asset_payload
 
@@ -35,6 +35,7 @@ def token_forms(token: str) -> list[str]:
         quote(token, safe=""),
         quote(token, safe="").lower(),
         quote_plus(token, safe=""),
+        unquote_plus(token),  # a vendor that read the token as a form value: "+" as a space
         html.escape(token),
         "".join(f"&#{ord(c)};" for c in token),
         "".join(c if c.isalnum() else f"&#x{ord(c):X};" for c in token),
