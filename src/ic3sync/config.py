@@ -103,6 +103,16 @@ class Settings(BaseSettings):
             "garbage end the run aborted; the rest are logged skipped"
         ),
     )
+    max_field_chars: int = Field(
+        2000,
+        ge=256,
+        le=1_000_000,
+        validation_alias="INNOMAINT_MAX_FIELD_CHARS",
+        description=(
+            "the longest vendor string stored; a longer one is cut to this many characters and "
+            "the cut named in the asset's log row"
+        ),
+    )
     ca_file: str | None = Field(
         None,
         validation_alias="INNOMAINT_CA_FILE",

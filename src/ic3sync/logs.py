@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+
+from ic3sync.controls import printable
 
 # Attributes a log call may pass through `extra=` and that belong in every format.
 CONTEXT_FIELDS = ("run_id", "cmms_asset_id")
@@ -50,7 +53,16 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # JSON escapes C0 itself; C1 (a terminal's CSI among them) and lone surrogates it
+        # would write raw.
+        return _RAW_IN_JSON.sub(_json_escape, json.dumps(entry, ensure_ascii=False, default=str))
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 class TextFormatter(logging.Formatter):
@@ -65,6 +77,11 @@ class TextFormatter(logging.Formatter):
         ]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return super().format(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # The line itself, escaped: a vendor's CR/LF would forge a line of its own, its ESC
+        # drive the terminal. A traceback, appended after this, keeps its newlines.
+        return printable(super().formatMessage(record))
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -172,12 +172,27 @@ def _serial_key(v: Any) -> str | None:
     return None
 
 
+# How much of each serialnumber a mismatch shows: a vendor's 4 MiB one must not become a 4 MiB
+# reason in every log row, notice and page that quotes it.
+SERIAL_SHOWN = 100
+
+
+def _shown_serial(v: Any) -> str:
+    if isinstance(v, str) and len(v) > SERIAL_SHOWN:
+        return f"{v[:SERIAL_SHOWN]!r}... ({len(v):,} characters)"
+    text = repr(v)
+    return text if len(text) <= SERIAL_SHOWN else text[:SERIAL_SHOWN] + "..."
+
+
 def _check_serial(requested_id: str, answered: Any) -> None:
     got = _serial_key(answered)
+    asked = _shown_serial(requested_id)
     if got is None:
-        raise SerialMismatch(f"API answer has no serialnumber (asked for {requested_id!r})")
+        raise SerialMismatch(f"API answer has no serialnumber (asked for {asked})")
     if got != requested_id.strip().casefold():
-        raise SerialMismatch(f"API answered for serialnumber {answered!r}, not {requested_id!r}")
+        raise SerialMismatch(
+            f"API answered for serialnumber {_shown_serial(answered)}, not {asked}"
+        )
 
 
 def _convert_into(
@@ -262,7 +277,7 @@ def rows_from_response(
     _check_serial(requested_id, data.serialnumber)
 
     problems: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(response.notes)
     master: dict[str, Any] = {}
 
     sent = data.sent()

@@ -9,11 +9,11 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from pydantic import SecretStr
 
-from ic3sync.urls import strip_userinfo
+from ic3sync.urls import strip_credentials
 
 REDACTED = "***"
 # A base64 form shorter than this could match ordinary text by chance.
@@ -24,7 +24,8 @@ def forms_of(secret: str) -> set[str]:
     """`secret` as it may come back: as is, URL-encoded, JSON-escaped, as HTML entities, in
     base64 at any alignment. Matching ignores case, so upper- and lower-cased echoes and either
     case of hexadecimal digits are covered by the one form."""
-    forms = {secret, unquote(secret), quote(secret, safe=""), quote_plus(secret, safe="")}
+    forms = {secret, unquote(secret), unquote_plus(secret)}
+    forms |= {quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}
     forms.add(json.dumps(secret)[1:-1])
     forms.add(json.dumps(secret, ensure_ascii=False)[1:-1].replace("/", "\\/"))
     forms.add("".join(f"\\u{ord(c):04x}" for c in secret if ord(c) <= 0xFFFF))
@@ -69,9 +70,21 @@ class Redactor:
         # A search of the lower-cased text for each form first: a case-blind regex over every
         # answer costs a hundred times more, and nearly no text holds a secret.
         lowered = text.lower()
-        if not any(value in lowered for value in self._lowered):
-            return text
-        return self._pattern.sub(REDACTED, text)
+        if any(value in lowered for value in self._lowered):
+            text = self._pattern.sub(REDACTED, text)
+        return self._decoded(text) if ("%" in text or "&" in text) else text
+
+    def _decoded(self, text: str) -> str:
+        """`text` decoded, and redacted, when the secret hides in an encoding no form foresees:
+        escaped in part (only its "/" as `&#x2F;`, only some letters as `%41`), in named
+        entities, or in several encodings one inside the other."""
+        decoded = text
+        for _ in range(3):
+            decoded = unquote(html.unescape(decoded))
+            lowered = decoded.lower()
+            if any(value in lowered for value in self._lowered):
+                return self._pattern.sub(REDACTED, decoded)
+        return text
 
 
 def redact(text: str, secret: str) -> str:
@@ -89,7 +102,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = strip_userinfo(self._redact(message))
+        clean = strip_credentials(self._redact(message))
         if clean != message:
             record.msg = clean
             record.args = None

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ic3sync.controls import printable
 from ic3sync.durations import duration
 from ic3sync.model import AssetOutcome, AssetRef, RunObserver, SyncResult
 
@@ -42,8 +43,9 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def escape(text: str) -> str:
-    """Rich markup is off for text we did not write (asset ids, vendor reasons)."""
-    return text.replace("[", r"\[")
+    """Text we did not write (asset ids, vendor reasons) as it may be printed in rich markup:
+    its brackets are no markup, its control characters are shown escaped, never executed."""
+    return printable(text).replace("[", r"\[")
 
 
 class RichProgress(RunObserver):
@@ -72,7 +74,7 @@ class RichProgress(RunObserver):
 
     def asset_started(self, index: int, asset: AssetRef) -> None:
         if self.task is not None:
-            self.bar.update(self.task, current=asset.cmms_asset_id[:40])
+            self.bar.update(self.task, current=printable(asset.cmms_asset_id[:40]))
 
     def asset_done(self, index: int, outcome: AssetOutcome) -> None:
         if outcome.status == "failed":
@@ -132,7 +134,7 @@ def print_summary(result: SyncResult, console: Console) -> None:
         failures.add_column("reason", overflow="fold")
         for line in result.errors[:10]:
             asset, _, reason = line.partition(": ")
-            failures.add_row(asset, reason)
+            failures.add_row(Text(printable(asset)), Text(printable(reason)))
         console.print(failures)
         if result.failed > 10:
             console.print(
@@ -154,10 +156,10 @@ def print_changes(page: ChangePage, zone: ZoneInfo, console: Console) -> None:
     for c in page.items:
         table.add_row(
             local_time(c.changed_at, zone),
-            Text(c.cmms_asset_id),
-            Text(c.column_name),
-            Text("" if c.old_value is None else c.old_value, style="red"),
-            Text("" if c.new_value is None else c.new_value, style="green"),
+            Text(printable(c.cmms_asset_id)),
+            Text(printable(c.column_name)),
+            Text("" if c.old_value is None else printable(c.old_value), style="red"),
+            Text("" if c.new_value is None else printable(c.new_value), style="green"),
             str(c.run_id),
         )
     if page.items:

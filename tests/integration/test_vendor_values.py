@@ -25,7 +25,9 @@ def _answering(payloads: dict[str, dict[str, Any]]) -> httpx.MockTransport:
 
     def handle(request: httpx.Request) -> httpx.Response:
         serial = json.loads(request.content)["serialnumber"]
-        return httpx.Response(200, json=payloads[serial])
+        # ASCII JSON, as a PHP vendor writes it: a lone surrogate goes as its "\ud800" escape.
+        body = json.dumps(payloads[serial]).encode()
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
 
     return httpx.MockTransport(handle)
 
@@ -72,3 +74,49 @@ def test_vendor_times_are_stored_as_instants_and_odd_values_named(
     assert "performance.availability: '104.5' is outside 0-100" in note
     assert "data.id 577834 differs from traceid 577833" in note
     assert log["Offset_01"]["error_message"] is None
+
+
+def test_hostile_strings_are_stored_the_same_on_both_databases_and_named(
+    engine: sa.Engine, fixture_bytes: bytes
+) -> None:
+    fixture = json.loads(fixture_bytes)
+    payloads = {
+        "Surrogate_01": _edited(fixture, "Surrogate_01", criticality="x\ud800y"),
+        "Nul_02": _edited(fixture, "Nul_02", barcode="ab\u0000cd"),
+        "Control_03": _edited(fixture, "Control_03", in_charge_person="JWIL\r\nFORGED\x1b[31m"),
+        "Long_04": _edited(fixture, "Long_04", capacity_rating="k" * 5000),
+    }
+    seed_assets(engine, list(payloads))
+    with client_for(URL, transport=_answering(payloads)) as client:
+        result = run_sync(engine, client, trigger="cli")
+    assert (result.status, result.success, result.failed) == ("completed", 4, 0), result.errors
+    assert master(engine, "Surrogate_01")["criticality"] == "x\ufffdy"
+    # PostgreSQL would cut "ab\0cd" to "ab", or refuse it: both databases keep all of it.
+    assert master(engine, "Nul_02")["barcode"] == "ab\ufffdcd"
+    assert master(engine, "Control_03")["in_charge_person"] == "JWIL  FORGED [31m"
+    assert master(engine, "Long_04")["capacity_rating"] == "k" * 2000
+    log = {r["cmms_asset_id"]: r["error_message"] for r in table_rows(engine, "cmms_sync_log")}
+    assert log["Surrogate_01"] == "invalid Unicode replaced with U+FFFD in data.criticality"
+    assert log["Nul_02"] == "NUL replaced with U+FFFD in data.barcode"
+    assert log["Control_03"] is None
+    assert log["Long_04"] == "cut to 2,000 characters: data.capacity_rating (5,000 characters)"
+
+
+def test_a_huge_serialnumber_fails_its_asset_with_a_short_reason(
+    engine: sa.Engine, fixture_bytes: bytes
+) -> None:
+    fixture = json.loads(fixture_bytes)
+    huge = "S" * (4 * 1024 * 1024)
+    payloads = {sid: _edited(fixture, huge) for sid in ("Huge_01", "Huge_02", "Huge_03")}
+    for sid in payloads:
+        payloads[sid]["response"]["data"]["serialnumber"] = huge
+    seed_assets(engine, list(payloads))
+    with client_for(URL, transport=_answering(payloads)) as client:
+        result = run_sync(engine, client, trigger="cli")
+    assert (result.status, result.failed) == ("completed", 3), result
+    messages = [r["error_message"] for r in table_rows(engine, "cmms_sync_log")]
+    assert all(m.startswith("API answered for serialnumber 'SSS") for m in messages), messages
+    # Each reason about 180 characters, not 4 MiB: the database, the run page and every notice
+    # that quotes it stay small.
+    assert max(len(m) for m in messages) < 300
+    assert all(len(line) < 350 for line in result.errors)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ic3sync.errors import VendorRejected
 from ic3sync.innomaint.models import AssetResponse, parse_response
+from ic3sync.innomaint.safe_text import SafeText
 
 TOKEN = "tok-3f9c2a"
 
@@ -24,17 +25,19 @@ def _redact(text: str) -> str:
 
 
 def _reference(body: str) -> AssetResponse:
-    """The long way: json.loads, every string cleaned, the checks, then the model."""
+    """The long way: json.loads, every string cleaned and made safe, the checks, then the
+    model."""
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
         raise VendorRejected("unreadable", kind="reference") from None
+    safe = SafeText()
 
     def cleaned(value: Any) -> Any:
         if isinstance(value, str):
-            return _redact(value)
+            return safe(_redact(value), "")
         if isinstance(value, dict):
-            return {_redact(k): cleaned(v) for k, v in value.items()}
+            return {safe(_redact(k), ""): cleaned(v) for k, v in value.items()}
         if isinstance(value, list):
             return [cleaned(v) for v in value]
         return value

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ic3sync.errors import ConfigError
+from ic3sync.urls import mask_secret_params
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # The URL forms PostgreSQL's documentation and hosting panels hand out; psycopg 3 is the only
@@ -66,8 +67,8 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password, in the userinfo or a query parameter, for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return mask_secret_params(make_url(url).render_as_string(hide_password=True))
     except Exception:
         return "<unparseable URL>"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
+from ic3sync.controls import one_line
 from ic3sync.errors import (
     VendorAuthError,
     VendorError,
@@ -18,6 +19,7 @@ from ic3sync.errors import (
     http_kind,
 )
 from ic3sync.innomaint.models import AssetResponse, parse_response
+from ic3sync.innomaint.safe_text import DEFAULT_MAX_FIELD_CHARS
 from ic3sync.retrying import parse_retry_after
 
 MESSAGE_LIMIT = 200
@@ -40,10 +42,16 @@ def compression(headers: httpx.Headers) -> str | None:
 
 
 def interpret(
-    status: int, headers: httpx.Headers, content: bytes, attempts: int, redact: Clean
+    status: int,
+    headers: httpx.Headers,
+    content: bytes,
+    attempts: int,
+    redact: Clean,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
 ) -> AssetResponse:
     """The asset's detail, or the VendorError the answer amounts to; `redact` takes the token
-    out of every text of the vendor's before it goes anywhere."""
+    out of every text of the vendor's before it goes anywhere, and no string of the answer is
+    longer than `max_field_chars`."""
     label = status_label(status)
     if status in AUTH_STATUSES:
         raise VendorAuthError(
@@ -79,12 +87,14 @@ def interpret(
         )
     text = content.decode(text_encoding(headers), errors="replace")
     try:
-        # The raw text is redacted, and so is every decoded string: "\/" or "\u0061"
-        # escapes would carry the token past a search of the raw text alone (rule 8).
-        return parse_response(redact(text), http_status=status, clean=redact)
+        # Every decoded string is redacted, not the raw text alone: "\/" or "\u0061" escapes
+        # would carry the token past a search of the raw text (rule 8).
+        return parse_response(
+            text, http_status=status, clean=redact, max_field_chars=max_field_chars
+        )
     except VendorError as exc:
         raise VendorRejected(
-            redact(exc.reason), kind=exc.kind, http_status=status, attempts=attempts
+            trimmed(redact(exc.reason)), kind=exc.kind, http_status=status, attempts=attempts
         ) from None
 
 
@@ -134,9 +144,9 @@ def vendor_message(headers: httpx.Headers, content: bytes, clean: Clean) -> str:
 
 
 def trimmed(text: str) -> str:
-    """One line of at most MESSAGE_LIMIT characters. Trim only what is already redacted: a
-    cut could otherwise leave part of the token behind."""
-    return " ".join(text.split())[:MESSAGE_LIMIT]
+    """One line of at most MESSAGE_LIMIT characters, no control character left. Trim only
+    what is already redacted: a cut could otherwise leave part of the token behind."""
+    return one_line(text)[:MESSAGE_LIMIT]
 
 
 def status_label(status: int) -> str:

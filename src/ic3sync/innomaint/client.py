@@ -21,10 +21,11 @@ from ic3sync.errors import Cancelled, ConfigError, VendorError, VendorRejected, 
 from ic3sync.innomaint.answer import compression, interpret, trimmed, unanswered
 from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, httpx_client
 from ic3sync.innomaint.models import AssetResponse
+from ic3sync.innomaint.safe_text import DEFAULT_MAX_FIELD_CHARS
 from ic3sync.innomaint.watch import Watch
 from ic3sync.redact import RedactingFilter, Redactor
 from ic3sync.retrying import Backoff, retrying
-from ic3sync.urls import strip_userinfo, without_userinfo
+from ic3sync.urls import strip_credentials, without_credentials
 
 if TYPE_CHECKING:
     from ic3sync.config import Settings
@@ -127,6 +128,7 @@ class InnomaintClient:
         max_retries: int = 3,
         max_response_mb: float = 5,
         max_consecutive_failures: int = 10,
+        max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
         ca_file: str | None = None,
         transport: httpx.BaseTransport | None = None,
         backoff_base_s: float = 0.5,
@@ -147,6 +149,7 @@ class InnomaintClient:
         self.url = url
         self.max_response_mb = max_response_mb
         self.max_consecutive_failures = max_consecutive_failures
+        self.max_field_chars = max_field_chars
         self.rate_ms = rate_ms
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -185,6 +188,7 @@ class InnomaintClient:
             "max_retries": settings.max_retries,
             "max_response_mb": settings.max_response_mb,
             "max_consecutive_failures": settings.max_consecutive_failures,
+            "max_field_chars": settings.max_field_chars,
             "ca_file": settings.ca_file,
         }
         options.update(kwargs)
@@ -216,7 +220,7 @@ class InnomaintClient:
     @property
     def public_url(self) -> str:
         """INNOMAINT_API_URL as it may be printed: without credentials."""
-        return without_userinfo(self.url)
+        return without_credentials(self.url)
 
     def redact(self, text: str) -> str:
         return self._redactor(text)
@@ -290,7 +294,10 @@ class InnomaintClient:
             # its headers, must not ride along as the context of our error.
             raise failure
         status, headers, content = answer
-        return interpret(status, headers, content, call.attempts, self.redact), status
+        response = interpret(
+            status, headers, content, call.attempts, self.redact, self.max_field_chars
+        )
+        return response, status
 
     def _exchange(self, body: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
         """POSTs `body` and reads the answer whole, within the cap and the deadline, checking
@@ -340,7 +347,7 @@ class InnomaintClient:
         return unanswered(exc, self._clean(str(exc)), attempts, self.timeout_s, self.public_url)
 
     def _clean(self, text: str) -> str:
-        return trimmed(strip_userinfo(self.redact(text)))
+        return trimmed(strip_credentials(self.redact(text)))
 
     # -- waiting -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import ssl
 import httpx
 
 from ic3sync.errors import ConfigError
-from ic3sync.urls import without_userinfo
+from ic3sync.urls import without_credentials
 
 # The loggers of the HTTP stack. A filter on a logger sees only its own records, so each one
 # is named: at DEBUG, httpcore logs response headers, where a proxy may echo the token back.
@@ -81,5 +81,5 @@ def check_url(url: str) -> None:
     except httpx.InvalidURL:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        shown = without_userinfo(url)
+        shown = without_credentials(url)
         raise ConfigError(f"INNOMAINT_API_URL must be an http(s) URL, got {shown!r}")

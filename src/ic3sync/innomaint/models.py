@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from ic3sync.controls import one_line
 from ic3sync.errors import VendorRejected
+from ic3sync.innomaint.safe_text import DEFAULT_MAX_FIELD_CHARS, SafeText, needs_care
 
 
 class _Section(BaseModel):
@@ -73,17 +75,54 @@ class AssetResponse(BaseModel):
     status: Any = None
     response_code: Any = None
     response: ResponseBody
+    _notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What making its text safe changed (see safe_text), for the asset's log row."""
+        return self._notes
 
 
-def _cleaned(value: Any, clean: Callable[[str], str]) -> Any:
-    """`value` with `clean` applied to every string in it, keys included."""
+def _cleaned(value: Any, clean: Callable[[str], str], safe: SafeText, where: str = "") -> Any:
+    """`value` with `clean`, then `safe`, applied to every string in it, keys included; `where`
+    names the leaf as the log row does ("data.barcode")."""
     if isinstance(value, str):
-        return clean(value)
+        return safe(clean(value), where or "top level")
     if isinstance(value, dict):
-        return {clean(k): _cleaned(v, clean) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            key = safe(clean(k), f"a key of {where or 'the answer'}")
+            path = f"{where}.{key}" if where else key
+            if path.startswith("response."):
+                path = path[len("response.") :]
+            out[key] = _cleaned(v, clean, safe, path)
+        return out
     if isinstance(value, list):
-        return [_cleaned(v, clean) for v in value]
+        return [_cleaned(v, clean, safe, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _needs_care(value: Any, max_chars: int) -> bool:
+    """Whether any string in `value` (a section's fields, keys included) is to be made safe."""
+    if isinstance(value, str):
+        return needs_care(value, max_chars)
+    if isinstance(value, dict):
+        return any(needs_care(k, max_chars) or _needs_care(v, max_chars) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_needs_care(v, max_chars) for v in value)
+    return False
+
+
+def _sections(answer: AssetResponse) -> list[_Section]:
+    body = answer.response
+    sections: list[_Section | None] = [body.data, body.performance]
+    if body.workorder_transactional is not None:
+        sections += [body.workorder_transactional.upto, body.workorder_transactional.last_year]
+    return [s for s in sections if s is not None]
 
 
 # The response codes of an answer that is a success ("status": true without one is, too).
@@ -95,15 +134,18 @@ def parse_response(
     *,
     http_status: int | None = None,
     clean: Callable[[str], str] | None = None,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
 ) -> AssetResponse:
-    """Validate a 200 answer, `clean` applied to every decoded string. Raises VendorRejected
-    with a short reason when it is unusable.
+    """Validate a 200 answer, `clean` (the redactor) then SafeText applied to every decoded
+    string, which is cut at `max_field_chars`. Raises VendorRejected with a short reason when it
+    is unusable.
 
     A body without a backslash has no escapes: each decoded string is then a piece of the body
-    as it came, so cleaning the body whole cleans them all, at a fraction of the cost."""
-    if clean is not None and isinstance(body, str) and "\\" not in body:
-        body, clean = clean(body), None
-    if clean is None:
+    as it came, so a body that cleaning leaves as it is needs no cleaning string by string. One
+    that cleaning changes is read string by string from the body as it came: the redactor may
+    have decoded it whole (a token in an encoding of its own), which could break its JSON."""
+    fast = clean is None or (isinstance(body, str) and "\\" not in body and clean(body) == body)
+    if fast:
         # The usual answer, read and validated in one pass by pydantic's own JSON reader (a
         # third cheaper than json.loads and a validation of its dict). Whatever it refuses, or
         # an answer that is not a success, is read again below, which says why.
@@ -112,12 +154,16 @@ def parse_response(
         except ValidationError:
             pass
         else:
-            if answer.status is True and answer.response_code in _SUCCESS_CODES:
+            if (
+                answer.status is True
+                and answer.response_code in _SUCCESS_CODES
+                # Nearly every answer has nothing to make safe; the few that do are read again.
+                and not any(_needs_care(s.sent(), max_field_chars) for s in _sections(answer))
+            ):
                 return answer
+    safe = SafeText(max_field_chars)
     try:
-        payload = json.loads(body)
-        if clean is not None:
-            payload = _cleaned(payload, clean)
+        payload = _cleaned(json.loads(body), clean or _unchanged, safe)
     except (ValueError, UnicodeDecodeError):
         raise VendorRejected(
             "response is not JSON", kind="not_json", http_status=http_status
@@ -134,17 +180,21 @@ def parse_response(
         )
     if payload.get("status") is not True:
         message = payload.get("message") or payload.get("msg")
-        detail = f": {str(message)[:200]}" if isinstance(message, str) and message else ""
+        # Made safe above: no CR/LF left to forge a log line with, and cut again to a reason.
+        detail = f": {one_line(message)[:200]}" if isinstance(message, str) and message else ""
         raise VendorRejected(
             f'API answered "status": false{detail}', kind="status_false", http_status=http_status
         )
     code = payload.get("response_code")
     if code not in _SUCCESS_CODES:
+        shown = repr(code)
         raise VendorRejected(
-            f"API answered response_code {code!r}", kind="bad_answer", http_status=http_status
+            f"API answered response_code {shown if len(shown) <= 60 else shown[:57] + '...'}",
+            kind="bad_answer",
+            http_status=http_status,
         )
     try:
-        return AssetResponse.model_validate(payload)
+        answer = AssetResponse.model_validate(payload)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -153,3 +203,5 @@ def parse_response(
             kind="bad_answer",
             http_status=http_status,
         ) from None
+    answer._notes = safe.notes()
+    return answer

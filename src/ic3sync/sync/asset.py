@@ -12,6 +12,10 @@ from ic3sync.errors import AssetNotStored, VendorAuthError, VendorError
 from ic3sync.model import AssetOutcome, AssetRef
 from ic3sync.sync.ports import AssetStore, Fetcher
 
+# The longest error_message a log row keeps: every reason is capped where it is made, and this
+# bounds what many of them (or one more this forgot) add up to in a row, a page and a notice.
+ERROR_LIMIT = 2000
+
 
 def sync_one(
     asset: AssetRef,
@@ -46,7 +50,8 @@ def sync_one(
     outcome.traceability_id = rows.traceability_id
     said = ["stored as NULL: " + "; ".join(rows.problems)] if rows.problems else []
     if said or rows.notes:
-        outcome.error = "; ".join([*said, *rows.notes])
+        # The notes first: what making the answer safe changed must survive the cap.
+        outcome.error = _capped("; ".join([*rows.notes, *said]))
     outcome.duration_ms = _ms_since(started)
     try:
         store.write_synced(asset, rows, outcome)
@@ -62,8 +67,15 @@ def _failed(
     store: AssetStore, asset: AssetRef, outcome: AssetOutcome, started: float
 ) -> AssetOutcome:
     outcome.duration_ms = _ms_since(started)
+    outcome.error = _capped(outcome.error)
     store.write_failed(asset, outcome)
     return outcome
+
+
+def _capped(error: str | None) -> str | None:
+    if error is None or len(error) <= ERROR_LIMIT:
+        return error
+    return error[: ERROR_LIMIT - 1] + "\u2026"
 
 
 def _ms_since(started: float) -> int:

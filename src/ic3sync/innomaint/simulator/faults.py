@@ -27,6 +27,14 @@ Faults are chosen per serialnumber, from an explicit mapping (usually a JSON fil
                         escapes ("\\/", "\\u0061") as a PHP vendor writes them
       oversized         a barcode of `mb` MB (default 50), streamed; `length` 0 sends no
                         Content-Length (the body ends when the connection closes)
+    hostile values (every request; see simulator/hostile.py)
+      surrogates        every text ends in a lone surrogate ("\\ud800", broken UTF-16)
+      nul               every text holds a NUL
+      control_chars     every text ends in CR/LF, a forged log line, terminal escapes
+      huge_values       every text, numbers included, is `mb` MB long (default 1)
+      huge_serial       the serialnumber is `mb` MB long (default 1)
+      echo_forms        the texts echo the request's token in every form of token_forms()
+      echo_message      "status": false, the message echoing the token in form number `form`
 
 The random mix picks a kind with these weights (see RANDOM_MIX): unavailable 25, rate_limited 15,
 bad_gateway 10, gateway_timeout 10, reset 10, not_found 10, status_false 10, bad_request 5,
@@ -66,6 +74,13 @@ KINDS: dict[str, dict[str, Any]] = {
     "drip": {"interval_s": 2},
     "echo_token": {},
     "oversized": {"mb": 50, "length": 1},
+    "surrogates": {},
+    "nul": {},
+    "control_chars": {},
+    "huge_values": {"mb": 1},
+    "huge_serial": {"mb": 1},
+    "echo_forms": {},
+    "echo_message": {"form": 0},
 }
 TRANSIENT_KINDS = frozenset(
     {"rate_limited", "unavailable", "bad_gateway", "gateway_timeout", "timeout", "reset"}

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from ic3sync.innomaint.simulator.faults import SimulatorConfig
+from ic3sync.innomaint.simulator.hostile import HOSTILE_VALUE_FAULTS, hostile_values_body
 from ic3sync.innomaint.simulator.payloads import (
     DATA_FAULTS,
     FAULT_STATUS,
@@ -155,6 +156,9 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         elif kind == "echo_token":
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             self._send(200, echo_token_body(serialnumber, token))
+        elif kind in HOSTILE_VALUE_FAULTS:
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            self._send(200, hostile_values_body(fault, serialnumber, token))
         elif kind == "oversized":
             parts = oversized_parts(serialnumber, fault["mb"])
             self._send_oversized(*parts, declare_length=bool(fault["length"]))
