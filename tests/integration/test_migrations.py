@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
@@ -19,6 +18,7 @@ from ic3sync.db.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    migrate_to,
     outdated_schema,
 )
 from ic3sync.db.schema import sync_log
@@ -43,8 +43,7 @@ OLD_ROWS = [
 
 
 def _migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as conn:
-        (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+    migrate_to(engine, revision, down=down)
 
 
 def test_old_log_rows_get_their_kind_from_their_message_once(db_url):

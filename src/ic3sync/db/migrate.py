@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,11 +33,48 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return cfg
 
 
+@contextmanager
+def migration_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction for migrations. On SQLite a CHECK changes by copying the
+    table and dropping the old one, and with foreign keys enforced that drop would delete the
+    rows referencing it (a run's log) on cascade: SQLite's own procedure switches enforcement
+    off, which it allows only outside a transaction, and checks the keys before committing."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _driver_pragma(conn, "foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"the migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                _driver_pragma(conn, "foreign_keys=ON")
+
+
+def _driver_pragma(conn: sa.Connection, pragma: str) -> None:
+    # Through the driver's connection: SQLAlchemy would begin a transaction first.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+def migrate_to(engine: sa.Engine, target: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) to `target`."""
+    from alembic import command
+
+    with migration_transaction(engine) as conn:
+        (command.downgrade if down else command.upgrade)(alembic_config(conn), target)
+
+
 def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
     """Upgrade to head. Returns (revision before, revision after)."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with migration_transaction(engine) as conn:
         before = _stored_revision(conn)
         command.upgrade(alembic_config(conn), "head")
         after = _stored_revision(conn)

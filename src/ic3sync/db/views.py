@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ic3sync.errors import ErrorKind
-from ic3sync.model import LogStatus, RunStatus, Trigger
+from ic3sync.model import LogStatus, RunScope, RunStatus, Trigger
 
 
 class RunFilters(BaseModel):
@@ -29,6 +29,7 @@ class RunView(BaseModel):
                 {
                     "run_id": 12,
                     "trigger": "api",
+                    "scope": "partial",
                     "status": "running",
                     "filters": {
                         "batch": 100,
@@ -59,6 +60,10 @@ class RunView(BaseModel):
 
     run_id: int
     trigger: Trigger
+    scope: RunScope = Field(
+        description="full: every asset; partial: a customer, batch, offset or only the failed; "
+        "asset: one asset"
+    )
     status: RunStatus
     filters: RunFilters
     total: int

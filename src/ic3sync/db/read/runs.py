@@ -13,7 +13,7 @@ from ic3sync.db.runs import log_counts
 from ic3sync.db.schema import sync_log, sync_run
 from ic3sync.db.views import FailureGroup, LogPage, LogRow, RunFilters, RunPage, RunView
 from ic3sync.errors import RunNotFound
-from ic3sync.model import LiveProgress, LogStatus, RunStatus, Trigger
+from ic3sync.model import LiveProgress, LogStatus, RunScope, RunStatus, Trigger
 
 
 def require_run(conn: sa.Connection, run_id: int) -> None:
@@ -45,6 +45,7 @@ def _run_view(row: Mapping[Any, Any], live: LiveProgress | None = None) -> RunVi
     return RunView(
         run_id=row["run_id"],
         trigger=row["trigger"],
+        scope=row["scope"],
         status=status,
         filters=RunFilters(
             batch=row["batch_size"],
@@ -73,6 +74,7 @@ def list_runs(
     *,
     status: RunStatus | None = None,
     trigger: Trigger | None = None,
+    scope: RunScope | None = None,
     limit: int = 20,
     offset: int = 0,
     live: Mapping[int, LiveProgress] | None = None,
@@ -81,6 +83,8 @@ def list_runs(
     where = [sync_run.c.status == status] if status else []
     if trigger:
         where.append(sync_run.c.trigger == trigger)
+    if scope:
+        where.append(sync_run.c.scope == scope)
     total = conn.execute(sa.select(sa.func.count()).select_from(sync_run).where(*where)).scalar()
     rows = conn.execute(
         sa.select(sync_run)
