@@ -120,7 +120,7 @@ def test_a_run_moves_live_then_its_failures_are_grouped_filtered_and_rerun(
         [NOT_FOUND, STATUS_FALSE, MISMATCH]
     )
 
-    page.goto(dash.url + "/runs?status=completed&trigger=api")
+    page.goto(dash.url + "/runs?status=completed&trigger=dashboard")
     expect(page.locator("table.runs tbody tr")).to_have_count(2)
     expect(page.locator("table.runs tbody tr").first).to_contain_text("Run 2")
     page.goto(dash.url + "/runs?trigger=schedule")
