@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ic3sync.cli import database, history, notify, serve, sync
+from ic3sync.cli import runs as runs_cli
 from ic3sync.cli.environment import ENV_READ, reads
 
 __all__ = ["ENV_READ", "app"]
@@ -65,3 +66,4 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
 }
 for _name, _command in _COMMANDS.items():
     app.command(_name, epilog=reads(_name))(_command)
+app.add_typer(runs_cli.app, name="runs", epilog=reads("runs"))

@@ -181,6 +181,15 @@ class FailureGroup(BaseModel):
     count: int
 
 
+class FailureKind(BaseModel):
+    """A run's failed assets of one kind: how many, a message of theirs, the first few."""
+
+    error_kind: ErrorKind | None
+    count: int
+    example: str | None = Field(description="the message of the first asset of this kind")
+    first_assets: list[str] = Field(description="the first assets that failed so, in run order")
+
+
 class RegisterHealth(BaseModel):
     """The register by each asset's latest decided outcome (success or failure)."""
 

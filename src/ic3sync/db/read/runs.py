@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from ic3sync.db.read.rows import as_read, utc
 from ic3sync.db.runs import log_counts
 from ic3sync.db.schema import sync_log, sync_run
-from ic3sync.db.views import FailureGroup, LogPage, LogRow, RunFilters, RunPage, RunView
+from ic3sync.db.views import (
+    FailureGroup,
+    FailureKind,
+    LogPage,
+    LogRow,
+    RunFilters,
+    RunPage,
+    RunView,
+)
 from ic3sync.errors import RunNotFound
 from ic3sync.model import LiveProgress, LogStatus, RunScope, RunStatus, Trigger
 
@@ -159,3 +167,35 @@ def failure_groups(conn: sa.Connection, run_id: int) -> list[FailureGroup]:
     return [
         FailureGroup(error_kind=k, http_status=h, error_message=m, count=c) for k, h, m, c in rows
     ]
+
+
+def failure_kinds(conn: sa.Connection, run_id: int, *, first: int = 5) -> list[FailureKind]:
+    """A run's failures by kind, most frequent first, each with its first `first` assets in
+    the order the run met them. RunNotFound when there is no such run."""
+    require_run(conn, run_id)
+    log = sync_log.c
+    n = sa.func.count().label("n")
+    counts = conn.execute(
+        sa.select(log.error_kind, n)
+        .where(log.run_id == run_id, log.status == "failed")
+        .group_by(log.error_kind)
+        .order_by(n.desc(), log.error_kind)
+    ).all()
+    kinds = []
+    for kind, count in counts:
+        same_kind = log.error_kind.is_(None) if kind is None else log.error_kind == kind
+        rows = conn.execute(
+            sa.select(log.cmms_asset_id, log.error_message)
+            .where(log.run_id == run_id, log.status == "failed", same_kind)
+            .order_by(log.log_id)
+            .limit(first)
+        ).all()
+        kinds.append(
+            FailureKind(
+                error_kind=kind,
+                count=count,
+                example=rows[0].error_message if rows else None,
+                first_assets=[r.cmms_asset_id for r in rows],
+            )
+        )
+    return kinds
