@@ -199,6 +199,16 @@ class Settings(BaseSettings):
             "run; each asset's latest log row is kept"
         ),
     )
+    stale_after_h: int = Field(
+        26,
+        ge=1,
+        le=8760,
+        validation_alias="IC3_STALE_AFTER_H",
+        description=(
+            "hours without a completed full run after which the data is stale: "
+            "`ic3sync status` warns"
+        ),
+    )
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); none by default.
     trusted_proxies: str | None = Field(

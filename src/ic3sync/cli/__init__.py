@@ -15,6 +15,7 @@ import typer
 
 from ic3sync.cli import database, history, notify, serve, sync
 from ic3sync.cli import runs as runs_cli
+from ic3sync.cli import status as status_cli
 from ic3sync.cli.environment import ENV_READ, reads
 
 __all__ = ["ENV_READ", "app"]
@@ -60,6 +61,7 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "prune": database.prune_command,
     "changes": history.changes,
     "export": history.export,
+    "status": status_cli.status,
     "serve": serve.serve,
     "simulator": serve.simulator,
     "demo": serve.demo,

@@ -36,6 +36,7 @@ ENV_READ: dict[str, tuple[str, ...]] = {
     "changes": (*_DATABASE, "IC3_TIMEZONE"),
     "export": (*_DATABASE, "IC3_TIMEZONE"),
     "runs": (*_DATABASE, "IC3_TIMEZONE"),
+    "status": (*_DATABASE, "IC3_STALE_AFTER_H"),
 }
 
 

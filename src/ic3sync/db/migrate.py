@@ -103,9 +103,19 @@ def _module_revisions(path: Path) -> tuple[str, str | None]:
 
 
 @functools.cache
+def _revision_pairs() -> tuple[tuple[str, str | None], ...]:
+    return tuple(_module_revisions(p) for p in sorted((MIGRATIONS / "versions").glob("*.py")))
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision these migrations know."""
+    return frozenset(rev for rev, _ in _revision_pairs())
+
+
+@functools.cache
 def head_revision() -> str:
     """The newest revision of the migrations: the one no other names as its down_revision."""
-    pairs = [_module_revisions(p) for p in sorted((MIGRATIONS / "versions").glob("*.py"))]
+    pairs = _revision_pairs()
     heads = {rev for rev, _ in pairs} - {down for _, down in pairs}
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads, not one: {sorted(heads)}")
@@ -132,4 +142,14 @@ def outdated_schema(engine: sa.Engine) -> str | None:
     head = head_revision()
     if current == head:
         return None
+    if current is not None and current not in known_revisions():
+        return newer_than_code(current)
     return f"schema at revision {current or 'none'}, not {head}: run `ic3sync migrate`"
+
+
+def newer_than_code(current: str) -> str:
+    return (
+        f"schema at revision {current}, which this ic3sync (newest revision {head_revision()}) "
+        "does not know: the database was migrated by a newer version; run that version, or "
+        "restore the backup taken before its upgrade"
+    )

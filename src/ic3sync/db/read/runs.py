@@ -4,6 +4,7 @@ its failures grouped."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,6 +119,17 @@ def get_run(
         merged = {**row, **log_counts(conn, run_id)}
         return _run_view(merged)
     return _run_view(row)
+
+
+def last_full_completion(conn: sa.Connection) -> datetime | None:
+    """When the last full run that completed finished: the data is as fresh as that."""
+    return utc(
+        conn.execute(
+            sa.select(sa.func.max(sync_run.c.finished_at)).where(
+                sync_run.c.scope == "full", sync_run.c.status == "completed"
+            )
+        ).scalar()
+    )
 
 
 def run_log(
