@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from ic3sync.errors import DatabaseError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -70,12 +72,26 @@ def migrate_to(engine: sa.Engine, target: str, *, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(alembic_config(conn), target)
 
 
+def upgrade_plan(engine: sa.Engine) -> tuple[str | None, str]:
+    """(the database's revision, the head) an upgrade would go between. DatabaseError when
+    the database was migrated by a newer version than this one: nothing here can read it."""
+    current = current_revision(engine)
+    _refuse_newer(current)
+    return current, head_revision()
+
+
+def _refuse_newer(current: str | None) -> None:
+    if current is not None and current not in known_revisions():
+        raise DatabaseError(newer_than_code(current))
+
+
 def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
     """Upgrade to head. Returns (revision before, revision after)."""
     from alembic import command
 
     with migration_transaction(engine) as conn:
         before = _stored_revision(conn)
+        _refuse_newer(before)
         command.upgrade(alembic_config(conn), "head")
         after = _stored_revision(conn)
     return before, after or ""
