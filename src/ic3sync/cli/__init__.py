@@ -51,21 +51,24 @@ def _main(
     """Sync the Innomaint CMMS asset detail into the IC3 asset register."""
 
 
-# Each command's name, in the order `ic3sync --help` lists them.
-_COMMANDS: dict[str, Callable[..., Any]] = {
+# Each command's name, in the order `ic3sync --help` lists them; a Typer is a group of them.
+_COMMANDS: dict[str, Callable[..., Any] | typer.Typer] = {
     "migrate": database.migrate,
     "import-assets": database.import_assets_command,
     "sync": sync.sync,
     "sync-one": sync.sync_one,
+    "runs": runs_cli.app,
+    "status": status_cli.status,
     "notify-test": notify.notify_test,
     "prune": database.prune_command,
     "changes": history.changes,
     "export": history.export,
-    "status": status_cli.status,
     "serve": serve.serve,
     "simulator": serve.simulator,
     "demo": serve.demo,
 }
 for _name, _command in _COMMANDS.items():
-    app.command(_name, epilog=reads(_name))(_command)
-app.add_typer(runs_cli.app, name="runs", epilog=reads("runs"))
+    if isinstance(_command, typer.Typer):
+        app.add_typer(_command, name=_name, epilog=reads(_name))
+    else:
+        app.command(_name, epilog=reads(_name))(_command)

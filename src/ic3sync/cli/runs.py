@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ic3sync.cli.environment import reads
 from ic3sync.cli.exits import errors_as_exit_codes, fail, out
 from ic3sync.model import INT64_MAX, RUN_SCOPES, RUN_STATUSES
 
@@ -77,7 +78,7 @@ def runs(
         _print_runs(page, zone)
 
 
-@app.command("show")
+@app.command("show", epilog=reads("runs"))
 def show(
     run_id: Annotated[int, typer.Argument(min=1, max=INT64_MAX, help="the run's id")],
     failed: Annotated[
