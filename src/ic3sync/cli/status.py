@@ -109,7 +109,7 @@ def _check(found: Status) -> None:
 def _is_db_error(exc: Exception) -> bool:
     import sqlalchemy as sa
 
-    return isinstance(exc, sa.exc.DBAPIError | sa.exc.OperationalError)
+    return isinstance(exc, sa.exc.DBAPIError)
 
 
 def _check_runs(conn: sa.Connection, settings: Settings, found: Status) -> None:

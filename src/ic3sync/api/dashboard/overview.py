@@ -48,6 +48,10 @@ def cancellable(run: RunView) -> bool:
     return run.status == "running"
 
 
+def _same_run(run: RunView, other: RunView | None) -> bool:
+    return other is not None and run.run_id == other.run_id
+
+
 def overview_context(reads: ReadModels, manager: RunManager, settings: Settings) -> dict[str, Any]:
     runs = reads.list_runs(limit=CHART_RUNS).items
     running = next((r for r in runs if r.status == "running"), None)
@@ -60,7 +64,7 @@ def overview_context(reads: ReadModels, manager: RunManager, settings: Settings)
         "running": running,
         "cancellable": running is not None and cancellable(running),
         "finished": finished,
-        "latest": None if latest is None or finished == latest else latest,
+        "latest": None if latest is None or _same_run(latest, finished) else latest,
         "health": reads.register_health(),
         "chart": present.runs_chart(runs),
         "next_run": next_scheduled(settings),
