@@ -226,8 +226,8 @@ class Settings(BaseSettings):
         le=8760,
         validation_alias="IC3_STALE_AFTER_H",
         description=(
-            "`serve` tells once, and `/healthz` and the overview warn, when no full run has "
-            "completed for this many hours"
+            "hours without a completed full run after which the data is stale: `serve` tells "
+            "once and `ic3sync status` warns"
         ),
     )
     schedule_grace_min: int = Field(

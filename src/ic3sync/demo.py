@@ -84,7 +84,7 @@ def run_demo(settings: Settings, *, rate_ms: int, console: Console, token: str) 
                     client,
                     settings,
                     Notifications(()),
-                    trigger="cli",
+                    trigger="demo",
                     selection=AssetSelection(),
                     cancel=cancel,
                     observer=progress,

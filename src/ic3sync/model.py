@@ -11,11 +11,14 @@ from ic3sync.errors import AssetNotFound, ErrorKind
 
 RunStatus = Literal["running", "completed", "aborted", "cancelled", "interrupted"]
 LogStatus = Literal["success", "failed", "skipped"]
-Trigger = Literal["cli", "api", "schedule"]
+Trigger = Literal["cli", "api", "dashboard", "schedule", "demo"]
+# What a run takes: every asset, some of them (customer, batch, offset, only failed), or one.
+RunScope = Literal["full", "partial", "asset"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 LOG_STATUSES: tuple[LogStatus, ...] = get_args(LogStatus)
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+RUN_SCOPES: tuple[RunScope, ...] = get_args(RunScope)
 
 # The contract's cap on the `errors` of a SyncResult; every failure is in cmms_sync_log.
 MAX_RESULT_ERRORS = 100
@@ -118,6 +121,20 @@ class AssetSelection:
     customer_id: int | None = None
     only_failed: bool = False
     cmms_asset_id: str | None = None
+
+    @property
+    def scope(self) -> RunScope:
+        """The run's scope: "the last run" means the last `full` one wherever none is named."""
+        if self.cmms_asset_id is not None:
+            return "asset"
+        if (
+            self.batch is not None
+            or self.offset > 0
+            or self.customer_id is not None
+            or self.only_failed
+        ):
+            return "partial"
+        return "full"
 
     def describe(self) -> str:
         """The selection in the words of its filters, for "no asset matches ..."; empty when

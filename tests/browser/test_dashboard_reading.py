@@ -83,6 +83,10 @@ def test_the_chart_gives_durations_their_own_axis_and_no_label_is_clipped(
     for params in ({"batch": len(REGISTER) + 1}, {"batch": 3}):
         assert dash.server.http.post(f"{PREFIX}/sync", params=params).status_code == 200
     log_in(page, dash)
+    # A run over every asset, from the dashboard's form: the last-run card shows full runs.
+    page.get_by_role("button", name="Start the sync").click()
+    page.wait_for_url(re.compile(r"/runs/3$"))
+    dash.server.wait_for_run(3, lambda run: run["status"] != "running")
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(dash.url + "/")

@@ -125,6 +125,11 @@ def test_every_form_that_changes_something_refuses_a_foreign_origin(start_server
         synced = client.post(forms[0], headers={"Referer": f"{server.url}/assets/x"})
         assert synced.status_code == 303
         assert run_count(register) == 2
+        runs = table_rows(register, "cmms_sync_run", "run_id")
+        assert [(r["trigger"], r["scope"]) for r in runs] == [
+            ("api", "partial"),
+            ("dashboard", "asset"),
+        ]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ic3sync.config import DEFAULT_API_URL
+from ic3sync.db.engine import make_engine
 from ic3sync.demo import try_it_commands
+from tests.helpers import table_rows
 from tests.procs import base_env, run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -25,6 +27,12 @@ def test_the_demo_runs_and_its_hints_lead_to_the_simulator(tmp_path):
         line.startswith("2. imported examples/asset_register.xlsx (sheet ") for line in lines
     )
     assert "Sync run 1: completed" in proc.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        run = table_rows(engine, "cmms_sync_run")[0]
+    finally:
+        engine.dispose()
+    assert (run["trigger"], run["scope"]) == ("demo", "full")
     hints = lines[
         lines.index(
             'Try the service against the simulator (README.md, "Try it against the simulator"):'

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
@@ -19,9 +18,13 @@ from ic3sync.db.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    migrate_to,
     outdated_schema,
+    upgrade,
 )
 from ic3sync.db.schema import sync_log
+from ic3sync.errors import DatabaseError
+from tests.procs import base_env, run_cli
 
 # (status, http_status, message as written before 0002) -> the kind it is given
 OLD_ROWS = [
@@ -43,8 +46,7 @@ OLD_ROWS = [
 
 
 def _migrate(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as conn:
-        (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
+    migrate_to(engine, revision, down=down)
 
 
 def test_old_log_rows_get_their_kind_from_their_message_once(db_url):
@@ -115,3 +117,37 @@ def test_a_migration_file_is_read_in_either_form_alembic_writes(tmp_path):
     broken.write_text("revision = make()\n")
     with pytest.raises(RuntimeError, match=r"c\.py: no plain"):
         _module_revisions(broken)
+
+
+def test_migrate_says_from_which_revision_to_which_before_it_upgrades(db_url):
+    engine = make_engine(db_url)
+    try:
+        _migrate(engine, "0005")
+    finally:
+        engine.dispose()
+    proc = run_cli("migrate", env=base_env(db_url))
+    assert proc.returncode == 0, proc.stderr
+    head = head_revision()
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"upgrading the schema from revision 0005 to {head} (")
+    assert lines[1].startswith(f"schema upgraded 0005 -> {head} (")
+
+
+def test_migrate_refuses_a_database_migrated_by_a_newer_version(db_url):
+    engine = make_engine(db_url)
+    try:
+        _migrate(engine, "head")
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
+        proc = run_cli("migrate", env=base_env(db_url))
+        assert proc.returncode == 1
+        assert proc.stderr.startswith(
+            f"error: schema at revision 0999, which this ic3sync (newest revision "
+            f"{head_revision()}) does not know: the database was migrated by a newer version"
+        ), proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+        assert current_revision(engine) == "0999"
+        with pytest.raises(DatabaseError, match="does not know"):
+            upgrade(engine)
+    finally:
+        engine.dispose()

@@ -106,6 +106,7 @@ def _run(run_id: int, success: int, failed: int, skipped: int, ms: int | None) -
     return RunView(
         run_id=run_id,
         trigger="api",
+        scope="full",
         status="completed" if ms is not None else "running",
         filters=RunFilters(),
         total=success + failed + skipped,

@@ -27,7 +27,7 @@ from ic3sync.db.views import (
     RunPage,
     RunView,
 )
-from ic3sync.model import RunStatus, Trigger
+from ic3sync.model import RunScope, RunStatus, Trigger
 from ic3sync.runs import RunManager
 
 T = TypeVar("T")
@@ -51,11 +51,14 @@ class ReadModels:
         *,
         status: RunStatus | None = None,
         trigger: Trigger | None = None,
+        scope: RunScope | None = None,
         limit: int = 20,
         offset: int = 0,
     ) -> RunPage:
         """Runs, newest first, a running one with its time left."""
-        page = self._manager.list_runs(status=status, trigger=trigger, limit=limit, offset=offset)
+        page = self._manager.list_runs(
+            status=status, trigger=trigger, scope=scope, limit=limit, offset=offset
+        )
         return page.model_copy(update={"items": [present.with_time_left(r) for r in page.items]})
 
     def get_run(self, run_id: int) -> RunView:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from ic3sync.cli import database, history, notify, serve, sync
+from ic3sync.cli import runs as runs_cli
+from ic3sync.cli import status as status_cli
 from ic3sync.cli.environment import ENV_READ, reads
 
 __all__ = ["ENV_READ", "app"]
@@ -49,12 +51,14 @@ def _main(
     """Sync the Innomaint CMMS asset detail into the IC3 asset register."""
 
 
-# Each command's name, in the order `ic3sync --help` lists them.
-_COMMANDS: dict[str, Callable[..., Any]] = {
+# Each command's name, in the order `ic3sync --help` lists them; a Typer is a group of them.
+_COMMANDS: dict[str, Callable[..., Any] | typer.Typer] = {
     "migrate": database.migrate,
     "import-assets": database.import_assets_command,
     "sync": sync.sync,
     "sync-one": sync.sync_one,
+    "runs": runs_cli.app,
+    "status": status_cli.status,
     "notify-test": notify.notify_test,
     "prune": database.prune_command,
     "changes": history.changes,
@@ -64,4 +68,7 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "demo": serve.demo,
 }
 for _name, _command in _COMMANDS.items():
-    app.command(_name, epilog=reads(_name))(_command)
+    if isinstance(_command, typer.Typer):
+        app.add_typer(_command, name=_name, epilog=reads(_name))
+    else:
+        app.command(_name, epilog=reads(_name))(_command)

@@ -26,11 +26,16 @@ def migrate() -> None:
         where = redact_url(settings.database_url)
         say_on_interrupt("interrupted during the migration: run `ic3sync migrate` again")
         with map_db_errors(unreachable_message(settings.database_url)):
+            current, head = migrations.upgrade_plan(engine)
+            if current == head:
+                out.print(f"schema already at revision {head} ({where})", highlight=False)
+                return
+            out.print(
+                f"upgrading the schema from revision {current or 'none'} to {head} ({where})",
+                highlight=False,
+            )
             before, after = migrations.upgrade(engine)
-        if before == after:
-            out.print(f"schema already at revision {after} ({where})", highlight=False)
-        else:
-            out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
+        out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
 
 
 def import_assets_command(

@@ -35,6 +35,8 @@ ENV_READ: dict[str, tuple[str, ...]] = {
     "prune": (*_DATABASE, "IC3_LOG_RETENTION_DAYS"),
     "changes": (*_DATABASE, "IC3_TIMEZONE"),
     "export": (*_DATABASE, "IC3_TIMEZONE"),
+    "runs": (*_DATABASE, "IC3_TIMEZONE"),
+    "status": (*_DATABASE, "IC3_STALE_AFTER_H"),
 }
 
 

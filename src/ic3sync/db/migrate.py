@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+
+from ic3sync.errors import DatabaseError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -31,12 +35,63 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return cfg
 
 
+@contextmanager
+def migration_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction for migrations. On SQLite a CHECK changes by copying the
+    table and dropping the old one, and with foreign keys enforced that drop would delete the
+    rows referencing it (a run's log) on cascade: SQLite's own procedure switches enforcement
+    off, which it allows only outside a transaction, and checks the keys before committing."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _driver_pragma(conn, "foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"the migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                _driver_pragma(conn, "foreign_keys=ON")
+
+
+def _driver_pragma(conn: sa.Connection, pragma: str) -> None:
+    # Through the driver's connection: SQLAlchemy would begin a transaction first.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+def migrate_to(engine: sa.Engine, target: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) to `target`."""
+    from alembic import command
+
+    with migration_transaction(engine) as conn:
+        (command.downgrade if down else command.upgrade)(alembic_config(conn), target)
+
+
+def upgrade_plan(engine: sa.Engine) -> tuple[str | None, str]:
+    """(the database's revision, the head) an upgrade would go between. DatabaseError when
+    the database was migrated by a newer version than this one: nothing here can read it."""
+    current = current_revision(engine)
+    _refuse_newer(current)
+    return current, head_revision()
+
+
+def _refuse_newer(current: str | None) -> None:
+    if current is not None and current not in known_revisions():
+        raise DatabaseError(newer_than_code(current))
+
+
 def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
     """Upgrade to head. Returns (revision before, revision after)."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with migration_transaction(engine) as conn:
         before = _stored_revision(conn)
+        _refuse_newer(before)
         command.upgrade(alembic_config(conn), "head")
         after = _stored_revision(conn)
     return before, after or ""
@@ -64,9 +119,19 @@ def _module_revisions(path: Path) -> tuple[str, str | None]:
 
 
 @functools.cache
+def _revision_pairs() -> tuple[tuple[str, str | None], ...]:
+    return tuple(_module_revisions(p) for p in sorted((MIGRATIONS / "versions").glob("*.py")))
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision these migrations know."""
+    return frozenset(rev for rev, _ in _revision_pairs())
+
+
+@functools.cache
 def head_revision() -> str:
     """The newest revision of the migrations: the one no other names as its down_revision."""
-    pairs = [_module_revisions(p) for p in sorted((MIGRATIONS / "versions").glob("*.py"))]
+    pairs = _revision_pairs()
     heads = {rev for rev, _ in pairs} - {down for _, down in pairs}
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads, not one: {sorted(heads)}")
@@ -93,4 +158,14 @@ def outdated_schema(engine: sa.Engine) -> str | None:
     head = head_revision()
     if current == head:
         return None
+    if current is not None and current not in known_revisions():
+        return newer_than_code(current)
     return f"schema at revision {current or 'none'}, not {head}: run `ic3sync migrate`"
+
+
+def newer_than_code(current: str) -> str:
+    return (
+        f"schema at revision {current}, which this ic3sync (newest revision {head_revision()}) "
+        "does not know: the database was migrated by a newer version; run that version, or "
+        "restore the backup taken before its upgrade"
+    )

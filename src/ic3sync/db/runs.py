@@ -25,6 +25,7 @@ def create_run(
         sa.insert(sync_run)
         .values(
             trigger=trigger,
+            scope=sel.scope,
             batch_size=sel.batch,
             offset_start=sel.offset,
             customer_id=sel.customer_id,

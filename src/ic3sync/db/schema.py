@@ -14,6 +14,7 @@ from ic3sync.model import (
     DURATION_COLUMNS,
     LOG_STATUSES,
     PERFORMANCE_TEXT_COLUMNS,
+    RUN_SCOPES,
     RUN_STATUSES,
     TRIGGERS,
     WORKORDER_COST_COLUMNS,
@@ -143,6 +144,7 @@ sync_run = sa.Table(
     metadata,
     sa.Column("run_id", BIGID, primary_key=True, autoincrement=True),
     sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
     # The filters the run was started with.
     sa.Column("batch_size", sa.Integer),
     sa.Column("offset_start", sa.Integer, nullable=False, server_default="0"),
@@ -166,6 +168,7 @@ sync_run = sa.Table(
     sa.Column("cancel_requested_at", TZ),
     sa.CheckConstraint(one_of("status", RUN_STATUSES), name="status"),
     sa.CheckConstraint(one_of("trigger", TRIGGERS), name="trigger"),
+    sa.CheckConstraint(one_of("scope", RUN_SCOPES), name="scope"),
     sa.Index("ix_cmms_sync_run_status", "status"),
 )
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ic3sync.errors import ErrorKind
-from ic3sync.model import LogStatus, RunStatus, Trigger
+from ic3sync.model import LogStatus, RunScope, RunStatus, Trigger
 
 
 class RunFilters(BaseModel):
@@ -29,6 +29,7 @@ class RunView(BaseModel):
                 {
                     "run_id": 12,
                     "trigger": "api",
+                    "scope": "partial",
                     "status": "running",
                     "filters": {
                         "batch": 100,
@@ -59,6 +60,10 @@ class RunView(BaseModel):
 
     run_id: int
     trigger: Trigger
+    scope: RunScope = Field(
+        description="full: every asset; partial: a customer, batch, offset or only the failed; "
+        "asset: one asset"
+    )
     status: RunStatus
     filters: RunFilters
     total: int
@@ -174,6 +179,15 @@ class FailureGroup(BaseModel):
     http_status: int | None
     error_message: str | None
     count: int
+
+
+class FailureKind(BaseModel):
+    """A run's failed assets of one kind: how many, a message of theirs, the first few."""
+
+    error_kind: ErrorKind | None
+    count: int
+    example: str | None = Field(description="the message of the first asset of this kind")
+    first_assets: list[str] = Field(description="the first assets that failed so, in run order")
 
 
 class RegisterHealth(BaseModel):

@@ -48,7 +48,7 @@ def asset_page(request: Request, reads: Reads, cmms_asset_id: str) -> Response:
 def sync_now(request: Request, manager: Manager, cmms_asset_id: str) -> Response:
     asset_id = clean_asset_id(cmms_asset_id)
     try:
-        run_id, outcome = manager.sync_now(asset_id, trigger="api")
+        run_id, outcome = manager.sync_now(asset_id, trigger="dashboard")
     except AssetSyncFailed as exc:
         who = "Innomaint answered" if exc.vendor else "The sync stopped"
         flash(request, "error", f"Not synced. {who}: {exc.reason}", f"/runs/{exc.run_id}")

@@ -1,4 +1,5 @@
-"""The overview at `/`: the run going and the last one finished, the register's health, the
+"""The overview at `/`: the run going, the last full run and apart the latest other one, the
+register's health, the
 chart of the last runs, the schedule, where notices go, and the form that starts a run."""
 
 from __future__ import annotations
@@ -47,14 +48,23 @@ def cancellable(run: RunView) -> bool:
     return run.status == "running"
 
 
+def _same_run(run: RunView, other: RunView | None) -> bool:
+    return other is not None and run.run_id == other.run_id
+
+
 def overview_context(reads: ReadModels, manager: RunManager, settings: Settings) -> dict[str, Any]:
     runs = reads.list_runs(limit=CHART_RUNS).items
     running = next((r for r in runs if r.status == "running"), None)
-    finished = next((r for r in runs if r.status != "running"), None)
+    latest = next((r for r in runs if r.status != "running"), None)
+    # "The last run" is the last full one (rule 15): a sync-one or a batch after it is the
+    # latest activity, told apart. One run goes at a time, so two rows hold a finished one.
+    full = reads.list_runs(scope="full", limit=2).items
+    finished = next((r for r in full if r.status != "running"), None)
     return {
         "running": running,
         "cancellable": running is not None and cancellable(running),
         "finished": finished,
+        "latest": None if latest is None or _same_run(latest, finished) else latest,
         "health": reads.register_health(),
         "chart": present.runs_chart(runs),
         "next_run": next_scheduled(settings),

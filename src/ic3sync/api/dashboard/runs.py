@@ -109,7 +109,7 @@ def start_run(
         error = {"text": str(exc), "link": None, "link_text": None}
         return _refused_start(request, reads, manager, settings, form, 400, error)
     try:
-        handle = manager.start(selection, trigger="api")
+        handle = manager.start(selection, trigger="dashboard")
     except Ic3SyncError as exc:
         status, error = start_refusal(exc)
         return _refused_start(request, reads, manager, settings, form, status, error)
@@ -153,7 +153,7 @@ def rerun_failed(request: Request, reads: Reads, manager: Manager, run_id: RunId
     # over the failed ones only, so they are not carried over.
     selection = AssetSelection(customer_id=run.filters.customer_id, only_failed=True)
     try:
-        handle = manager.start(selection, trigger="api")
+        handle = manager.start(selection, trigger="dashboard")
     except Ic3SyncError as exc:
         _, error = start_refusal(exc)
         flash(request, "error", error["text"], error["link"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import context
 
 from ic3sync.db.schema import metadata
@@ -10,17 +11,25 @@ config = context.config
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is None:
+    # A connection (ic3sync's own callers) or an engine (pytest-alembic) in the attributes.
+    given = config.attributes.get("connection")
+    if isinstance(given, sa.Connection):
+        _run(given)
+        return
+    from ic3sync.db.migrate import migration_transaction
+
+    engine = given
+    if engine is None:
         from ic3sync.config import get_settings
         from ic3sync.db.engine import make_engine
 
         engine = make_engine(get_settings().database_url)
-        with engine.connect() as connection:
+    try:
+        with migration_transaction(engine) as connection:
             _run(connection)
-        engine.dispose()
-    else:
-        _run(connection)
+    finally:
+        if given is None:
+            engine.dispose()
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

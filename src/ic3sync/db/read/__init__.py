@@ -13,7 +13,14 @@ from ic3sync.db.read.changes import (
 )
 from ic3sync.db.read.export import iter_failures, iter_register, latest_run_id, register_columns
 from ic3sync.db.read.health import ping
-from ic3sync.db.read.runs import failure_groups, get_run, list_runs, run_log
+from ic3sync.db.read.runs import (
+    failure_groups,
+    failure_kinds,
+    get_run,
+    last_full_completion,
+    list_runs,
+    run_log,
+)
 from ic3sync.db.selection import find_asset
 
 __all__ = [
@@ -21,11 +28,13 @@ __all__ = [
     "asset_detail",
     "change_counts",
     "failure_groups",
+    "failure_kinds",
     "find_asset",
     "get_run",
     "iter_changes",
     "iter_failures",
     "iter_register",
+    "last_full_completion",
     "latest_run_id",
     "list_changes",
     "list_runs",

@@ -56,7 +56,10 @@ def register_columns() -> list[tuple[str, sa.types.TypeEngine[Any]]]:
 
 
 def latest_run_id(conn: sa.Connection) -> int | None:
-    return conn.execute(sa.select(sa.func.max(sync_run.c.run_id))).scalar()
+    """The last full run: a sync-one or a batch after it is not "the last run" (rule 15)."""
+    return conn.execute(
+        sa.select(sa.func.max(sync_run.c.run_id)).where(sync_run.c.scope == "full")
+    ).scalar()
 
 
 def iter_failures(conn: sa.Connection, run_id: int, *, chunk: int = 2000) -> Iterator[LogRow]:

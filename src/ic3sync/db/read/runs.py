@@ -4,6 +4,7 @@ its failures grouped."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,9 +12,17 @@ import sqlalchemy as sa
 from ic3sync.db.read.rows import as_read, utc
 from ic3sync.db.runs import log_counts
 from ic3sync.db.schema import sync_log, sync_run
-from ic3sync.db.views import FailureGroup, LogPage, LogRow, RunFilters, RunPage, RunView
+from ic3sync.db.views import (
+    FailureGroup,
+    FailureKind,
+    LogPage,
+    LogRow,
+    RunFilters,
+    RunPage,
+    RunView,
+)
 from ic3sync.errors import RunNotFound
-from ic3sync.model import LiveProgress, LogStatus, RunStatus, Trigger
+from ic3sync.model import LiveProgress, LogStatus, RunScope, RunStatus, Trigger
 
 
 def require_run(conn: sa.Connection, run_id: int) -> None:
@@ -45,6 +54,7 @@ def _run_view(row: Mapping[Any, Any], live: LiveProgress | None = None) -> RunVi
     return RunView(
         run_id=row["run_id"],
         trigger=row["trigger"],
+        scope=row["scope"],
         status=status,
         filters=RunFilters(
             batch=row["batch_size"],
@@ -73,6 +83,7 @@ def list_runs(
     *,
     status: RunStatus | None = None,
     trigger: Trigger | None = None,
+    scope: RunScope | None = None,
     limit: int = 20,
     offset: int = 0,
     live: Mapping[int, LiveProgress] | None = None,
@@ -81,6 +92,8 @@ def list_runs(
     where = [sync_run.c.status == status] if status else []
     if trigger:
         where.append(sync_run.c.trigger == trigger)
+    if scope:
+        where.append(sync_run.c.scope == scope)
     total = conn.execute(sa.select(sa.func.count()).select_from(sync_run).where(*where)).scalar()
     rows = conn.execute(
         sa.select(sync_run)
@@ -106,6 +119,17 @@ def get_run(
         merged = {**row, **log_counts(conn, run_id)}
         return _run_view(merged)
     return _run_view(row)
+
+
+def last_full_completion(conn: sa.Connection) -> datetime | None:
+    """When the last full run that completed finished: the data is as fresh as that."""
+    return utc(
+        conn.execute(
+            sa.select(sa.func.max(sync_run.c.finished_at)).where(
+                sync_run.c.scope == "full", sync_run.c.status == "completed"
+            )
+        ).scalar()
+    )
 
 
 def run_log(
@@ -155,3 +179,35 @@ def failure_groups(conn: sa.Connection, run_id: int) -> list[FailureGroup]:
     return [
         FailureGroup(error_kind=k, http_status=h, error_message=m, count=c) for k, h, m, c in rows
     ]
+
+
+def failure_kinds(conn: sa.Connection, run_id: int, *, first: int = 5) -> list[FailureKind]:
+    """A run's failures by kind, most frequent first, each with its first `first` assets in
+    the order the run met them. RunNotFound when there is no such run."""
+    require_run(conn, run_id)
+    log = sync_log.c
+    n = sa.func.count().label("n")
+    counts = conn.execute(
+        sa.select(log.error_kind, n)
+        .where(log.run_id == run_id, log.status == "failed")
+        .group_by(log.error_kind)
+        .order_by(n.desc(), log.error_kind)
+    ).all()
+    kinds = []
+    for kind, count in counts:
+        same_kind = log.error_kind.is_(None) if kind is None else log.error_kind == kind
+        rows = conn.execute(
+            sa.select(log.cmms_asset_id, log.error_message)
+            .where(log.run_id == run_id, log.status == "failed", same_kind)
+            .order_by(log.log_id)
+            .limit(first)
+        ).all()
+        kinds.append(
+            FailureKind(
+                error_kind=kind,
+                count=count,
+                example=rows[0].error_message if rows else None,
+                first_assets=[r.cmms_asset_id for r in rows],
+            )
+        )
+    return kinds
