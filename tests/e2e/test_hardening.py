@@ -112,6 +112,19 @@ def test_without_a_token_the_admin_api_refuses_a_foreign_host_and_a_foreign_orig
     assert own.status_code == 200, own.text
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_host_with_a_loopback_address_before_an_at_sign_is_foreign(register, start_server):
+    server = start_server(IC3_ADMIN_TOKEN="")
+    port = server.url.rsplit(":", 1)[1]
+    forged = {"Host": f"127.0.0.1:{port}@evil.example"}
+    api = httpx.get(f"{server.url}{PREFIX}/runs", headers=forged)
+    assert api.status_code == 403, api.text
+    page = httpx.get(f"{server.url}/", headers=forged)
+    assert page.status_code == 403, page.text
+    assert httpx.get(f"{server.url}{PREFIX}/runs").status_code == 200
+
+
 # -- 2. one deadline per attempt; a cancel or SIGTERM ends the request in flight ----------------
 
 
@@ -313,7 +326,7 @@ def test_the_cookie_is_secure_on_https_and_x_forwarded_proto_counts_only_from_a_
     assert "secure" not in forged.headers["set-cookie"].lower()
 
 
-# -- 8. failed logins are throttled; a short token is refused off loopback ----------------------
+# -- 8. failed logins are throttled; a short or plain token is refused off loopback ------------
 
 
 # No database is involved in this check: SQLite alone.
@@ -331,6 +344,19 @@ def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_
     seventh = login(http, server.url, "wrong")
     assert seventh.status_code == 429
     assert int(seventh.headers["Retry-After"]) > int(sixth.headers["Retry-After"])
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_long_admin_token_of_one_character_is_refused_on_a_non_loopback_bind(db_url):
+    token = "a" * 24
+    refused = run_cli(
+        "serve", "--host", "0.0.0.0", "--port", "9", env=base_env(db_url, IC3_ADMIN_TOKEN=token)
+    )
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "IC3_ADMIN_TOKEN" in lines[0], lines
+    assert "different" in lines[0] and token not in lines[0], lines
 
 
 # No database is involved in this check: SQLite alone.

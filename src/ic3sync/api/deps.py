@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -62,9 +63,8 @@ def require_admin(
         )
 
 
-def loopback_host(host: str) -> bool:
-    """Whether a Host header names this machine (localhost or a loopback address)."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+def loopback_name(name: str) -> bool:
+    """Whether a host name or address (an IPv6 one bracketed or not) is this machine's."""
     name = name.strip("[]").lower()
     if name == "localhost":
         return True
@@ -72,6 +72,17 @@ def loopback_host(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+# A Host header is a name or an address, then perhaps a port: nothing else (no "@", no path).
+_HOST_HEADER = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine (localhost or a loopback address). It is
+    parsed whole: "127.0.0.1:80@evil.example" is not a host and port, so it names no host."""
+    parsed = _HOST_HEADER.fullmatch(host)
+    return parsed is not None and loopback_name(parsed["name"])
 
 
 def foreign_host(request: Request, settings: Settings) -> bool:
