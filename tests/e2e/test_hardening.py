@@ -326,7 +326,7 @@ def test_the_cookie_is_secure_on_https_and_x_forwarded_proto_counts_only_from_a_
     assert "secure" not in forged.headers["set-cookie"].lower()
 
 
-# -- 8. failed logins are throttled; a short or plain token is refused off loopback ------------
+# -- 8. wrong tokens are throttled; a short or plain token is refused off loopback -------------
 
 
 # No database is involved in this check: SQLite alone.
@@ -344,6 +344,39 @@ def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_
     seventh = login(http, server.url, "wrong")
     assert seventh.status_code == 429
     assert int(seventh.headers["Retry-After"]) > int(sixth.headers["Retry-After"])
+
+
+def bearer(token: str, client: str) -> dict[str, str]:
+    """The headers of a call from `client`, as a trusted proxy names it."""
+    return {"Authorization": f"Bearer {token}", "X-Forwarded-For": client}
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_wrong_bearer_tokens_on_the_admin_api_are_throttled_with_the_logins(register, start_server):
+    server = start_server(IC3_TRUSTED_PROXIES="127.0.0.1")
+    runs = f"{server.url}{PREFIX}/runs"
+    guesser, other = "203.0.113.7", "198.51.100.2"
+    # The right token is never slowed, however often it comes.
+    assert {
+        httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code for _ in range(20)
+    } == {200}
+    # It clears the count: four wrong tokens before it do not count after it.
+    for _ in range(4):
+        assert httpx.get(runs, headers=bearer("wrong", guesser)).status_code == 401
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code == 200
+    guesses = [httpx.get(runs, headers=bearer(f"guess-{n}", guesser)) for n in range(50)]
+    assert [g.status_code for g in guesses[:5]] == [401] * 5
+    assert {g.status_code for g in guesses[5:]} == {429}
+    first_wait = int(guesses[5].headers["Retry-After"])
+    assert first_wait >= 1
+    # While the guesser waits, no token of its is tried, the right one included; the same
+    # address waits at the login form too, and another address is not slowed at all.
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code == 429
+    form = login(httpx.Client(), server.url, ADMIN_TOKEN, **{"X-Forwarded-For": guesser})
+    assert form.status_code == 429
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, other)).status_code == 200
+    assert "admin API refused: wrong admin token from 203.0.113.7" in server.log()
 
 
 # No database is involved in this check: SQLite alone.

@@ -20,6 +20,7 @@ from ic3sync.api import dashboard, errors
 from ic3sync.api.limits import BodyLimit
 from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import ROUTERS
+from ic3sync.api.throttle import TokenThrottle
 from ic3sync.bootstrap import Wiring
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import Ic3SyncError
@@ -86,6 +87,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.manager = manager
     app.state.reads = ReadModels(engine, manager)
+    app.state.token_throttle = TokenThrottle()
     for router in ROUTERS:
         app.include_router(router)
     _install_docs(app)
