@@ -418,6 +418,38 @@ def test_an_admin_token_no_header_can_carry_is_refused_even_on_loopback(db_url, 
     assert token not in refused.stderr and "Traceback" not in refused.stderr
 
 
+# -- 9. every answer carries its security headers -----------------------------------------------
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_json_answers_are_not_sniffed_admin_data_is_not_stored_and_nothing_is_framed(
+    register, start_server
+):
+    server = start_server()
+    answers = {
+        "admin data": server.http.get(f"{PREFIX}/runs"),
+        "refused": httpx.get(f"{server.url}{PREFIX}/runs"),
+        "not found": server.http.get(f"{PREFIX}/runs/999"),
+        "health": httpx.get(f"{server.url}/healthz"),
+        "login page": httpx.get(f"{server.url}/login"),
+    }
+    assert answers["admin data"].status_code == 200
+    for what, answer in answers.items():
+        headers = answer.headers
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert headers.get("x-frame-options") == "DENY", what
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), what
+    for what in ("admin data", "refused", "not found", "login page"):
+        assert answers[what].headers.get("cache-control") == "no-store", what
+    # A page keeps its own policy, which lets it load the service's script and stylesheet.
+    assert "script-src 'self'" in answers["login page"].headers["content-security-policy"]
+    assert answers["admin data"].headers["content-security-policy"].startswith("default-src 'none'")
+    # The service's own stylesheet may be cached.
+    style = httpx.get(f"{server.url}/static/dashboard.css")
+    assert style.status_code == 200 and "no-store" not in style.headers.get("cache-control", "")
+
+
 # -- 10. the open /healthz says little ------------------------------------------------------------
 
 

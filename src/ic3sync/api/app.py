@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ic3sync import __version__
 from ic3sync.api import dashboard, errors
+from ic3sync.api.headers import SecurityHeaders
 from ic3sync.api.limits import BodyLimit
 from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import ROUTERS
@@ -93,8 +94,11 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     _install_docs(app)
     dashboard.install(app, settings)
     errors.install(app)
-    # Added last, so it is the outermost layer: no session or parser sees a body it refuses.
+    # Added after the others, so it is outside them: no session or parser sees a body it
+    # refuses.
     app.add_middleware(BodyLimit)
+    # Outermost: its own 413 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -106,7 +110,6 @@ DOCS_HEADERS = {
         "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
 }
 
 
