@@ -377,6 +377,8 @@ def test_wrong_bearer_tokens_on_the_admin_api_are_throttled_with_the_logins(regi
     assert form.status_code == 429
     assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, other)).status_code == 200
     assert "admin API refused: wrong admin token from 203.0.113.7" in server.log()
+    described = httpx.get(f"{server.url}/openapi.json").json()["paths"][f"{PREFIX}/runs"]
+    assert "429" in described["get"]["responses"]
 
 
 # No database is involved in this check: SQLite alone.
