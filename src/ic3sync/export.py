@@ -13,6 +13,7 @@ import csv
 import errno
 import os
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -245,8 +246,14 @@ def write_register_csv(engine: sa.Engine, path: Path, *, zone: ZoneInfo) -> int:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _starts_a_formula(value: str) -> bool:
+    # A spreadsheet in an East Asian locale may take a full-width "＝" (or "＋", "－", "＠")
+    # as its ASCII twin: NFKC folds each such form into the character it stands for.
+    return unicodedata.normalize("NFKC", value[:1]).startswith(_FORMULA_START)
+
+
 def _csv_value(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _starts_a_formula(value):
         # A spreadsheet opening the file must show this text, not run it.
         return "'" + value
     if isinstance(value, datetime | date):

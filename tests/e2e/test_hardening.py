@@ -112,6 +112,19 @@ def test_without_a_token_the_admin_api_refuses_a_foreign_host_and_a_foreign_orig
     assert own.status_code == 200, own.text
 
 
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_host_with_a_loopback_address_before_an_at_sign_is_foreign(register, start_server):
+    server = start_server(IC3_ADMIN_TOKEN="")
+    port = server.url.rsplit(":", 1)[1]
+    forged = {"Host": f"127.0.0.1:{port}@evil.example"}
+    api = httpx.get(f"{server.url}{PREFIX}/runs", headers=forged)
+    assert api.status_code == 403, api.text
+    page = httpx.get(f"{server.url}/", headers=forged)
+    assert page.status_code == 403, page.text
+    assert httpx.get(f"{server.url}{PREFIX}/runs").status_code == 200
+
+
 # -- 2. one deadline per attempt; a cancel or SIGTERM ends the request in flight ----------------
 
 
@@ -313,7 +326,7 @@ def test_the_cookie_is_secure_on_https_and_x_forwarded_proto_counts_only_from_a_
     assert "secure" not in forged.headers["set-cookie"].lower()
 
 
-# -- 8. failed logins are throttled; a short token is refused off loopback ----------------------
+# -- 8. wrong tokens are throttled; a short or plain token is refused off loopback -------------
 
 
 # No database is involved in this check: SQLite alone.
@@ -331,6 +344,54 @@ def test_failed_logins_are_throttled_with_a_growing_retry_after(register, start_
     seventh = login(http, server.url, "wrong")
     assert seventh.status_code == 429
     assert int(seventh.headers["Retry-After"]) > int(sixth.headers["Retry-After"])
+
+
+def bearer(token: str, client: str) -> dict[str, str]:
+    """The headers of a call from `client`, as a trusted proxy names it."""
+    return {"Authorization": f"Bearer {token}", "X-Forwarded-For": client}
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_wrong_bearer_tokens_on_the_admin_api_are_throttled_with_the_logins(register, start_server):
+    server = start_server(IC3_TRUSTED_PROXIES="127.0.0.1")
+    runs = f"{server.url}{PREFIX}/runs"
+    guesser, other = "203.0.113.7", "198.51.100.2"
+    # The right token is never slowed, however often it comes.
+    assert {
+        httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code for _ in range(20)
+    } == {200}
+    # It clears the count: four wrong tokens before it do not count after it.
+    for _ in range(4):
+        assert httpx.get(runs, headers=bearer("wrong", guesser)).status_code == 401
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code == 200
+    guesses = [httpx.get(runs, headers=bearer(f"guess-{n}", guesser)) for n in range(50)]
+    assert [g.status_code for g in guesses[:5]] == [401] * 5
+    assert {g.status_code for g in guesses[5:]} == {429}
+    first_wait = int(guesses[5].headers["Retry-After"])
+    assert first_wait >= 1
+    # While the guesser waits, no token of its is tried, the right one included; the same
+    # address waits at the login form too, and another address is not slowed at all.
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, guesser)).status_code == 429
+    form = login(httpx.Client(), server.url, ADMIN_TOKEN, **{"X-Forwarded-For": guesser})
+    assert form.status_code == 429
+    assert httpx.get(runs, headers=bearer(ADMIN_TOKEN, other)).status_code == 200
+    assert "admin API refused: wrong admin token from 203.0.113.7" in server.log()
+    described = httpx.get(f"{server.url}/openapi.json").json()["paths"][f"{PREFIX}/runs"]
+    assert "429" in described["get"]["responses"]
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_long_admin_token_of_one_character_is_refused_on_a_non_loopback_bind(db_url):
+    token = "a" * 24
+    refused = run_cli(
+        "serve", "--host", "0.0.0.0", "--port", "9", env=base_env(db_url, IC3_ADMIN_TOKEN=token)
+    )
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "IC3_ADMIN_TOKEN" in lines[0], lines
+    assert "different" in lines[0] and token not in lines[0], lines
 
 
 # No database is involved in this check: SQLite alone.
@@ -357,6 +418,38 @@ def test_an_admin_token_no_header_can_carry_is_refused_even_on_loopback(db_url, 
         "error: IC3_ADMIN_TOKEN holds characters an HTTP header cannot carry"
     ), refused.stderr
     assert token not in refused.stderr and "Traceback" not in refused.stderr
+
+
+# -- 9. every answer carries its security headers -----------------------------------------------
+
+
+# No database is involved in this check: SQLite alone.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_json_answers_are_not_sniffed_admin_data_is_not_stored_and_nothing_is_framed(
+    register, start_server
+):
+    server = start_server()
+    answers = {
+        "admin data": server.http.get(f"{PREFIX}/runs"),
+        "refused": httpx.get(f"{server.url}{PREFIX}/runs"),
+        "not found": server.http.get(f"{PREFIX}/runs/999"),
+        "health": httpx.get(f"{server.url}/healthz"),
+        "login page": httpx.get(f"{server.url}/login"),
+    }
+    assert answers["admin data"].status_code == 200
+    for what, answer in answers.items():
+        headers = answer.headers
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert headers.get("x-frame-options") == "DENY", what
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), what
+    for what in ("admin data", "refused", "not found", "login page"):
+        assert answers[what].headers.get("cache-control") == "no-store", what
+    # A page keeps its own policy, which lets it load the service's script and stylesheet.
+    assert "script-src 'self'" in answers["login page"].headers["content-security-policy"]
+    assert answers["admin data"].headers["content-security-policy"].startswith("default-src 'none'")
+    # The service's own stylesheet may be cached.
+    style = httpx.get(f"{server.url}/static/dashboard.css")
+    assert style.status_code == 200 and "no-store" not in style.headers.get("cache-control", "")
 
 
 # -- 10. the open /healthz says little ------------------------------------------------------------

@@ -190,6 +190,22 @@ def test_origins_and_loopback_names() -> None:
     assert not any(loopback_host(h) for h in ("evil.example:9090", "10.0.0.5", ""))
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:9090@evil.example",
+        "localhost@evil.example",
+        "127.0.0.1:9090/evil.example",
+        "127.0.0.1 evil.example",
+        "127.0.0.1:evil.example",
+        "[::1]:9090@evil.example",
+        "127.0.0.1:9090:9090",
+    ],
+)
+def test_a_host_header_that_is_not_a_loopback_host_and_port_is_foreign(host: str) -> None:
+    assert not loopback_host(host)
+
+
 def test_stored_numerics_read_as_written_by_people() -> None:
     assert present.decimal("100.0000", "%") == "100 %"
     assert present.decimal("97.2500", "%") == "97.25 %"

@@ -3,14 +3,17 @@ last one as it was, and nothing beside it; errors of the file system name the fi
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
+from ic3sync.db.views import ChangeRow
 from ic3sync.errors import ExportFileError
 from ic3sync.export import write_changes, written_whole
 
@@ -82,3 +85,23 @@ def test_a_full_disk_is_named_with_the_file(tmp_path):
     full = "^cannot write /dev/full: No space left on device$"
     with pytest.raises(ExportFileError, match=full), written_whole(Path("/dev/full")) as part:
         write_changes([], part, "csv", zone=UTC)
+
+
+@pytest.mark.parametrize("start", ["=", "＝", "＋", "－", "＠", "﹦"])
+def test_a_csv_cell_starting_a_formula_in_any_width_is_kept_as_text(tmp_path, start):
+    value = f'{start}HYPERLINK("http://evil.example","pump")'
+    change = ChangeRow(
+        change_id=1,
+        asset_id=1,
+        cmms_asset_id="Plant 01_PUMP_01",
+        run_id=1,
+        table_name="ic3_asset_master",
+        column_name="asset_name",
+        old_value="Pump",
+        new_value=value,
+        changed_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    path = tmp_path / "changes.csv"
+    assert write_changes([change], path, "csv", zone=UTC) == 1
+    row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
+    assert row["new_value"] == "'" + value and row["old_value"] == "Pump"

@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ic3sync import __version__
 from ic3sync.api import dashboard, errors
+from ic3sync.api.headers import SecurityHeaders
 from ic3sync.api.limits import BodyLimit
 from ic3sync.api.reads import ReadModels
 from ic3sync.api.routes import ROUTERS
+from ic3sync.api.throttle import TokenThrottle
 from ic3sync.bootstrap import Wiring
 from ic3sync.db.digest import last_scheduled_start
 from ic3sync.db.errors import db_reason
@@ -104,13 +106,17 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.manager = manager
     app.state.reads = ReadModels(engine, manager)
+    app.state.token_throttle = TokenThrottle()
     for router in ROUTERS:
         app.include_router(router)
     _install_docs(app)
     dashboard.install(app, settings)
     errors.install(app)
-    # Added last, so it is the outermost layer: no session or parser sees a body it refuses.
+    # Added after the others, so it is outside them: no session or parser sees a body it
+    # refuses.
     app.add_middleware(BodyLimit)
+    # Outermost: its own 413 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -122,7 +128,6 @@ DOCS_HEADERS = {
         "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
 }
 
 

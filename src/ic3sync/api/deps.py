@@ -6,13 +6,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from typing import Annotated
+import re
+from typing import Annotated, NoReturn
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ic3sync.api.reads import ReadModels
+from ic3sync.api.throttle import client_address, token_throttle
 from ic3sync.config import Settings
 from ic3sync.runs import RunManager
 
@@ -44,27 +46,51 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 def require_admin(
+    request: Request,
     settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """With IC3_ADMIN_TOKEN set, `Authorization: Bearer <it>`; without one the service only
-    listens on loopback (server.py), so every local caller is admitted."""
+    listens on loopback (server.py), so every local caller is admitted. Wrong tokens count in
+    the dashboard login's throttle: the same secret must not be guessed faster here."""
     expected = settings.admin_token
     if expected is None:
         return
     given = credentials.credentials if credentials is not None else ""
+    if not given:
+        _refuse_token()
+    throttle, client = token_throttle(request), client_address(request)
+    if wait := throttle.wait_s(client):
+        _too_many(wait)
     # compare_digest on bytes: a str with non-ASCII characters would raise TypeError.
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong admin token: send Authorization: Bearer <IC3_ADMIN_TOKEN>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        throttle.succeeded(client)
+        return
+    wait = throttle.failed(client)
+    log.warning("admin API refused: wrong admin token from %s", client)
+    if wait:
+        _too_many(wait)
+    _refuse_token()
 
 
-def loopback_host(host: str) -> bool:
-    """Whether a Host header names this machine (localhost or a loopback address)."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+def _refuse_token() -> NoReturn:
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="missing or wrong admin token: send Authorization: Bearer <IC3_ADMIN_TOKEN>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _too_many(wait: int) -> NoReturn:
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"too many wrong admin tokens from this address: try again in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def loopback_name(name: str) -> bool:
+    """Whether a host name or address (an IPv6 one bracketed or not) is this machine's."""
     name = name.strip("[]").lower()
     if name == "localhost":
         return True
@@ -72,6 +98,17 @@ def loopback_host(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+# A Host header is a name or an address, then perhaps a port: nothing else (no "@", no path).
+_HOST_HEADER = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine (localhost or a loopback address). It is
+    parsed whole: "127.0.0.1:80@evil.example" is not a host and port, so it names no host."""
+    parsed = _HOST_HEADER.fullmatch(host)
+    return parsed is not None and loopback_name(parsed["name"])
 
 
 def foreign_host(request: Request, settings: Settings) -> bool:

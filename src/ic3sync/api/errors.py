@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ic3sync.api.headers import add_security_headers
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import (
     AssetNotFound,
@@ -53,7 +54,10 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s", request.url.path)
-    return _body(500, "internal error; the service log has the details")
+    response = _body(500, "internal error; the service log has the details")
+    # Starlette answers this one outside every middleware, SecurityHeaders included.
+    add_security_headers(response.headers, request.url.path)
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -128,6 +128,7 @@ def error_responses(*codes: int, model: Any = ErrorBody) -> dict[int | str, dict
         401: "missing or wrong admin token",
         403: "a foreign Host without IC3_ADMIN_TOKEN, or a state change from another site",
         413: "the request body is larger than 64 KB",
+        429: "too many wrong admin tokens from this address: wait Retry-After seconds",
         404: "not found",
         409: "a run is going (its run_id is in the body) or the run cannot be cancelled",
         502: "the Innomaint API failed for this asset",

@@ -3,7 +3,6 @@ that cancels the run in flight before the server drains its connections."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 from types import FrameType
@@ -11,6 +10,7 @@ from types import FrameType
 import uvicorn
 
 from ic3sync.api.app import create_app
+from ic3sync.api.deps import loopback_name
 from ic3sync.bootstrap import bootstrap
 from ic3sync.config import Settings
 from ic3sync.db.engine import redact_url
@@ -23,24 +23,20 @@ log = logging.getLogger("ic3sync.api")
 GRACEFUL_S = 5
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 # An admin token others can reach must not be guessable: 24 characters of a random token
-# (`python -c "import secrets; print(secrets.token_urlsafe(32))"`) are far out of reach.
+# (`python -c "import secrets; print(secrets.token_urlsafe(32))"`) are far out of reach. A
+# long one made by hand ("aaaa…", "password1234…") is not: below LONG_ADMIN_TOKEN_CHARS it
+# must also hold MIN_ADMIN_TOKEN_DISTINCT different characters.
 MIN_ADMIN_TOKEN_CHARS = 24
+MIN_ADMIN_TOKEN_DISTINCT = 10
+LONG_ADMIN_TOKEN_CHARS = 32
 
 
 def check_bind(settings: Settings, host: str) -> None:
     """Without an admin token anyone who can reach the port could start syncs: loopback only;
-    on any other address the token must be long enough not to be guessed. A token an HTTP
-    header cannot carry is refused wherever the service listens: no call could present it."""
+    on any other address the token must be long and varied enough not to be guessed. A token
+    an HTTP header cannot carry is refused wherever the service listens: no call could
+    present it."""
     token = settings.admin_token.get_secret_value() if settings.admin_token else ""
     # Printable ASCII only: a client sends "ñ" as it likes and the server reads Latin-1.
     if not (token.isascii() and token.isprintable()):
@@ -49,18 +45,26 @@ def check_bind(settings: Settings, host: str) -> None:
             "ASCII), so no call to the admin API could present it: set a token of letters, "
             "digits, - and _ (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
-    if is_loopback(host):
+    if loopback_name(host):
         return
     if settings.admin_token is None:
         raise ConfigError(
             f"IC3_ADMIN_TOKEN is not set, so the admin service will not listen on {host!r}, "
             "which other machines can reach: set IC3_ADMIN_TOKEN, or serve on 127.0.0.1"
         )
-    length = len(settings.admin_token.get_secret_value())
+    length = len(token)
     if length < MIN_ADMIN_TOKEN_CHARS:
         raise ConfigError(
             f"IC3_ADMIN_TOKEN has {length} characters; on {host!r}, which other machines can "
             f"reach, it must have at least {MIN_ADMIN_TOKEN_CHARS}: set a long random token"
+        )
+    distinct = len(set(token))
+    if distinct < MIN_ADMIN_TOKEN_DISTINCT and length < LONG_ADMIN_TOKEN_CHARS:
+        raise ConfigError(
+            f"IC3_ADMIN_TOKEN uses only {distinct} different characters; on {host!r}, which "
+            f"other machines can reach, a token shorter than {LONG_ADMIN_TOKEN_CHARS} "
+            f"characters must use at least {MIN_ADMIN_TOKEN_DISTINCT} different ones: set a "
+            "random token (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
 
 

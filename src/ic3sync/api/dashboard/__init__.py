@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ic3sync.api.dashboard import assets, auth, downloads, overview, runs
 from ic3sync.api.dashboard.checks import session_secret
-from ic3sync.api.dashboard.sessions import LoginThrottle, SchemeSessions
+from ic3sync.api.dashboard.sessions import SchemeSessions
 from ic3sync.config import Settings
 
 router = APIRouter()
@@ -25,7 +25,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     static = resources.files("ic3sync.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(router)
-    app.state.login_throttle = LoginThrottle()
     app.add_middleware(SchemeSessions, secret_key=session_secret(settings))
 
 

@@ -1,5 +1,5 @@
 """The dashboard's login and logout: a session cookie for whoever gives IC3_ADMIN_TOKEN, with
-wrong tokens from one address slowed down."""
+wrong tokens from one address slowed down (one throttle with the admin API's bearer check)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,10 @@ from fastapi.responses import Response
 
 from ic3sync.api.dashboard.checks import check_host, check_origin, safe_next
 from ic3sync.api.dashboard.errors import page_router
-from ic3sync.api.dashboard.sessions import (
-    LoginThrottle,
-    end_session,
-    session_alive,
-    start_session,
-)
+from ic3sync.api.dashboard.sessions import end_session, session_alive, start_session
 from ic3sync.api.dashboard.templating import render, see_other
 from ic3sync.api.deps import AppSettings
+from ic3sync.api.throttle import client_address, token_throttle
 
 log = logging.getLogger("ic3sync.dashboard")
 
@@ -46,8 +42,8 @@ def login(
     expected = settings.admin_token
     if expected is None:
         return see_other(target)
-    throttle: LoginThrottle = request.app.state.login_throttle
-    client = _client_host(request)
+    throttle = token_throttle(request)
+    client = client_address(request)
     if wait := throttle.wait_s(client):
         return _too_many(request, target, wait)
     if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
@@ -74,7 +70,3 @@ def _too_many(request: Request, target: str, wait: int) -> Response:
 def logout(request: Request) -> Response:
     end_session(request)
     return see_other("/login" if request.app.state.settings.admin_token else "/")
-
-
-def _client_host(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

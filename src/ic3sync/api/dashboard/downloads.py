@@ -13,7 +13,6 @@ from starlette.background import BackgroundTask
 
 from ic3sync.api.dashboard.checks import LoggedIn
 from ic3sync.api.dashboard.errors import page_router
-from ic3sync.api.dashboard.templating import SECURITY_HEADERS
 from ic3sync.api.deps import AppSettings, Reads
 from ic3sync.api.params import RunId
 from ic3sync.schedule import parse_timezone
@@ -37,7 +36,6 @@ def _xlsx(write: Callable[[Path], object], filename: str) -> FileResponse:
         path,
         media_type=XLSX_TYPE,
         filename=filename,
-        headers=SECURITY_HEADERS,
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
 from ic3sync.api.dashboard.checks import LoginRequired, Refused
-from ic3sync.api.dashboard.templating import SECURITY_HEADERS, is_live, render, see_other
+from ic3sync.api.dashboard.templating import PAGE_HEADERS, is_live, render, see_other
 from ic3sync.db.errors import db_reason
 from ic3sync.errors import AssetNotFound, Ic3SyncError, RunNotFound
 
@@ -33,7 +33,7 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 if is_live(request):
-                    return HTMLResponse("login required", status_code=401, headers=SECURITY_HEADERS)
+                    return HTMLResponse("login required", status_code=401, headers=PAGE_HEADERS)
                 # After the login, back to the page asked for (a form's page for a POST).
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 if request.method != "GET":
@@ -74,7 +74,7 @@ def error_page(
     request: Request, status: int, title: str, message: str, hint: str | None = None
 ) -> HTMLResponse:
     if is_live(request):
-        return HTMLResponse(message, status_code=status, headers=SECURITY_HEADERS)
+        return HTMLResponse(message, status_code=status, headers=PAGE_HEADERS)
     context = {"title": title, "message": message, "hint": hint}
     return render(request, "error.html", context, status=status)
 

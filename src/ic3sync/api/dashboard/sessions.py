@@ -1,16 +1,12 @@
 """Dashboard logins held by the server: the signed cookie carries a random session id, the
-database says whether that session still lives (a logout or a new admin token ends it), the
-cookie is `Secure` on https, and failed logins from one client are slowed down."""
+database says whether that session still lives (a logout or a new admin token ends it),
+and the cookie is `Secure` on https. Wrong tokens are slowed down in throttle.py."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
-import threading
-import time
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,12 +21,6 @@ SESSION_COOKIE = "ic3sync_session"
 # A login lasts a working day, or until its logout or a change of IC3_ADMIN_TOKEN.
 SESSION_MAX_AGE_S = 12 * 3600
 _KEY = "sid"
-
-# Failed logins a client may make before it must wait; each further one doubles the wait.
-FREE_FAILURES = 5
-MAX_WAIT_S = 15 * 60
-# Clients remembered at once: enough for any office, too few to exhaust memory.
-MAX_CLIENTS = 10_000
 
 
 def token_mark(settings: Settings) -> str:
@@ -99,35 +89,3 @@ class SchemeSessions:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         https = scope.get("scheme") in ("https", "wss")
         await (self._secure if https else self._plain)(scope, receive, send)
-
-
-class LoginThrottle:
-    """Per client: FREE_FAILURES wrong tokens, then a wait that doubles with each failure
-    (up to MAX_WAIT_S); a good login clears the count."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        # client -> (failures, not before (monotonic))
-        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()
-
-    def wait_s(self, client: str) -> int:
-        """Seconds the client must still wait before its next try; 0 when it may try now."""
-        with self._lock:
-            _, until = self._clients.get(client, (0, 0.0))
-        return max(0, math.ceil(until - time.monotonic()))
-
-    def failed(self, client: str) -> int:
-        """Count a failure; the seconds the client must now wait."""
-        with self._lock:
-            failures, _ = self._clients.pop(client, (0, 0.0))
-            failures += 1
-            over = failures - FREE_FAILURES
-            wait = 0 if over <= 0 else min(MAX_WAIT_S, 2**over)
-            self._clients[client] = (failures, time.monotonic() + wait)
-            while len(self._clients) > MAX_CLIENTS:
-                self._clients.popitem(last=False)
-        return wait
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._clients.pop(client, None)

@@ -20,15 +20,12 @@ from ic3sync.durations import duration
 from ic3sync.schedule import parse_timezone
 
 # Pages may load only what the app serves; inline scripts never run, even if escaping failed.
-SECURITY_HEADERS = {
+# The headers every answer carries (nosniff, no framing, no-store) come from api/headers.py.
+PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
 }
 
 
@@ -126,7 +123,7 @@ def render(
         flashes=flashes,
         **context,
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
 def is_live(request: Request) -> bool:
@@ -135,4 +132,4 @@ def is_live(request: Request) -> bool:
 
 
 def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303)
