@@ -254,7 +254,14 @@ def test_a_run_whose_process_died_is_notified_by_the_next_run_that_finds_it(engi
     with engine.begin() as conn:
         dead = conn.execute(
             sa.insert(sync_run)
-            .values(trigger="schedule", status="running", total=40, started_at=began, pid=1)
+            .values(
+                trigger="schedule",
+                scope="full",
+                status="running",
+                total=40,
+                started_at=began,
+                pid=1,
+            )
             .returning(sync_run.c.run_id)
         ).scalar_one()
         conn.execute(
@@ -435,7 +442,7 @@ def test_an_asset_that_succeeded_in_between_fails_anew(engine):
         runs = [
             conn.execute(
                 sa.insert(sync_run)
-                .values(trigger="schedule", status="completed", started_at=now)
+                .values(trigger="schedule", scope="full", status="completed", started_at=now)
                 .returning(sync_run.c.run_id)
             ).scalar_one()
             for _ in range(4)
@@ -500,10 +507,11 @@ def test_no_full_run_for_ic3_stale_after_h_is_told_once_until_one_completes(engi
     def finished(hours_ago: float, **filters: object) -> None:
         at = clock[0] - timedelta(hours=hours_ago)
         with engine.begin() as conn:
+            scope = "asset" if "cmms_asset_id" in filters else "partial" if filters else "full"
             conn.execute(
                 sa.insert(sync_run).values(
                     trigger="schedule", status="completed", started_at=at, finished_at=at,
-                    **filters,
+                    scope=scope, **filters,
                 )
             )  # fmt: skip
 
@@ -527,7 +535,11 @@ def test_no_full_run_for_ic3_stale_after_h_is_told_once_until_one_completes(engi
         with engine.begin() as conn:
             conn.execute(
                 sa.insert(sync_run).values(
-                    trigger="schedule", status="aborted", started_at=clock[0], finished_at=clock[0]
+                    trigger="schedule",
+                    scope="full",
+                    status="aborted",
+                    started_at=clock[0],
+                    finished_at=clock[0],
                 )
             )
         assert watch.check()

@@ -19,7 +19,13 @@ def _run(conn: sa.Connection, days_ago: int, assets: list[str], status: str = "c
     started = NOW - timedelta(days=days_ago)
     run_id = conn.execute(
         sa.insert(sync_run)
-        .values(trigger="schedule", status=status, started_at=started, finished_at=started)
+        .values(
+            trigger="schedule",
+            scope="full",
+            status=status,
+            started_at=started,
+            finished_at=started,
+        )
         .returning(sync_run.c.run_id)
     ).scalar_one()
     if assets:

@@ -123,7 +123,7 @@ def insert_history(engine: sa.Engine) -> None:
             at = started + timedelta(hours=n)
             run_id = conn.execute(
                 sa.insert(sync_run)
-                .values(trigger="cli", status=status, started_at=at, finished_at=at)
+                .values(trigger="cli", scope="full", status=status, started_at=at, finished_at=at)
                 .returning(sync_run.c.run_id)
             ).scalar_one()
             for cid, outcomes in HISTORY.items():
@@ -155,7 +155,7 @@ def test_only_failed_keeps_the_register_order(engine, simulator):
     with engine.begin() as conn:
         run_id = conn.execute(
             sa.insert(sync_run)
-            .values(trigger="cli", status="completed", started_at=datetime.now(UTC))
+            .values(trigger="cli", scope="full", status="completed", started_at=datetime.now(UTC))
             .returning(sync_run.c.run_id)
         ).scalar_one()
         # Failures logged in insertion order, which is not the run order.

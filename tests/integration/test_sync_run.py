@@ -275,7 +275,11 @@ def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(engine, simu
     with engine.begin() as conn:
         conn.execute(
             sa.insert(sync_run).values(
-                trigger="cli", status="running", started_at=datetime.now(UTC), offset_start=0
+                trigger="cli",
+                scope="full",
+                status="running",
+                started_at=datetime.now(UTC),
+                offset_start=0,
             )
         )
     assert recover_dead_runs(engine) == [1]

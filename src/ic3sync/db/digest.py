@@ -115,11 +115,11 @@ def failure_history(conn: sa.Connection, run_id: int) -> list[FailureHistory]:
 
 
 def single_asset_run(conn: sa.Connection, run_id: int) -> bool:
-    """Whether the run synced one named asset (sync-one), from the filters it ran with."""
-    asset = conn.execute(
-        sa.select(sync_run.c.cmms_asset_id).where(sync_run.c.run_id == run_id)
+    """Whether the run synced one named asset (sync-one): its scope is `asset`."""
+    scope = conn.execute(
+        sa.select(sync_run.c.scope).where(sync_run.c.run_id == run_id)
     ).scalar_one_or_none()
-    return asset is not None
+    return scope == "asset"
 
 
 def closed_run(conn: sa.Connection, run_id: int) -> tuple[str, SyncResult] | None:
@@ -144,17 +144,12 @@ def closed_run(conn: sa.Connection, run_id: int) -> tuple[str, SyncResult] | Non
 
 
 def last_full_run_completed(conn: sa.Connection) -> datetime | None:
-    """When the latest full run (every asset: no customer, batch, offset, only-failed or
-    single asset) completed; None when none has."""
+    """When the latest full run (scope `full`: every asset) completed; None when none has."""
     r = sync_run.c
     finished = conn.execute(
         sa.select(sa.func.max(r.finished_at, type_=TZ)).where(
             r.status == "completed",
-            r.cmms_asset_id.is_(None),
-            r.customer_id.is_(None),
-            r.batch_size.is_(None),
-            r.offset_start == 0,
-            r.only_failed.is_(False),
+            r.scope == "full",
         )
     ).scalar_one_or_none()
     return utc(finished)
