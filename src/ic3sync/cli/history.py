@@ -64,6 +64,23 @@ CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file h
 XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
 
 
+def _check_column(column: str) -> None:
+    """A column the history never records is a typo, not an empty answer."""
+    import difflib
+
+    from ic3sync.db.changes import TRACKED_COLUMNS
+    from ic3sync.importer.sheet import VALUE_FIELDS
+
+    known = TRACKED_COLUMNS | set(VALUE_FIELDS)
+    if column in known:
+        return
+    close = difflib.get_close_matches(column, sorted(known), n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise typer.BadParameter(
+        f"{column!r} is not a column the change history records{hint}", param_hint="--column"
+    )
+
+
 def changes(
     since: Annotated[
         datetime | None,
@@ -98,6 +115,8 @@ def changes(
     from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
+    if column is not None:
+        _check_column(column)
     with errors_as_exit_codes():
         settings = bootstrap.load_settings()
         zone = parse_timezone(settings.timezone)
