@@ -39,6 +39,17 @@ def test_each_commands_help_names_the_variables_it_reads_and_no_bool_metavar(com
         assert name in flat, f"{command} --help does not name {name}"
 
 
+def test_no_help_shows_the_databases_integer_bounds_and_a_number_beyond_them_is_refused():
+    env = base_env("sqlite://")
+    helps = {command: run_cli(command, "--help", env=env).stdout for command in ENV_READ}
+    beyond = run_cli("changes", "--customer-id", str(2**63), env=env)
+
+    shown = [command for command, text in helps.items() if "922337203685477580" in text]
+    assert not shown, f"--help of {shown} shows the 64-bit bounds"
+    assert "[x>=1]" in helps["sync"]
+    assert beyond.returncode == 2 and "beyond what the database can hold" in beyond.stderr
+
+
 def test_every_setting_is_named_in_some_commands_help():
     named = {name for names in ENV_READ.values() for name in names}
     aliases = {field.validation_alias for field in Settings.model_fields.values()}

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ic3sync.cli.exits import err, errors_as_exit_codes, fail, out
+from ic3sync.cli.options import fits_int64
 from ic3sync.errors import AssetNotFound
-from ic3sync.model import INT64_MAX, INT64_MIN, clean_asset_id
+from ic3sync.model import clean_asset_id
 from ic3sync.terminal import print_changes
 
 if TYPE_CHECKING:
@@ -95,16 +96,16 @@ def changes(
     ] = None,
     customer_id: Annotated[
         int | None,
-        typer.Option(
-            "--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer's assets"
-        ),
+        typer.Option("--customer-id", callback=fits_int64, help="only this customer's assets"),
     ] = None,
     csv_path: CsvPath = None,
     xlsx_path: XlsxPath = None,
     limit: Annotated[
         int,
         typer.Option(
-            min=1, max=INT64_MAX, help="rows shown in the table, newest first (files take all)"
+            min=1,
+            callback=fits_int64,
+            help="rows shown in the table, newest first (files take all)",
         ),
     ] = 50,
 ) -> None:
