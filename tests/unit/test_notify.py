@@ -50,6 +50,13 @@ def _notice(**kw: object) -> RunNotice:
     return RunNotice(**values)  # type: ignore[arg-type]
 
 
+def test_one_asset_is_one_asset_not_one_assets():
+    notice = _notice(total=1, success=1, failed=0, failures=[], changes={"criticality": 1})
+    assert "Trigger: schedule. 1 asset in 21 s." in notice.text()
+    assert "Changed: criticality: 1 asset" in notice.text()
+    assert ". 1 asset in " in notice.html()
+
+
 def test_the_subject_and_text_carry_status_counts_failures_and_link():
     notice = _notice(changes={"criticality": 3, "in_charge_person": 12})
     assert notice.subject == "ic3sync run 7 completed with failures: 97 ok, 3 failed, 0 skipped"

@@ -229,3 +229,10 @@ def test_random_bytes_in_a_register_file_raise_nothing_but_import_file_error(
         read_register(path)
     except ImportFileError as exc:
         assert str(exc).startswith(str(path))
+
+
+def test_one_row_read_is_said_in_the_singular() -> None:
+    from ic3sync.importer import ImportResult, import_summary
+
+    said = import_summary("r.csv", ImportResult(rows=1, inserted=1, updated=0, unchanged=0))
+    assert said.startswith("r.csv: 1 row read: 1 inserted")

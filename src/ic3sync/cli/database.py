@@ -11,6 +11,7 @@ from ic3sync.cli.exits import errors_as_exit_codes, fail, out
 from ic3sync.errors import ImportFileError
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.terminal import escape
+from ic3sync.wording import counted
 
 
 def migrate() -> None:
@@ -103,7 +104,8 @@ def prune_command(
             result = count_prunable(engine, days) if dry_run else prune(engine, days)
         verb = "would delete" if dry_run else "deleted"
         out.print(
-            f"{verb} {result.log_rows} log rows and {result.runs} runs older than {days} days "
+            f"{verb} {counted(result.log_rows, 'log row')} and {counted(result.runs, 'run')} "
+            f"older than {counted(days, 'day')} "
             f"(before {result.cutoff:%Y-%m-%d %H:%M} UTC) in {result.seconds:.1f} s",
             highlight=False,
             soft_wrap=True,

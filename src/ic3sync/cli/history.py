@@ -16,6 +16,7 @@ from ic3sync.cli.options import fits_int64
 from ic3sync.errors import AssetNotFound
 from ic3sync.model import clean_asset_id
 from ic3sync.terminal import print_changes
+from ic3sync.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -139,7 +140,9 @@ def changes(
             path, fmt = target
             with written_whole(path) as part:
                 n = write_changes(read.iter_changes(conn, **filters), part, fmt, zone=zone)
-        _console_to_report_writing(path).print(f"wrote {n} changes to {path}", highlight=False)
+        _console_to_report_writing(path).print(
+            f"wrote {counted(n, 'change')} to {path}", highlight=False
+        )
 
 
 def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
@@ -159,12 +162,14 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         engine = bootstrap.open_engine(settings)
         with written_whole(path) as part:
             if fmt == "csv":
-                said = f"wrote {write_register_csv(engine, part, zone=zone)} assets to {path}"
+                assets = write_register_csv(engine, part, zone=zone)
+                said = f"wrote {counted(assets, 'asset')} to {path}"
             else:
                 counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
                 run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
                 said = (
-                    f"wrote {path}: {counts.register} assets, {counts.failures} failures of the "
-                    f"last run ({run}), {counts.changes} changes of the last 30 days"
+                    f"wrote {path}: {counted(counts.register, 'asset')}, "
+                    f"{counted(counts.failures, 'failure')} of the "
+                    f"last run ({run}), {counted(counts.changes, 'change')} of the last 30 days"
                 )
         _console_to_report_writing(path).print(said, highlight=False, soft_wrap=True)

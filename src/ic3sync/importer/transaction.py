@@ -13,6 +13,7 @@ from ic3sync.db.errors import map_db_errors
 from ic3sync.db.register import upsert_register
 from ic3sync.importer.files import read_register
 from ic3sync.importer.sheet import VALUE_FIELDS
+from ic3sync.wording import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def import_summary(path: Path | str, result: ImportResult) -> str:
     # blank rows, which are different news to whoever keeps the sheet.
     skipped = result.unchanged + result.blank
     return (
-        f"{path}{sheet}: {result.rows} rows read: {result.inserted} inserted, "
+        f"{path}{sheet}: {counted(result.rows, 'row')} read: {result.inserted} inserted, "
         f"{result.updated} updated, {skipped} skipped "
         f"({result.unchanged} unchanged, {result.blank} blank)"
     )

@@ -15,6 +15,7 @@ from ic3sync.db.read.changes import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.model import SyncResult
 from ic3sync.redact import Redactor
+from ic3sync.wording import counted
 
 log = logging.getLogger("ic3sync.notify")
 
@@ -70,14 +71,15 @@ class RunNotice:
     def changes_line(self) -> str | None:
         if not self.changes:
             return None
-        parts = [f"{col}: {n} asset{'s' if n != 1 else ''}" for col, n in self.changes.items()]
+        parts = [f"{col}: {counted(n, 'asset')}" for col, n in self.changes.items()]
         return "Changed: " + ", ".join(parts)
 
     def lines(self) -> list[str]:
         """The plain-text body, one fact a line; the webhook's `text` is the same."""
         lines = [
             self.subject,
-            f"Trigger: {self.trigger}. {self.total} assets in {duration(self.duration_ms)}.",
+            f"Trigger: {self.trigger}. {counted(self.total, 'asset')} in "
+            f"{duration(self.duration_ms)}.",
         ]
         if self.error:
             lines.append(f"Error: {self.error}")
@@ -105,7 +107,7 @@ class RunNotice:
         )
         parts = [
             f"<h2>{e(self.subject)}</h2>",
-            f"<p>Trigger: {e(self.trigger)}. {self.total} assets in "
+            f"<p>Trigger: {e(self.trigger)}. {counted(self.total, 'asset')} in "
             f"{e(duration(self.duration_ms))}.</p>",
         ]
         if self.error:
