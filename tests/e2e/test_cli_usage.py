@@ -234,3 +234,14 @@ def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path,
     assert refused.stderr.startswith(
         f"error: {tmp_path}: is a folder: give the .xlsx or .csv file in it\n"
     )
+
+
+def test_the_simulator_on_a_taken_port_names_the_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_cli("simulator", "--port", str(port), "--token", "t", env=base_env("sqlite://"))
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -3,6 +3,7 @@ Innomaint API) and demo (the whole job against a simulator of its own)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 from pathlib import Path
@@ -71,7 +72,15 @@ def simulator(
             seed=seed,
             latency_ms=latency_ms,
         )
-        serve_forever(config, host, port, drift)
+        try:
+            serve_forever(config, host, port, drift)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: the port is taken (another simulator?); "
+                "choose another with --port"
+            ) from None
 
 
 def demo(
