@@ -287,6 +287,7 @@ def test_sync_one_syncs_an_id_with_spaces(migrated_db_url, tmp_path, api):
     payload = last_json_line(proc.stdout)
     assert payload["status"] == "synced" and payload["traceability_id"] > 0
     assert missing.returncode == 1 and "not in ic3_asset_master" in missing.stderr
+    assert "import the register: ic3sync import-assets <register.xlsx>" in missing.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

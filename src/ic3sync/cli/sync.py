@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, out, run_exit_code
+from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, fail, out, run_exit_code
 from ic3sync.cli.options import fits_int64
-from ic3sync.errors import AssetSyncFailed, NoAssetMatches
+from ic3sync.errors import NOT_IN_REGISTER_HINT, AssetNotFound, AssetSyncFailed, NoAssetMatches
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.model import (
     AssetSelection,
@@ -119,7 +119,10 @@ def sync_one(
         cancel = threading.Event()
         with wiring.clients(cancel=cancel) as client:
             recorder, outcomes = recording_outcomes(None)
-            result = _run(wiring, client, selection, cancel, recorder)
+            try:
+                result = _run(wiring, client, selection, cancel, recorder)
+            except AssetNotFound as exc:
+                fail(f"{escape(str(exc))}\n{NOT_IN_REGISTER_HINT}")
             try:
                 run_id, outcome = asset_synced(selection, result, outcomes)
             except AssetSyncFailed as exc:
