@@ -245,3 +245,10 @@ def test_the_simulator_on_a_taken_port_names_the_port():
     assert proc.returncode == 1, proc.stderr
     assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_misspelt_setting_in_env_is_warned_about_by_the_command(tmp_path):
+    (tmp_path / ".env").write_text("IC3_DATABSE_URL=postgresql+psycopg://u@127.0.0.1:1/db\n")
+    proc = run_cli("prune", "--dry-run", env=base_env("sqlite://"), cwd=tmp_path)
+    assert "IC3_DATABSE_URL in .env is not an ic3sync setting" in proc.stderr, proc.stderr
+    assert "did you mean IC3_DATABASE_URL?" in proc.stderr
