@@ -152,6 +152,7 @@ def simulator_process(
     fault_rate: float = 0,
     seed: int = 0,
     token: str = TOKEN,
+    drift: int = 0,
 ) -> Iterator[str]:
     """`ic3sync simulator` on a free port; yields the endpoint URL for INNOMAINT_API_URL."""
     port = free_port()
@@ -160,8 +161,8 @@ def simulator_process(
         path = tmp_path / f"faults-{port}.json"
         path.write_text(json.dumps(faults))
         args += ["--faults", str(path)]
-    if fault_rate:
-        args += ["--fault-rate", str(fault_rate), "--seed", str(seed)]
+    if fault_rate or drift:
+        args += ["--fault-rate", str(fault_rate), "--seed", str(seed), "--drift", str(drift)]
     log = (tmp_path / f"simulator-{port}.log").open("w")
     proc = subprocess.Popen(
         ic3sync_cmd(*args),

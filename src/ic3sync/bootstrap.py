@@ -5,8 +5,10 @@ service and its schedule take what they need from here and build none of it them
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ic3sync.config import Settings, get_settings
@@ -35,7 +37,42 @@ def load_settings(log_level: int = logging.WARNING) -> Settings:
     """The settings of this process, with logging set up in their format."""
     settings = get_settings()
     setup_logging(settings.log_format, log_level)
+    warn_unknown_settings()
     return settings
+
+
+# Read by the test suite and its tools, not by ic3sync: no warning for them.
+_TOOL_SWITCHES = frozenset({"IC3_FAULTS_REPORT", "IC3_NOTIFY_SAMPLES", "IC3_SCREENSHOTS"})
+
+
+def warn_unknown_settings(env_file: Path = Path(".env")) -> list[str]:
+    """Warn about each IC3_* or INNOMAINT_* name in the environment or .env that is no setting,
+    naming the closest one: a misspelt IC3_DATABSE_URL would otherwise quietly leave the
+    default in place. Returns the warnings."""
+    import difflib
+
+    from dotenv import dotenv_values
+
+    known = {
+        alias.upper()
+        for field in Settings.model_fields.values()
+        if isinstance(alias := field.validation_alias, str)
+    }
+    places = {name: "the environment" for name in os.environ}
+    if env_file.is_file():
+        places |= {name: str(env_file) for name in dotenv_values(env_file)}
+    said = []
+    for name, place in sorted(places.items()):
+        upper = name.upper()
+        if not upper.startswith(("IC3_", "INNOMAINT_")) or upper in known | _TOOL_SWITCHES:
+            continue
+        if upper.startswith("IC3_TEST_"):
+            continue
+        close = difflib.get_close_matches(upper, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        said.append(f"{name} in {place} is not an ic3sync setting and is ignored{hint}")
+        log.warning("%s", said[-1])
+    return said
 
 
 def open_engine(settings: Settings, *, schema: SchemaCheck = "require") -> sa.Engine:

@@ -119,6 +119,12 @@ class AssetNotFound(Ic3SyncError):
         super().__init__(f"asset {cmms_asset_id!r} is not in ic3_asset_master")
 
 
+# What a person does about an id the register does not hold: the dashboard and sync-one say it.
+NOT_IN_REGISTER_HINT = (
+    "To sync it, add it to the asset register and import the register: "
+    "ic3sync import-assets <register.xlsx>. Ids are compared as written, spaces included."
+)
+
 EMPTY_REGISTER = (
     "ic3_asset_master holds no asset yet: import the register first (`ic3sync import-assets FILE`)"
 )

@@ -25,12 +25,40 @@ def parse_timezone(name: str) -> ZoneInfo:
         ) from None
 
 
+# Each field of a cron expression, its name and range, in order; a sixth field is seconds.
+_CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31"),
+    ("month", "1-12"),
+    ("weekday", "0-7, 0 and 7 are Sunday"),
+    ("second", "0-59"),
+)
+
+
+def _bad_cron_field(fields: list[str]) -> str | None:
+    """What is wrong with the first field that is wrong on its own, or None."""
+    for index, field in enumerate(fields[: len(_CRON_FIELDS)]):
+        alone = ["*"] * len(fields)
+        alone[index] = field
+        if not croniter.is_valid(" ".join(alone)):
+            name, bounds = _CRON_FIELDS[index]
+            return f"the {name} field {field!r} is not valid: its range is {bounds}"
+    return None
+
+
 def check_cron(expression: str) -> str:
-    """The expression, or ConfigError. Five fields; a sixth is seconds (`* * * * * */10`)."""
+    """The expression, or ConfigError naming the field at fault. Five fields; a sixth is
+    seconds (`* * * * * */10`)."""
     expression = expression.strip()
     if not croniter.is_valid(expression):
+        fields = expression.split()
+        if len(fields) in (5, 6):
+            reason = _bad_cron_field(fields) or "the fields do not go together"
+        else:
+            reason = f"it has {len(fields)} fields, not 5"
         raise ConfigError(
-            f"IC3_SYNC_CRON {expression!r} is not a cron expression "
+            f"IC3_SYNC_CRON {expression!r} is not a cron expression: {reason} "
             "(minute hour day month weekday, e.g. '0 2 * * *')"
         )
     return expression

@@ -172,3 +172,12 @@ def test_an_export_to_standard_output_holds_the_data_alone(register, db_url):
     changes = run_cli("changes", "--csv", "/dev/stdout", env=env)
     assert changes.stdout.removeprefix("\ufeff").splitlines()[1:] == []
     assert changes.stderr == "wrote 0 changes to /dev/stdout\n"
+
+
+def test_a_misspelt_column_is_refused_naming_the_close_match(tmp_path):
+    env = base_env(f"sqlite:///{tmp_path / 'none.db'}")
+    proc = run_cli("changes", "--column", "critcality", env=env)
+    assert proc.returncode == 2, proc.stdout
+    assert "'critcality' is not a column the change history records" in proc.stderr
+    assert "did you mean 'criticality'" in proc.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -287,6 +287,7 @@ def test_sync_one_syncs_an_id_with_spaces(migrated_db_url, tmp_path, api):
     payload = last_json_line(proc.stdout)
     assert payload["status"] == "synced" and payload["traceability_id"] > 0
     assert missing.returncode == 1 and "not in ic3_asset_master" in missing.stderr
+    assert "import the register: ic3sync import-assets <register.xlsx>" in missing.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -424,8 +425,39 @@ def test_a_register_with_title_rows_imports_and_names_its_sheet(migrated_db_url,
     header_only = tmp_path / "header only.csv"
     header_only.write_text("Asset ID,Asset Name\n\n")
     empty = run_cli("import-assets", str(header_only), env=env)
-    assert empty.returncode == 0, empty.stderr
-    assert "a header on row 1 and no asset rows below it; nothing was imported" in empty.stdout
+    # A scripted monthly import must notice a register that lost its rows.
+    assert empty.returncode == 1, empty.stdout
+    assert f"{header_only}: a header on row 1 and no asset rows below it" in empty.stderr
+
+
+def test_an_excel_csv_and_a_workbook_opening_with_instructions_import_as_told(
+    migrated_db_url, tmp_path
+):
+    import openpyxl
+
+    env = base_env(migrated_db_url)
+    excel_csv = tmp_path / "register.csv"
+    excel_csv.write_bytes("Asset ID;Asset Name\nCafé_01;Pompe à eau\n".encode("cp1252"))
+    book = openpyxl.Workbook()
+    book.active.title = "Instructions"
+    book.active.append(["One row per asset"])
+    book.create_sheet("Assets").append(["Asset ID"])
+    book["Assets"].append(["Sheet_01"])
+    workbook = tmp_path / "register.xlsx"
+    book.save(workbook)
+
+    refused = run_cli("import-assets", str(excel_csv), env=env)
+    unknown = run_cli("import-assets", str(excel_csv), "--encoding", "klingon", env=env)
+    read = run_cli("import-assets", str(excel_csv), "--encoding", "cp1252", env=env)
+    picked = run_cli("import-assets", str(workbook), env=env)
+    named = run_cli("import-assets", str(workbook), "--sheet", "Nope", env=env)
+
+    assert refused.returncode == 1 and "--encoding cp1252" in refused.stderr, refused.stderr
+    assert unknown.returncode == 2 and "unknown encoding 'klingon'" in unknown.stderr
+    assert read.returncode == 0 and "1 inserted" in read.stdout, read.stderr
+    assert picked.returncode == 0 and '(sheet "Assets")' in picked.stdout, picked.stderr
+    assert named.returncode == 1
+    assert 'has no sheet "Nope"; its sheets: "Instructions", "Assets"' in named.stderr
 
 
 def test_ctrl_c_during_an_import_says_nothing_was_written(migrated_db_url, tmp_path):

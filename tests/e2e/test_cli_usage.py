@@ -39,6 +39,17 @@ def test_each_commands_help_names_the_variables_it_reads_and_no_bool_metavar(com
         assert name in flat, f"{command} --help does not name {name}"
 
 
+def test_no_help_shows_the_databases_integer_bounds_and_a_number_beyond_them_is_refused():
+    env = base_env("sqlite://")
+    helps = {command: run_cli(command, "--help", env=env).stdout for command in ENV_READ}
+    beyond = run_cli("changes", "--customer-id", str(2**63), env=env)
+
+    shown = [command for command, text in helps.items() if "922337203685477580" in text]
+    assert not shown, f"--help of {shown} shows the 64-bit bounds"
+    assert "[x>=1]" in helps["sync"]
+    assert beyond.returncode == 2 and "beyond what the database can hold" in beyond.stderr
+
+
 def test_every_setting_is_named_in_some_commands_help():
     named = {name for names in ENV_READ.values() for name in names}
     aliases = {field.validation_alias for field in Settings.model_fields.values()}
@@ -223,3 +234,21 @@ def test_a_sqlite_url_without_its_folder_or_naming_a_folder_says_which(tmp_path,
     assert refused.stderr.startswith(
         f"error: {tmp_path}: is a folder: give the .xlsx or .csv file in it\n"
     )
+
+
+def test_the_simulator_on_a_taken_port_names_the_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_cli("simulator", "--port", str(port), "--token", "t", env=base_env("sqlite://"))
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_misspelt_setting_in_env_is_warned_about_by_the_command(tmp_path):
+    (tmp_path / ".env").write_text("IC3_DATABSE_URL=postgresql+psycopg://u@127.0.0.1:1/db\n")
+    proc = run_cli("prune", "--dry-run", env=base_env("sqlite://"), cwd=tmp_path)
+    assert "IC3_DATABSE_URL in .env is not an ic3sync setting" in proc.stderr, proc.stderr
+    assert "did you mean IC3_DATABASE_URL?" in proc.stderr

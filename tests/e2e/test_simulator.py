@@ -185,13 +185,86 @@ def test_a_body_without_a_serialnumber_gets_400(
     assert "serialnumber" in response.json()["message"]
 
 
-def test_any_post_path_is_the_endpoint_and_get_is_refused(start_simulator: StartSimulator) -> None:
+def test_only_the_endpoint_and_the_control_paths_answer(start_simulator: StartSimulator) -> None:
     sim = start_simulator()
     headers = {"Authorization": f"Bearer {TOKEN}"}
     other = httpx.post(f"{sim.base_url}/anything", json={"serialnumber": ASSET}, headers=headers)
-    assert other.json() == asset_payload(ASSET)
+    near = httpx.post(sim.url + "s", json={"serialnumber": ASSET}, headers=headers)
+    assert (other.status_code, near.status_code) == (404, 404)
+    assert other.json()["status"] is False and ENDPOINT_PATH in other.json()["message"]
+    assert httpx.get(f"{sim.base_url}/anything").status_code == 404
     assert httpx.get(sim.url, headers=headers).status_code == 405
+    assert httpx.get(f"{sim.base_url}/__stats").status_code == 200
+    assert raw_post(sim, {"serialnumber": ASSET}).json() == asset_payload(ASSET)
     assert sim.url == sim.base_url + ENDPOINT_PATH
+
+
+def test_a_wrong_api_url_fails_a_rehearsal(start_simulator: StartSimulator) -> None:
+    sim = start_simulator()
+    wrong = sim.base_url + "/api/public/getAssetIDDetailByAssetID"
+    with client(sim, url=wrong) as c, pytest.raises(VendorRejected) as caught:
+        c.fetch(ASSET)
+    assert caught.value.http_status == 404
+
+
+DIMENSIONS = {
+    "building_id": ("customer_id", "building_name"),
+    "floor_id": ("floor_name", "location_id", "asset_floor_id"),
+    "department_id": ("department_name", "floor_id", "location_id", "asset_department_id"),
+}
+
+
+def test_each_building_floor_and_department_id_has_one_set_of_values_fixture_included() -> None:
+    ids = [FIXTURE_ID, *(f"Zone {n % 97}_ASSET_{n:05d}" for n in range(4000))]
+    seen: dict[tuple[str, object], tuple[object, ...]] = {}
+    for serialnumber in ids:
+        data = asset_payload(serialnumber)["response"]["data"]
+        for key, columns in DIMENSIONS.items():
+            values = tuple(data[c] for c in columns)
+            assert seen.setdefault((key, data[key]), values) == values, (key, data[key])
+    assert len({k for k in seen if k[0] == "building_id"}) == BUILDING_COUNT + 1
+
+
+def _answers(sim: Simulator, ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {i: raw_post(sim, {"serialnumber": i}).json()["response"]["data"] for i in ids}
+
+
+DRIFTING = ("criticality", "in_charge_person", "ticketcount", "schedulecount")
+
+
+def test_drift_changes_k_assets_on_each_pass_the_same_way_for_the_same_seed() -> None:
+    ids = [f"Drift_{n:02d}" for n in range(12)]
+    changed_runs = []
+    for _ in range(2):
+        with Simulator(SimulatorConfig(token=TOKEN, seed=7), drift=3) as sim:
+            first = _answers(sim, ids)
+            second = _answers(sim, ids)
+            third = _answers(sim, ids)
+        assert first == {i: asset_payload(i)["response"]["data"] for i in ids}
+        changed = sorted(i for i in ids if second[i] != first[i])
+        assert len(changed) == 3
+        for i in changed:
+            assert all(second[i][field] != first[i][field] for field in DRIFTING), i
+        assert second[changed[0]]["ticketcount"] == first[changed[0]]["ticketcount"] + 1
+        assert {i for i in ids if third[i] != second[i]}, "the third pass changed nothing"
+        changed_runs.append(changed)
+    assert changed_runs[0] == changed_runs[1]
+    with Simulator(SimulatorConfig(token=TOKEN, seed=8), drift=3) as other:
+        _answers(other, ids)
+        again = _answers(other, ids)
+    assert sorted(i for i in ids if again[i] != first[i]) != changed_runs[0]
+
+
+def test_post_sim_drift_changes_assets_on_demand(start_simulator: StartSimulator) -> None:
+    sim = start_simulator(seed=3)
+    ids = [f"Drift_{n:02d}" for n in range(6)]
+    before = _answers(sim, ids)
+
+    answer = httpx.post(f"{sim.base_url}/__sim/drift", json={"count": 2}).json()
+    after = {i: raw_post(sim, {"serialnumber": i}).json()["response"]["data"] for i in ids}
+
+    assert answer["status"] is True and len(answer["drifted"]) == 2
+    assert sorted(i for i in ids if after[i] != before[i]) == answer["drifted"]
 
 
 # -- fault kinds --------------------------------------------------------------------------------

@@ -368,3 +368,147 @@ def test_the_example_register_imports_and_its_demo_faults_name_its_assets(
     kinds = {fault if isinstance(fault, str) else fault["kind"] for fault in faults.values()}
     assert kinds >= {"not_found", "status_false", "non_json", "other_serial", "bad_numbers"}
     assert kinds >= {"unavailable", "rate_limited"}
+
+
+def test_every_bad_row_is_named_in_one_pass_and_nothing_is_written(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "base.xlsx", BASE_ROWS))
+    before = dump(engine)
+    rows = [
+        (1, "New_01", "Pump", "DJB-24463"),
+        (2, "New_02", "Pump"),
+        (2.5, "  ", "#N/A"),
+        (4, "New_02", "Again"),
+    ]
+    path = write_csv(tmp_path / "bad.csv", rows)
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, path)
+
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}: 3 rows cannot be imported:"
+    assert lines[1].startswith('  row 2: column D "Customer ID"')
+    assert lines[2].startswith("  row 4: column A \"S.No\" must be a whole number, not '2.5'; ")
+    assert 'column C "Asset Name" holds the Excel error #N/A' in lines[2]
+    assert lines[3] == "  row 5: asset id 'New_02' is on rows 3 and 5; each asset may appear once"
+    assert len(lines) == 4
+    assert dump(engine) == before
+
+
+def test_past_fifty_bad_rows_the_rest_are_counted(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [(n, f"A_{n:03d}", None, f"C{n}") for n in range(1, 61)]
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, write_xlsx(tmp_path / "bad.xlsx", rows))
+
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith(": 60 rows cannot be imported:")
+    assert lines[1].startswith("  row 2: ") and lines[50].startswith("  row 51: ")
+    assert lines[51:] == ["  and 10 more"]
+    assert dump(engine) == []
+
+
+def write_workbook(path: Path, sheets: dict[str, Sequence[Row]]) -> Path:
+    workbook = openpyxl.Workbook(write_only=True)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(list(row))
+    workbook.save(path)
+    return path
+
+
+INSTRUCTIONS = [("How to fill in this register",), ("One row per asset; ids as in Innomaint",)]
+
+
+def test_the_first_sheet_with_an_asset_id_header_is_read(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_workbook(
+        tmp_path / "register.xlsx",
+        {"Instructions": INSTRUCTIONS, "Assets": [HEADER, *BASE_ROWS], "Old": [HEADER, (9, "X")]},
+    )
+
+    result = import_assets(engine, path)
+
+    assert (result.rows, result.inserted, result.sheet) == (3, 3, "Assets")
+    assert "X" not in {row.cmms_asset_id for row in dump_rows(engine)}
+
+
+def test_sheet_names_the_sheet_read_and_an_unknown_one_lists_the_sheets(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = write_workbook(
+        tmp_path / "register.xlsx",
+        {"Instructions": INSTRUCTIONS, "Assets": [HEADER, *BASE_ROWS], "Old": [HEADER, (9, "X")]},
+    )
+
+    result = import_assets(engine, path, sheet="Old")
+    with pytest.raises(ImportFileError) as unknown:
+        import_assets(engine, path, sheet="Register")
+    with pytest.raises(ImportFileError) as no_header:
+        import_assets(engine, path, sheet="Instructions")
+
+    assert (result.inserted, result.sheet) == (1, "Old")
+    assert str(unknown.value) == (
+        f'{path}: has no sheet "Register"; its sheets: "Instructions", "Assets", "Old"'
+    )
+    assert '(sheet "Instructions"; the workbook\'s sheets: "Instructions", "Assets", "Old")' in (
+        str(no_header.value)
+    )
+    assert [row.cmms_asset_id for row in dump_rows(engine)] == ["X"]
+
+
+def test_a_workbook_without_an_asset_id_header_lists_its_sheets(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = write_workbook(
+        tmp_path / "register.xlsx", {"Instructions": INSTRUCTIONS, "Notes": [("Remarks",)]}
+    )
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, path)
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}: no sheet has an asset id column")
+    assert 'its sheets: "Instructions", "Notes" (name the register\'s with --sheet)' in message
+    assert dump(engine) == []
+
+
+def test_a_header_only_sheet_is_refused_naming_the_sheet(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "register.xlsx", {"Assets": [HEADER, ()]})
+
+    with pytest.raises(ImportFileError, match=r'no asset rows below it \(sheet "Assets"\)'):
+        import_assets(engine, path)
+
+
+EXCEL_CSV = "Asset ID;Asset Name;Location Name\nKalkaji_BP_01;Pompe à eau;Café – 2€\n"
+
+
+def test_a_windows_1252_csv_is_refused_naming_the_encoding_and_read_with_encoding_cp1252(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "register.csv"
+    path.write_bytes(EXCEL_CSV.encode("cp1252"))
+
+    with pytest.raises(ImportFileError) as caught:
+        import_assets(engine, path)
+    assert dump(engine) == []
+    result = import_assets(engine, path, encoding="cp1252")
+
+    assert "reads as Windows-1252" in str(caught.value)
+    assert "--encoding cp1252" in str(caught.value)
+    assert result.inserted == 1
+    row = stored(engine, "Kalkaji_BP_01")
+    assert (row.asset_name, row.location_name) == ("Pompe à eau", "Café – 2€")
+
+
+def test_sheet_and_encoding_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "register.csv", BASE_ROWS)
+    xlsx_path = write_xlsx(tmp_path / "register.xlsx", BASE_ROWS)
+
+    with pytest.raises(ImportFileError, match="has no sheets"):
+        read_register(csv_path, sheet="Assets")
+    with pytest.raises(ImportFileError, match=r"--encoding is for \.csv files"):
+        read_register(xlsx_path, encoding="cp1252")
+    with pytest.raises(ImportFileError, match="unknown encoding 'klingon'"):
+        read_register(csv_path, encoding="klingon")

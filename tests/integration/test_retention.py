@@ -153,12 +153,14 @@ def test_prune_command_dry_run_counts_and_prune_deletes(engine, db_url):
 
     dry = run_cli("prune", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "would delete 2 log rows and 1 runs older than 30 days" in dry.stdout
+    assert "would delete 2 log rows and 1 run older than 30 days" in dry.stdout
+    one_day = run_cli("prune", "--dry-run", env={**env, "IC3_LOG_RETENTION_DAYS": "1"})
+    assert "older than 1 day (" in one_day.stdout, one_day.stdout
     assert len(_history(engine)[1]) == 4
 
     done = run_cli("prune", env=env)
     assert done.returncode == 0, done.stderr
-    assert "deleted 2 log rows and 1 runs older than 30 days" in done.stdout
+    assert "deleted 2 log rows and 1 run older than 30 days" in done.stdout
     assert len(_history(engine)[1]) == 2
 
     bad = run_cli("prune", env={**env, "IC3_LOG_RETENTION_DAYS": "0"})

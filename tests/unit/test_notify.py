@@ -51,6 +51,19 @@ def _notice(**kw: object) -> RunNotice:
     return RunNotice(**values)  # type: ignore[arg-type]
 
 
+def test_one_asset_is_one_asset_not_one_assets():
+    notice = _notice(total=1, success=1, failed=0, failures=[], changes={"criticality": 1})
+    assert "Trigger: schedule. 1 asset in 21 s." in notice.text()
+    assert "Changed: criticality: 1 asset" in notice.text()
+    assert ". 1 asset in " in notice.html()
+
+
+def test_the_sample_notice_links_to_a_page_that_exists_not_to_run_0():
+    notice = sample_notice("https://ic3.example.org/")
+    assert notice.run_url == "https://ic3.example.org/runs"
+    assert "/runs/0" not in notice.text() + notice.html()
+
+
 def test_the_subject_and_text_carry_status_counts_failures_and_link():
     notice = _notice(changes={"criticality": 3, "in_charge_person": 12})
     assert notice.subject == "ic3sync run 7 completed with failures: 97 ok, 3 failed, 0 skipped"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ic3sync.errors import ImportFileError
-from ic3sync.importer import ImportResult, import_summary, read_register
+from ic3sync.importer import read_register
 from ic3sync.importer.cells import CellError, asset_id_text, cell_integer, cell_text
 from ic3sync.importer.sheet import ALIASES, field_for_header, normalise_header, parse_register
 
@@ -163,13 +165,22 @@ def test_no_id_column_in_the_first_ten_rows_lists_the_rows_looked_at() -> None:
     assert "row 11" not in message
 
 
-def test_a_header_without_rows_says_so() -> None:
+def test_a_header_without_rows_is_refused_naming_the_file_and_sheet(tmp_path: Path) -> None:
     register = parse_register("r.xlsx", [TITLE, (), HEADER, (), ()], sheet="Assets")
     assert (register.rows, register.header_row) == ([], 3)
-    result = ImportResult(0, 0, 0, 0, sheet="Assets", header_row=3)
-    assert import_summary("r.xlsx", result) == (
-        'r.xlsx (sheet "Assets"): a header on row 3 and no asset rows below it; nothing was '
-        "imported (is it the right file or sheet?)"
+    path = tmp_path / "r.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "Assets"
+    for row in [TITLE, (), HEADER, (), ()]:
+        book.active.append(row)
+    book.save(path)
+
+    with pytest.raises(ImportFileError) as caught:
+        read_register(path)
+
+    assert str(caught.value) == (
+        f'{path}: a header on row 3 and no asset rows below it (sheet "Assets"); is it the '
+        "right file or sheet?"
     )
 
 
@@ -196,7 +207,9 @@ def test_random_cell_values_raise_nothing_but_import_file_error(rows: list[list[
     try:
         register = parse_register("r.xlsx", [HEADER, *rows])
     except ImportFileError as exc:
-        assert str(exc).startswith("r.xlsx, row ")
+        assert re.match(
+            r"r\.xlsx(, row \d+: |: \d+ rows cannot be imported:\n  row \d+: )", str(exc)
+        )
         return
     for row in register.rows:
         assert row.cmms_asset_id and row.cmms_asset_id == row.cmms_asset_id.strip()
@@ -216,3 +229,10 @@ def test_random_bytes_in_a_register_file_raise_nothing_but_import_file_error(
         read_register(path)
     except ImportFileError as exc:
         assert str(exc).startswith(str(path))
+
+
+def test_one_row_read_is_said_in_the_singular() -> None:
+    from ic3sync.importer import ImportResult, import_summary
+
+    said = import_summary("r.csv", ImportResult(rows=1, inserted=1, updated=0, unchanged=0))
+    assert said.startswith("r.csv: 1 row read: 1 inserted")

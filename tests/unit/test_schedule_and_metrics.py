@@ -43,6 +43,23 @@ def test_a_bad_cron_or_zone_is_a_config_error_naming_the_variable(cron, zone, na
         Scheduler(cron, zone, _never)
 
 
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        ("0 25 * * *", "the hour field '25' is not valid: its range is 0-23"),
+        ("61 2 * * *", "the minute field '61' is not valid: its range is 0-59"),
+        ("0 2 32 * *", "the day of month field '32'"),
+        ("0 2 * 13 *", "the month field '13'"),
+        ("0 2 * * 8", "the weekday field '8'"),
+        ("0 2 * *", "it has 4 fields, not 5"),
+    ],
+)
+def test_a_cron_expression_out_of_range_names_the_field(cron, said):
+    with pytest.raises(ConfigError) as caught:
+        Scheduler(cron, "UTC", _never)
+    assert said in str(caught.value)
+
+
 @pytest.mark.parametrize("kind", ERROR_KINDS)
 def test_a_failure_is_labelled_by_its_kind_whatever_its_message_says(kind):
     # The message reads like another kind: the label must come from the kind alone.

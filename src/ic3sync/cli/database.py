@@ -11,6 +11,7 @@ from ic3sync.cli.exits import errors_as_exit_codes, fail, out
 from ic3sync.errors import ImportFileError
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.terminal import escape
+from ic3sync.wording import counted
 
 
 def migrate() -> None:
@@ -38,8 +39,37 @@ def migrate() -> None:
         out.print(f"schema upgraded {before or 'none'} -> {after} ({where})", highlight=False)
 
 
+def _known_encoding(value: str | None) -> str | None:
+    from ic3sync.importer.files import encoding_name
+
+    if value is None:
+        return None
+    try:
+        encoding_name(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 def import_assets_command(
     path: Annotated[Path, typer.Argument(help=".xlsx or .csv asset register")],
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME",
+            help="the workbook's sheet to read (default: the first with an asset id header)",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            callback=_known_encoding,
+            help="a CSV file's encoding: utf-8 (default), or cp1252 for Excel's "
+            '"CSV (Comma delimited)"',
+        ),
+    ] = None,
 ) -> None:
     """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
     from ic3sync import bootstrap
@@ -50,7 +80,9 @@ def import_assets_command(
         # The import is one transaction: stopped anywhere, it rolls back whole.
         say_on_interrupt(f"interrupted: the import of {path} stopped; nothing was written")
         try:
-            result = import_assets(bootstrap.open_engine(settings), path)
+            result = import_assets(
+                bootstrap.open_engine(settings), path, sheet=sheet, encoding=encoding
+            )
         except ImportFileError as exc:
             fail(f"{escape(str(exc))}\nnothing was written")
         say_on_interrupt("interrupted after the import had committed")
@@ -77,7 +109,8 @@ def prune_command(
             result = count_prunable(engine, days) if dry_run else prune(engine, days)
         verb = "would delete" if dry_run else "deleted"
         out.print(
-            f"{verb} {result.log_rows} log rows and {result.runs} runs older than {days} days "
+            f"{verb} {counted(result.log_rows, 'log row')} and {counted(result.runs, 'run')} "
+            f"older than {counted(days, 'day')} "
             f"(before {result.cutoff:%Y-%m-%d %H:%M} UTC) in {result.seconds:.1f} s",
             highlight=False,
             soft_wrap=True,

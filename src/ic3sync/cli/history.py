@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ic3sync.cli.exits import err, errors_as_exit_codes, fail, out
+from ic3sync.cli.options import fits_int64
 from ic3sync.errors import AssetNotFound
-from ic3sync.model import INT64_MAX, INT64_MIN, clean_asset_id
+from ic3sync.model import clean_asset_id
 from ic3sync.terminal import print_changes
+from ic3sync.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,6 +66,23 @@ CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file h
 XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
 
 
+def _check_column(column: str) -> None:
+    """A column the history never records is a typo, not an empty answer."""
+    import difflib
+
+    from ic3sync.db.changes import TRACKED_COLUMNS
+    from ic3sync.importer.sheet import VALUE_FIELDS
+
+    known = TRACKED_COLUMNS | set(VALUE_FIELDS)
+    if column in known:
+        return
+    close = difflib.get_close_matches(column, sorted(known), n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise typer.BadParameter(
+        f"{column!r} is not a column the change history records{hint}", param_hint="--column"
+    )
+
+
 def changes(
     since: Annotated[
         datetime | None,
@@ -78,16 +97,16 @@ def changes(
     ] = None,
     customer_id: Annotated[
         int | None,
-        typer.Option(
-            "--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer's assets"
-        ),
+        typer.Option("--customer-id", callback=fits_int64, help="only this customer's assets"),
     ] = None,
     csv_path: CsvPath = None,
     xlsx_path: XlsxPath = None,
     limit: Annotated[
         int,
         typer.Option(
-            min=1, max=INT64_MAX, help="rows shown in the table, newest first (files take all)"
+            min=1,
+            callback=fits_int64,
+            help="rows shown in the table, newest first (files take all)",
         ),
     ] = 50,
 ) -> None:
@@ -98,6 +117,8 @@ def changes(
     from ic3sync.schedule import parse_timezone
 
     target = _one_file(csv_path, xlsx_path)
+    if column is not None:
+        _check_column(column)
     with errors_as_exit_codes():
         settings = bootstrap.load_settings()
         zone = parse_timezone(settings.timezone)
@@ -119,7 +140,9 @@ def changes(
             path, fmt = target
             with written_whole(path) as part:
                 n = write_changes(read.iter_changes(conn, **filters), part, fmt, zone=zone)
-        _console_to_report_writing(path).print(f"wrote {n} changes to {path}", highlight=False)
+        _console_to_report_writing(path).print(
+            f"wrote {counted(n, 'change')} to {path}", highlight=False
+        )
 
 
 def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
@@ -139,12 +162,14 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         engine = bootstrap.open_engine(settings)
         with written_whole(path) as part:
             if fmt == "csv":
-                said = f"wrote {write_register_csv(engine, part, zone=zone)} assets to {path}"
+                assets = write_register_csv(engine, part, zone=zone)
+                said = f"wrote {counted(assets, 'asset')} to {path}"
             else:
                 counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
                 run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
                 said = (
-                    f"wrote {path}: {counts.register} assets, {counts.failures} failures of the "
-                    f"last run ({run}), {counts.changes} changes of the last 30 days"
+                    f"wrote {path}: {counted(counts.register, 'asset')}, "
+                    f"{counted(counts.failures, 'failure')} of the "
+                    f"last run ({run}), {counted(counts.changes, 'change')} of the last 30 days"
                 )
         _console_to_report_writing(path).print(said, highlight=False, soft_wrap=True)

@@ -3,6 +3,7 @@ Innomaint API) and demo (the whole job against a simulator of its own)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 from pathlib import Path
@@ -41,7 +42,16 @@ def simulator(
     fault_rate: Annotated[
         float, typer.Option(min=0, max=1, help="share of ids given a random fault")
     ] = 0.0,
-    seed: Annotated[int, typer.Option(help="seed of the random fault mix")] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the random fault mix and of --drift")] = 0,
+    drift: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="assets whose values (criticality, counts, person in charge) change on each "
+            "pass over the register",
+        ),
+    ] = 0,
     latency_ms: Annotated[float, typer.Option(min=0, help="added to every answer")] = 0.0,
 ) -> None:
     """A local stand-in for the Innomaint API, for demos, tests and benchmarks."""
@@ -62,7 +72,15 @@ def simulator(
             seed=seed,
             latency_ms=latency_ms,
         )
-        serve_forever(config, host, port)
+        try:
+            serve_forever(config, host, port, drift)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: the port is taken (another simulator?); "
+                "choose another with --port"
+            ) from None
 
 
 def demo(

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, out, run_exit_code
-from ic3sync.errors import AssetSyncFailed, NoAssetMatches
+from ic3sync.cli.exits import EXIT_OK, err, errors_as_exit_codes, fail, out, run_exit_code
+from ic3sync.cli.options import fits_int64
+from ic3sync.errors import NOT_IN_REGISTER_HINT, AssetNotFound, AssetSyncFailed, NoAssetMatches
 from ic3sync.interrupt import say_on_interrupt
 from ic3sync.model import (
-    INT64_MAX,
-    INT64_MIN,
     AssetSelection,
     RunObserver,
     SyncResult,
@@ -67,12 +66,14 @@ def _run(
 
 def sync(
     batch: Annotated[
-        int | None, typer.Option(min=1, max=INT64_MAX, help="at most N assets (default: all)")
+        int | None, typer.Option(min=1, callback=fits_int64, help="at most N assets (default: all)")
     ] = None,
-    offset: Annotated[int, typer.Option(min=0, max=INT64_MAX, help="skip the first N assets")] = 0,
+    offset: Annotated[
+        int, typer.Option(min=0, callback=fits_int64, help="skip the first N assets")
+    ] = 0,
     customer_id: Annotated[
         int | None,
-        typer.Option("--customer-id", min=INT64_MIN, max=INT64_MAX, help="only this customer"),
+        typer.Option("--customer-id", callback=fits_int64, help="only this customer"),
     ] = None,
     only_failed: Annotated[
         bool, typer.Option("--only-failed", help="only assets whose latest outcome failed")
@@ -118,7 +119,10 @@ def sync_one(
         cancel = threading.Event()
         with wiring.clients(cancel=cancel) as client:
             recorder, outcomes = recording_outcomes(None)
-            result = _run(wiring, client, selection, cancel, recorder)
+            try:
+                result = _run(wiring, client, selection, cancel, recorder)
+            except AssetNotFound as exc:
+                fail(f"{escape(str(exc))}\n{NOT_IN_REGISTER_HINT}")
             try:
                 run_id, outcome = asset_synced(selection, result, outcomes)
             except AssetSyncFailed as exc:

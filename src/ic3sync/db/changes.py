@@ -136,6 +136,8 @@ class Stored:
 # and the place of each: a stored row is kept as the driver's tuple, with no dict made per asset.
 _KEYS: Final[tuple[Key, ...]] = tuple((t.table_name, t.column_name) for t in _TRACKED)
 _INDEX: Final[dict[Key, int]] = {key: i for i, key in enumerate(_KEYS)}
+# Every column_name a sync records, for a filter to tell a misspelt name from a quiet column.
+TRACKED_COLUMNS: Final = frozenset(column for _, column in _KEYS)
 
 
 def read_stored(conn: sa.Connection, asset_id: int) -> Stored | None:

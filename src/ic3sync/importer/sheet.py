@@ -121,29 +121,46 @@ def _values(cells: Sequence[object]) -> str:
     return ", ".join(f'"{t if len(t) <= 40 else t[:37] + "..."}"' for t in texts)
 
 
+def quoted_names(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def sheet_note(sheet: str | None, sheets: Sequence[str] = ()) -> str:
+    """What a message about a sheet adds: the sheet read, and the workbook's sheets to pick."""
+    if sheet is None:
+        return ""
+    if len(sheets) > 1:
+        return f' (sheet "{sheet}"; the workbook\'s sheets: {quoted_names(sheets)})'
+    return f' (sheet "{sheet}")'
+
+
+def has_id_header(cells: Sequence[object]) -> bool:
+    return any(not _is_blank(c) and field_for_header(c) == ID_FIELD for c in cells)
+
+
 def _find_header(
-    source: str, numbered: Iterator[tuple[int, Sequence[object]]]
+    source: str, numbered: Iterator[tuple[int, Sequence[object]]], note: str = ""
 ) -> tuple[int, Sequence[object]]:
     """The header row: the first of the first HEADER_SEARCH_ROWS rows with an asset id column,
-    or an ImportFileError listing the rows looked at."""
+    or an ImportFileError listing the rows looked at; `note` names the sheet."""
     looked: list[tuple[int, Sequence[object]]] = []
     for n, cells in numbered:
         filled = [c for c in cells if not _is_blank(c)]
         if filled:
-            if any(field_for_header(c) == ID_FIELD for c in filled):
+            if has_id_header(filled):
                 return n, cells
             looked.append((n, cells))
         if n >= HEADER_SEARCH_ROWS:
             break
     if not looked:
-        raise ImportFileError(source, "has no header row: the sheet holds no values")
+        raise ImportFileError(source, f"has no header row: the sheet holds no values{note}")
     if len(looked) == 1:
         # One row of headers without an id column: the usual mistake, said plainly.
         row, cells = looked[0]
         expected = ", ".join(f'"{alias}"' for alias in ALIASES[ID_FIELD])
         raise ImportFileError(
             source,
-            f"no asset id column (one of {expected}); the header row has {_values(cells)}",
+            f"no asset id column (one of {expected}); the header row has {_values(cells)}{note}",
             row,
         )
     expected = ", ".join(f'"{alias}"' for alias in ALIASES[ID_FIELD])
@@ -151,33 +168,56 @@ def _find_header(
     raise ImportFileError(
         source,
         f"no asset id column (one of {expected}) in the first {HEADER_SEARCH_ROWS} rows; "
-        f"the rows looked at: {seen}",
+        f"the rows looked at: {seen}{note}",
     )
 
 
+# Every bad row is named in one pass, so a sheet is fixed in one round; past this many the
+# list would bury the first ones, and the rest are counted.
+MAX_ROWS_NAMED = 50
+
+
+def _bad_rows_error(source: str, problems: list[tuple[int, str]]) -> ImportFileError:
+    if len(problems) == 1:
+        row, message = problems[0]
+        return ImportFileError(source, message, row)
+    named = "".join(f"\n  row {row}: {message}" for row, message in problems[:MAX_ROWS_NAMED])
+    more = len(problems) - MAX_ROWS_NAMED
+    rest = f"\n  and {more} more" if more > 0 else ""
+    return ImportFileError(source, f"{len(problems)} rows cannot be imported:{named}{rest}")
+
+
 def parse_register(
-    source: str, rows: Iterable[Sequence[object]], sheet: str | None = None
+    source: str,
+    rows: Iterable[Sequence[object]],
+    sheet: str | None = None,
+    sheets: Sequence[str] = (),
 ) -> Register:
     """Turn a sheet's rows of cell values (row 1 first) into register rows; `source` names the
     file in messages. The header is the first row, within HEADER_SEARCH_ROWS, that has an
-    asset id column: title rows above it are passed over."""
+    asset id column: title rows above it are passed over. Every bad row is checked before the
+    ImportFileError naming them is raised. `sheet` and the workbook's `sheets` are named in the
+    errors about the header."""
     numbered = enumerate(rows, start=1)
-    header_row, header_cells = _find_header(source, numbered)
+    header_row, header_cells = _find_header(source, numbered, sheet_note(sheet, sheets))
     columns = _map_header(source, header_row, header_cells)
 
     plan = [(columns.get(field), _CONVERTERS[field]) for field in (ID_FIELD, *VALUE_FIELDS)]
     parsed: list[RegisterRow] = []
+    problems: list[tuple[int, str]] = []
     first_seen: dict[str, int] = {}
     blank_rows = pending_blank = 0
     for row, cells in numbered:
         width = len(cells)
         values: list[Any] = []
+        cell_errors: list[str] = []
         for column, convert in plan:
             value = cells[column.index] if column is not None and column.index < width else None
             try:
                 values.append(None if value is None else convert(value))
             except CellError as exc:
-                raise ImportFileError(source, f"{column} {exc}", row) from None
+                cell_errors.append(f"{column} {exc}")
+                values.append(value)
         # Only the columns the import reads count: a note in an ignored column is not a row.
         if values.count(None) == len(values):
             pending_blank += 1
@@ -185,18 +225,24 @@ def parse_register(
         # Blank rows after the last asset are the sheet's end, not skipped rows.
         blank_rows += pending_blank
         pending_blank = 0
+        if cell_errors:
+            problems.append((row, "; ".join(cell_errors)))
+            continue
         asset_id = values[0]
         if asset_id is None:
-            raise ImportFileError(
-                source, f"{columns[ID_FIELD]} is empty but the row has other values", row
-            )
+            problems.append((row, f"{columns[ID_FIELD]} is empty but the row has other values"))
+            continue
         if asset_id in first_seen:
-            raise ImportFileError(
-                source,
-                f"asset id {asset_id!r} is on rows {first_seen[asset_id]} and {row}; "
-                "each asset may appear once",
-                row,
+            problems.append(
+                (
+                    row,
+                    f"asset id {asset_id!r} is on rows {first_seen[asset_id]} and {row}; "
+                    "each asset may appear once",
+                )
             )
+            continue
         first_seen[asset_id] = row
         parsed.append(RegisterRow(row, *values))
+    if problems:
+        raise _bad_rows_error(source, problems)
     return Register(parsed, blank_rows, sheet, header_row)

@@ -13,6 +13,7 @@ from ic3sync.db.errors import map_db_errors
 from ic3sync.db.register import upsert_register
 from ic3sync.importer.files import read_register
 from ic3sync.importer.sheet import VALUE_FIELDS
+from ic3sync.wording import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,29 +31,26 @@ class ImportResult:
 def import_summary(path: Path | str, result: ImportResult) -> str:
     """The line a person reads after an import: which sheet, and what became of its rows."""
     sheet = f' (sheet "{result.sheet}")' if result.sheet else ""
-    if not result.rows:
-        # Not an error (nothing is wrong with the file), but rarely what was meant.
-        return (
-            f"{path}{sheet}: a header on row {result.header_row} and no asset rows below it; "
-            "nothing was imported (is it the right file or sheet?)"
-        )
     # "skipped" is the contract's word; it is split into rows that were already as stored and
     # blank rows, which are different news to whoever keeps the sheet.
     skipped = result.unchanged + result.blank
     return (
-        f"{path}{sheet}: {result.rows} rows read: {result.inserted} inserted, "
+        f"{path}{sheet}: {counted(result.rows, 'row')} read: {result.inserted} inserted, "
         f"{result.updated} updated, {skipped} skipped "
         f"({result.unchanged} unchanged, {result.blank} blank)"
     )
 
 
-def import_assets(engine: sa.Engine, path: Path) -> ImportResult:
+def import_assets(
+    engine: sa.Engine, path: Path, *, sheet: str | None = None, encoding: str | None = None
+) -> ImportResult:
     """Upsert the register at `path` into ic3_asset_master on cmms_asset_id, in one transaction.
 
     New ids are inserted; for known ids a value in the sheet replaces the stored one and an empty
-    cell leaves it alone. Raises ImportFileError (nothing written) for a bad file or row.
+    cell leaves it alone. Raises ImportFileError (nothing written) for a bad file or row, or a
+    sheet without asset rows. `sheet` and `encoding` are read_register's.
     """
-    register = read_register(path)
+    register = read_register(path, sheet=sheet, encoding=encoding)
     rows = [
         (r.cmms_asset_id, {name: getattr(r, name) for name in VALUE_FIELDS}) for r in register.rows
     ]

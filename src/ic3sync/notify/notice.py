@@ -18,6 +18,7 @@ from ic3sync.db.read.changes import run_change_counts
 from ic3sync.durations import duration
 from ic3sync.model import SyncResult
 from ic3sync.redact import Redactor
+from ic3sync.wording import counted
 
 log = logging.getLogger("ic3sync.notify")
 
@@ -114,16 +115,17 @@ class RunNotice:
     def changes_line(self) -> str | None:
         if not self.changes:
             return None
-        parts = [f"{col}: {n} asset{'s' if n != 1 else ''}" for col, n in self.changes.items()]
+        parts = [f"{col}: {counted(n, 'asset')}" for col, n in self.changes.items()]
         return "Changed: " + ", ".join(parts)
 
     def lines(self) -> list[str]:
         """The plain-text body, one fact a line; the webhook's `text` is the same."""
         lines = [self.subject]
-        if counted := self.failures_line():
-            lines.append(counted)
+        if tally := self.failures_line():
+            lines.append(tally)
         lines.append(
-            f"Trigger: {self.trigger}. {self.total} assets in {duration(self.duration_ms)}."
+            f"Trigger: {self.trigger}. {counted(self.total, 'asset')} in "
+            f"{duration(self.duration_ms)}."
         )
         if self.error:
             lines.append(f"Error: {self.error}")
@@ -151,10 +153,10 @@ class RunNotice:
     def html(self) -> str:
         e = html.escape
         parts = [f"<h2>{e(self.subject)}</h2>"]
-        if counted := self.failures_line():
-            parts.append(f"<p><strong>{e(counted)}</strong></p>")
+        if tally := self.failures_line():
+            parts.append(f"<p><strong>{e(tally)}</strong></p>")
         parts.append(
-            f"<p>Trigger: {e(self.trigger)}. {self.total} assets in "
+            f"<p>Trigger: {e(self.trigger)}. {counted(self.total, 'asset')} in "
             f"{e(duration(self.duration_ms))}.</p>"
         )
         if self.error:
@@ -323,6 +325,7 @@ def sample_notice(public_url: str | None) -> RunNotice:
             Failure("SAMPLE-ASSET-2", "no answer within 15 s", "timeout"),
         ],
         changes={"criticality": 1},
-        run_url=run_url(public_url, 0),
+        # A made-up run has no page: the link goes to the run history, which exists.
+        run_url=f"{public_url.rstrip('/')}/runs" if public_url else None,
         sample=True,
     )

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from ic3sync.api.dashboard.checks import LoginRequired, Refused
 from ic3sync.api.dashboard.templating import PAGE_HEADERS, is_live, render, see_other
 from ic3sync.db.errors import db_reason
-from ic3sync.errors import AssetNotFound, Ic3SyncError, RunNotFound
+from ic3sync.errors import NOT_IN_REGISTER_HINT, AssetNotFound, Ic3SyncError, RunNotFound
 
 log = logging.getLogger("ic3sync.dashboard")
 
@@ -49,9 +49,7 @@ class PageRoute(APIRoute):
                     404,
                     "Not found",
                     str(exc),
-                    hint="To sync it, add it to the asset register and import the register: "
-                    "ic3sync import-assets <register.xlsx>. Ids are compared as written, "
-                    "spaces included.",
+                    hint=NOT_IN_REGISTER_HINT,
                 )
             except RunNotFound as exc:
                 return error_page(request, 404, "Not found", str(exc))

@@ -79,13 +79,28 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # thousands of requests a second: access logs would drown the caller's output
 
+    def _unknown_path(self) -> bool:
+        path = self.path.split("?", 1)[0]
+        if self.server.simulator.knows(path):
+            return False
+        self._send(404, self.server.simulator.not_found_body(path))
+        return True
+
     def do_GET(self) -> None:
+        if self._unknown_path():
+            return
         if self.path.split("?", 1)[0] == "/__stats":
             self._send(200, json_bytes(self.server.simulator.stats()))
         else:
             self._send(405, json_bytes({"status": False, "message": "use POST"}))
 
     def do_POST(self) -> None:
+        if self._unknown_path():
+            self.close_connection = True  # its body is left unread
+            return
+        if self.path.split("?", 1)[0] == "/__sim/drift":
+            self._drift()
+            return
         if self.path.split("?", 1)[0] == "/__reset":
             self._read_body()
             self.server.simulator.reset()
@@ -104,6 +119,19 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client hung up mid-answer
         finally:
             stats.end()
+
+    def _drift(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        try:
+            count = json.loads(body or b"{}").get("count")
+        except (ValueError, AttributeError):
+            count = None
+        if count is not None and (not isinstance(count, int) or count < 0):
+            self._send(400, json_bytes({"status": False, "message": "count: a whole number"}))
+            return
+        self._send(200, json_bytes(self.server.simulator.drift_now(count)))
 
     def _answer(self, config: SimulatorConfig, stats: RequestStats) -> None:
         body = self._read_body()
@@ -128,7 +156,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if config.latency_ms > 0:
             time.sleep(config.latency_ms / 1000.0)
         if kind is None:
-            self._send(200, ok_body(serialnumber))
+            self._send(200, self.server.simulator.answer(serialnumber))
             return
         assert fault is not None
         self._serve_fault(kind, fault, serialnumber)

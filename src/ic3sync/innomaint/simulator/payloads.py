@@ -87,6 +87,9 @@ _FIXTURE_PAYLOAD: dict[str, Any] = {
 }
 
 BUILDING_COUNT = 40  # 40 buildings x 3 floors x 2 departments: many assets share each row
+# Generated building, floor and department ids start past the fixture's (16420, 12030, 12250):
+# an id shared with the fixture under another name would be a change at every run.
+_BUILDING_IDS, _FLOOR_IDS, _DEPARTMENT_IDS = 16_500, 12_500, 12_700
 _AREAS = ("Naraina", "Dwarka", "Rohini", "Okhla", "Janakpuri", "Karol Bagh", "Shahdara", "Saket")
 _SITES = ("UGR_Zone", "WTP", "Pumping Station", "STP", "Booster")
 _CUSTOMERS = (
@@ -150,11 +153,11 @@ def asset_payload(serialnumber: str) -> dict[str, Any]:
         "customer_name": customer_name,
         "location_id": 34_800 + b,
         "location_name": building_name,
-        "building_id": 16_400 + b,
+        "building_id": _BUILDING_IDS + b,
         "building_name": building_name,
-        "floor_id": 12_000 + floor_key,
+        "floor_id": _FLOOR_IDS + floor_key,
         "floor_name": _FLOORS[floor_key % len(_FLOORS)],
-        "department_id": 12_200 + dept_key,
+        "department_id": _DEPARTMENT_IDS + dept_key,
         "department_name": _DEPARTMENTS[dept_key % len(_DEPARTMENTS)],
         "asset_floor_id": 20_000 + floor_key,
         "asset_building_id": 21_800 + b,
@@ -249,6 +252,30 @@ def _workorder_period(d: _Draw, period: str, *, scale: int) -> dict[str, str]:
             (f"{name}_cost", d.money(f"{period}_{name}_cost", 5000 * count) if count else "0.00"),
         )
     }
+
+
+_CRITICALITIES = ("High", "Medium", "Low")
+
+
+def drifted_payload(serialnumber: str, times: int) -> dict[str, Any]:
+    """The answer for an id whose values have drifted `times` times since the register was
+    first read: another criticality and person in charge, more tickets and schedules."""
+    payload = asset_payload(serialnumber)
+    body = payload["response"]
+    data = body["data"]
+    data["criticality"] = _next(_CRITICALITIES, data["criticality"], times)
+    data["in_charge_person"] = _next(_IN_CHARGE, data["in_charge_person"], times)
+    data["ticketcount"] = int(data["ticketcount"]) + times
+    data["schedulecount"] = int(data["schedulecount"]) + 2 * times
+    body["performance"]["total_ticket"] = int(body["performance"]["total_ticket"]) + times
+    upto = body["workorder_transactional"]["upto"]
+    upto["ticket_count"] = str(int(upto["ticket_count"]) + times)
+    return payload
+
+
+def _next(options: tuple[str, ...], current: str, times: int) -> str:
+    start = options.index(current) if current in options else 0
+    return options[(start + times) % len(options)]
 
 
 @functools.lru_cache(maxsize=16_384)

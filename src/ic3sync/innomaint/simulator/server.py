@@ -13,18 +13,26 @@ import threading
 from types import TracebackType
 from typing import Any, Self
 
+from ic3sync.innomaint.simulator.drift import Drift
 from ic3sync.innomaint.simulator.faults import SimulatorConfig
 from ic3sync.innomaint.simulator.handler import SimulatorHTTPServer
+from ic3sync.innomaint.simulator.payloads import json_bytes
 from ic3sync.innomaint.simulator.stats import RequestStats
 
 ENDPOINT_PATH = "/api/public/api/restapicontroller/assetmanagement/getAssetIDDetailByAssetID"
+# The simulator's own control paths, beside the one endpoint it stands in for.
+CONTROL_PATHS = ("/__stats", "/__reset", "/__release", "/__sim/drift")
 
 
 class Simulator:
     """The simulator on (host, port) in a background thread; port 0 picks a free port."""
 
-    def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0, drift: int = 0
+    ) -> None:
         self.config = config
+        # `drift` assets change values on each pass over the register, drawn from the seed.
+        self.drift = Drift(drift, config.seed)
         self.host = host
         self._requested_port = port
         self.request_stats = RequestStats()
@@ -73,6 +81,26 @@ class Simulator:
             self._thread.join(timeout=5)
             self._thread = None
 
+    @staticmethod
+    def knows(path: str) -> bool:
+        """Whether `path` is the endpoint or a control path: anything else is a 404, so a
+        wrong INNOMAINT_API_URL fails a rehearsal as it would fail against Innomaint."""
+        return path == ENDPOINT_PATH or path in CONTROL_PATHS
+
+    @staticmethod
+    def not_found_body(path: str) -> bytes:
+        message = f"no such endpoint: {path}; the asset detail is at {ENDPOINT_PATH}"
+        return json_bytes({"status": False, "response_code": 404, "message": message})
+
+    def answer(self, serialnumber: str) -> bytes:
+        """The body of a plain answer for an id, with the values drift gave it."""
+        return self.drift.body(serialnumber)
+
+    def drift_now(self, count: int | None = None) -> dict[str, Any]:
+        """POST /__sim/drift: change `count` assets (default the --drift count, or 1) now."""
+        changed = self.drift.drift(count if count is not None else self.drift.per_pass or 1)
+        return {"status": True, "drifted": changed}
+
     def stats(self) -> dict[str, Any]:
         return self.request_stats.snapshot()
 
@@ -96,7 +124,7 @@ class Simulator:
         return f"Simulator({where}, {self.config!r})"
 
 
-def serve_forever(config: SimulatorConfig, host: str, port: int) -> None:
+def serve_forever(config: SimulatorConfig, host: str, port: int, drift: int = 0) -> None:
     """Serve until SIGINT or SIGTERM, printing the URL to use as INNOMAINT_API_URL."""
     stop = threading.Event()
     previous = {}
@@ -104,7 +132,7 @@ def serve_forever(config: SimulatorConfig, host: str, port: int) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
-        with Simulator(config, host, port) as simulator:
+        with Simulator(config, host, port, drift) as simulator:
             print(f"Innomaint simulator listening on {simulator.url}", flush=True)
             # A timed wait keeps the main thread returning to the interpreter, where signal
             # handlers run.
