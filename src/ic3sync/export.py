@@ -28,7 +28,6 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import BaseModel
 
 from ic3sync.db import read
@@ -133,7 +132,7 @@ CHANGE_FIELDS = (
 )
 
 
-def _text(ws: WriteOnlyWorksheet, value: str) -> str | WriteOnlyCell:
+def _text(ws: Any, value: str) -> str | WriteOnlyCell:
     if ILLEGAL_CHARACTERS_RE.search(value):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if not value.startswith("="):

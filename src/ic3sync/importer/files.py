@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from ic3sync.errors import ImportFileError
 from ic3sync.importer.sheet import (
@@ -58,10 +58,11 @@ class SheetRows:
     sheets: tuple[str, ...] = ()
 
 
-def _pick_sheet(source: str, workbook: Workbook, wanted: str | None) -> ReadOnlyWorksheet:
+def _pick_sheet(source: str, workbook: Workbook, wanted: str | None) -> Any:
     """The sheet named, or the first whose first rows hold an asset id header: a workbook may
     open with an "Instructions" sheet."""
-    sheets = [s for s in workbook.worksheets if isinstance(s, ReadOnlyWorksheet)]
+    # A workbook opened read-only: its worksheets (never a chart sheet) stream their rows.
+    sheets: list[Any] = list(workbook.worksheets)
     names = [s.title for s in sheets]
     if not sheets:
         raise ImportFileError(source, "has no worksheet")
