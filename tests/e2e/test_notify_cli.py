@@ -65,7 +65,13 @@ def _sync(env: dict[str, str], *args: str) -> tuple[int, dict, str, float]:
     started = time.monotonic()
     done = run_cli(*args, env=env, timeout=60)
     elapsed = time.monotonic() - started
-    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1]), done.stderr, elapsed
+    # No JSON line (a crash) leaves the result empty: the exit code's assertion says so first.
+    lines = done.stdout.strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        result = {}
+    return done.returncode, result, done.stderr, elapsed
 
 
 def test_sync_mails_and_posts_its_notice_before_it_exits(env, smtp):
@@ -102,7 +108,8 @@ def test_a_webhook_down_or_slow_keeps_the_exit_code_and_bounds_the_delay(env, an
             hooked = {**env, "IC3_NOTIFY_WEBHOOK_URL": hook.url}
             code, result, stderr, elapsed = _sync(hooked, "sync", "--json")
             assert len(hook.bodies) >= 1
-    assert code == 3 and (result["failed"], result["success"]) == (2, 2)
+    assert code == 3, stderr
+    assert (result["failed"], result["success"]) == (2, 2)
     assert "not delivered" in stderr or "abandoned" in stderr
     assert "cli-webhook-secret" not in stderr
     # IC3_NOTIFY_TIMEOUT_S=1: the delivery and its retries get 3 s; a process starts in ~2 s.

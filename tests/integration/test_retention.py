@@ -195,3 +195,29 @@ def test_each_run_prunes_after_itself_whatever_started_it(engine, db_url):
     runs, logs = _history(engine)
     assert older not in runs and newer in runs and (newer, "Gone_01") in logs
     assert len(logs) == 5 and old not in runs
+
+
+def test_no_prune_transaction_deletes_more_than_its_batch(engine):
+    # A running sync waits for no long prune: every transaction of a prune deletes at most
+    # `batch` rows, log rows and runs alike.
+    with engine.begin() as conn:
+        for days in range(300, 290, -1):
+            _run(conn, days, ["A", "B", "C"])
+        _run(conn, 1, ["A", "B", "C"])
+    deleted: list[int] = [0]
+    per_transaction: list[int] = []
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("DELETE"):
+            deleted[0] += max(cursor.rowcount, 0)
+
+    @sa.event.listens_for(engine, "commit")
+    def close(conn):  # type: ignore[no-untyped-def]
+        per_transaction.append(deleted[0])
+        deleted[0] = 0
+
+    result = prune(engine, 180, now=NOW, batch=4)
+    assert (result.log_rows, result.runs) == (30, 10)
+    assert sum(per_transaction) == 40
+    assert max(per_transaction) <= 4, per_transaction

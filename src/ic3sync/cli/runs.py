@@ -10,7 +10,8 @@ import typer
 
 from ic3sync.cli.environment import reads
 from ic3sync.cli.exits import errors_as_exit_codes, fail, out
-from ic3sync.model import INT64_MAX, RUN_SCOPES, RUN_STATUSES
+from ic3sync.cli.options import fits_int64
+from ic3sync.model import RUN_SCOPES, RUN_STATUSES
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -56,7 +57,7 @@ def runs(
         str | None,
         typer.Option(help=f"only runs of this scope: {', '.join(RUN_SCOPES)}"),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=INT64_MAX, help="runs shown")] = 20,
+    limit: Annotated[int, typer.Option(min=1, callback=fits_int64, help="runs shown")] = 20,
     as_json: Json = False,
 ) -> None:
     """The latest runs, newest first: trigger, scope, status, counts, start and duration."""
@@ -80,7 +81,7 @@ def runs(
 
 @app.command("show", epilog=reads("runs"))
 def show(
-    run_id: Annotated[int, typer.Argument(min=1, max=INT64_MAX, help="the run's id")],
+    run_id: Annotated[int, typer.Argument(min=1, callback=fits_int64, help="the run's id")],
     failed: Annotated[
         bool, typer.Option("--failed", help="list every failed asset with its reason")
     ] = False,
