@@ -7,6 +7,7 @@ repeats (its prepare_threshold).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,12 +21,25 @@ from ic3sync.db.schema import (
     building,
     department,
     floor,
+    metadata,
     sync_log,
     sync_run,
     workorder_summary,
 )
 
 __all__ = ["heartbeat", "insert_logs", "write_asset"]
+
+
+@functools.cache
+def _upsert_statement(
+    dialect: str, table_name: str, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> sa.Insert:
+    """INSERT, or on a key conflict UPDATE only `columns` (created_at only by an INSERT). Built
+    once a shape: its values travel as parameters, so SQLAlchemy compiles it once too."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(metadata.tables[table_name])
+    update = {c: stmt.excluded[c] for c in columns if c not in keys and c != "created_at"}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
 
 
 def _upsert(
@@ -35,12 +49,9 @@ def _upsert(
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
     """INSERT, or on a key conflict UPDATE only the columns present in the rows (all of the same
-    columns). A column absent keeps what is stored (contract rule 4); created_at is set only by
-    an INSERT."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    update = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c != "created_at"}
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
+    columns). A column absent keeps what is stored (contract rule 4)."""
+    stmt = _upsert_statement(conn.dialect.name, table.name, keys, tuple(rows[0]))
+    conn.execute(stmt, list(rows))
 
 
 def upsert_dimension(
@@ -51,22 +62,25 @@ def upsert_dimension(
         _upsert(conn, table, keys, [{**row, "created_at": now, "updated_at": now}])
 
 
+@functools.cache
+def _master_statement(columns: tuple[str, ...]) -> sa.Update:
+    t = asset_master
+    return (
+        sa.update(t)
+        .where(t.c.asset_id == sa.bindparam("p_asset_id"))
+        .values(
+            {t.c[c]: sa.bindparam(f"v_{c}", type_=t.c[c].type) for c in columns}
+            | {t.c.sync_version: t.c.sync_version + 1}
+        )
+    )
+
+
 def update_master(
     conn: sa.Connection, asset_id: int, values: Mapping[str, Any], now: datetime
 ) -> None:
-    t = asset_master
-    conn.execute(
-        sa.update(t)
-        .where(t.c.asset_id == asset_id)
-        .values(
-            {
-                **values,
-                "last_synced_at": now,
-                "updated_at": now,
-                "sync_version": t.c.sync_version + 1,
-            }
-        )
-    )
+    row = {**values, "last_synced_at": now, "updated_at": now}
+    parameters = {f"v_{c}": v for c, v in row.items()}
+    conn.execute(_master_statement(tuple(row)), {"p_asset_id": asset_id, **parameters})
 
 
 def upsert_performance(
