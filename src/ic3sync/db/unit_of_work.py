@@ -76,7 +76,6 @@ class SqlRunStore:
         self.detect_changes = detect_changes
         self.lock = RunLock(engine)
         self.run_id = 0
-        self.selection = AssetSelection()
         self.database_gone = False
         self._stack = contextlib.ExitStack()
         self._conn: sa.Connection | None = None
@@ -130,7 +129,6 @@ class SqlRunStore:
                     pid=os.getpid(),
                 )
                 run_rows.update_run(conn, self.run_id, total=total)
-        self.selection = selection
         self._pages = AssetPages(lambda: self.conn, self.retrying_reads, selection, total)
         return self.run_id, total, dead
 
