@@ -113,6 +113,10 @@ class ExportFileError(Ic3SyncError):
     """A file an export was asked to write cannot be written there."""
 
 
+class AsOfDateError(Ic3SyncError):
+    """A day the register cannot be shown as of (one in the future)."""
+
+
 class AssetNotFound(Ic3SyncError):
     def __init__(self, cmms_asset_id: str) -> None:
         self.cmms_asset_id = cmms_asset_id

@@ -1,5 +1,6 @@
-"""The register, a run's failures and the change history as files people open in Excel: typed
-cells (numbers as numbers, dates as dates, durations as hours), a frozen header row and filters.
+"""The register, a run's failures and the change history as files people open in Excel (the
+sheets themselves are workbook.py's), the register as it stood on a past day, and .csv files
+for scripts, headed by database names.
 
 Workbooks are written with openpyxl's write-only mode and the rows are read from the database in
 chunks, so the memory an export takes does not grow with the register. A file named on the command
@@ -14,166 +15,59 @@ import errno
 import os
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from pydantic import BaseModel
 
+from ic3sync import labels
 from ic3sync.db import read
-from ic3sync.db.schema import DURATION_COLUMNS
+from ic3sync.db.read.as_of import as_of_columns, iter_register_as_of
+from ic3sync.db.read.export import RegisterColumn
 from ic3sync.db.views import ChangeRow
-from ic3sync.errors import ExportFileError
+from ic3sync.errors import AsOfDateError, ExportFileError
+from ic3sync.workbook import Book, Column, column, record_columns
 
 Format = Literal["xlsx", "csv"]
 
 REGISTER_SHEET = "Register"
-FAILURES_SHEET = "Last run's failures"
+FAILURES_SHEET = "Failures of the last full run"
 CHANGES_SHEET = "Changes (last 30 days)"
+ABOUT_SHEET = "About this file"
 CHANGES_DAYS = 30
 
-_DATE_FORMAT = "yyyy-mm-dd"
-_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-_HOURS_FORMAT = "0.00"
-_MONEY_FORMAT = "#,##0.00"
-_SECONDS = set(DURATION_COLUMNS.values())
+
+def register_columns(zone: ZoneInfo, of: Sequence[RegisterColumn] | None = None) -> list[Column]:
+    """The register's columns (`of` them: the as-of register has fewer) in the order a planner
+    reads them, headed by their labels."""
+    by_name = {c.name: c for c in (of if of is not None else read.register_columns())}
+    return [
+        column(labels.register_label(name), by_name[name].type, zone, by_name[name].source)
+        for name in labels.register_order(list(by_name))
+    ]
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a sheet: its header, the key of its value in a row, how to convert that
-    value for the cell, and the cell's number format."""
-
-    header: str
-    key: str
-    convert: Callable[[Any], Any] | None = None
-    number_format: str | None = None
-
-    def value(self, row: Mapping[str, Any]) -> Any:
-        value = row[self.key]
-        return value if self.convert is None or value is None else self.convert(value)
+def failure_columns(zone: ZoneInfo) -> list[Column]:
+    return record_columns(labels.FAILURES, zone)
 
 
-def _local(zone: ZoneInfo) -> Callable[[datetime], datetime]:
-    # Excel has no time zones: instants are written as wall time in the dashboard's zone.
-    def convert(value: datetime) -> datetime:
-        # SQLite hands back the UTC instant it stored without its zone.
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(zone).replace(tzinfo=None)
-
-    return convert
-
-
-def _hours(seconds: int) -> float:
-    return seconds / 3600
-
-
-def _columns(names_and_types: Iterable[tuple[str, Any]], zone: ZoneInfo) -> list[Column]:
-    local = _local(zone)
-    columns = []
-    for name, type_ in names_and_types:
-        if name in _SECONDS:
-            hours = name.removesuffix("_seconds") + "_hours"
-            columns.append(Column(hours, name, _hours, _HOURS_FORMAT))
-        elif type_ is datetime or (isinstance(type_, sa.DateTime) and type_.timezone):
-            columns.append(Column(name, name, local, _TIME_FORMAT))
-        elif isinstance(type_, sa.DateTime):
-            # A vendor time kept as written (asset_created_at): no instant to convert.
-            columns.append(Column(name, name, None, _TIME_FORMAT))
-        elif isinstance(type_, sa.Date):
-            columns.append(Column(name, name, None, _DATE_FORMAT))
-        elif isinstance(type_, sa.Numeric) and type_.scale == 2:
-            columns.append(Column(name, name, None, _MONEY_FORMAT))
-        else:
-            columns.append(Column(name, name))
-    return columns
-
-
-def _register_columns(zone: ZoneInfo) -> list[Column]:
-    return _columns(read.register_columns(), zone)
-
-
-def _record_columns(fields: Sequence[str], zone: ZoneInfo) -> list[Column]:
-    """Columns of a read model's fields (LogRow, ChangeRow)."""
-    return _columns(((f, datetime if f.endswith("ed_at") else None) for f in fields), zone)
+def change_columns(zone: ZoneInfo) -> list[Column]:
+    return record_columns(labels.CHANGES, zone)
 
 
 def _dumped(rows: Iterable[BaseModel]) -> Iterator[dict[str, Any]]:
     return (r.model_dump() for r in rows)
 
 
-FAILURE_FIELDS = (
-    "run_id",
-    "cmms_asset_id",
-    "customer_id",
-    "http_status",
-    "attempts",
-    "error_message",
-    "synced_at",
-)
-CHANGE_FIELDS = (
-    "changed_at",
-    "cmms_asset_id",
-    "run_id",
-    "table_name",
-    "column_name",
-    "old_value",
-    "new_value",
-)
-
-
-def _text(ws: Any, value: str) -> str | WriteOnlyCell:
-    if ILLEGAL_CHARACTERS_RE.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if not value.startswith("="):
-        return value
-    # A vendor string such as "=HYPERLINK(...)" stays text, never a formula. Only these get a
-    # cell object of their own: making one per value would double the export's time.
-    cell = WriteOnlyCell(ws, value)
-    cell.data_type = "s"
-    return cell
-
-
-def _sheet(
-    wb: Workbook, title: str, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]
-) -> int:
-    """Append one sheet: bold frozen header, filters over every row. The number of rows."""
-    ws = wb.create_sheet(title)
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, column.header)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    n = 0
-    for row in rows:
-        out: list[Any] = []
-        for column in columns:
-            value = column.value(row)
-            if isinstance(value, str):
-                out.append(_text(ws, value))
-            elif value is not None and column.number_format is not None:
-                cell = WriteOnlyCell(ws, value)
-                cell.number_format = column.number_format
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
-        n += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{n + 1}"
-    return n
+def _change_rows(rows: Iterable[ChangeRow]) -> Iterator[dict[str, Any]]:
+    for r in rows:
+        yield {**r.model_dump(), "field": labels.label(r.column_name)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,59 +81,116 @@ class ExportCounts:
 def write_workbook(
     engine: sa.Engine, path: Path, *, zone: ZoneInfo, now: datetime, chunk: int = 2000
 ) -> ExportCounts:
-    """The register, the latest run's failures and the last 30 days' changes as one .xlsx."""
-    wb = Workbook(write_only=True)
+    """The register, the last full run's failures and the last 30 days' changes as one .xlsx,
+    with the Columns sheet after them. Another sheet is one more `book.add`."""
+    book = Book()
     with engine.connect() as conn:
-        register = _sheet(
-            wb, REGISTER_SHEET, _register_columns(zone), read.iter_register(conn, chunk=chunk)
+        register = book.add(
+            REGISTER_SHEET, register_columns(zone), read.iter_register(conn, chunk=chunk)
         )
         run_id = read.latest_run_id(conn)
-        failures = _sheet(
-            wb,
+        failures = book.add(
             FAILURES_SHEET,
-            _record_columns(FAILURE_FIELDS, zone),
+            failure_columns(zone),
             _dumped(read.iter_failures(conn, run_id, chunk=chunk)) if run_id else (),
         )
         since = now - timedelta(days=CHANGES_DAYS)
-        changes = _sheet(
-            wb,
+        changes = book.add(
             CHANGES_SHEET,
-            _record_columns(CHANGE_FIELDS, zone),
-            _dumped(read.iter_changes(conn, since=since, chunk=chunk)),
+            change_columns(zone),
+            _change_rows(read.iter_changes(conn, since=since, chunk=chunk)),
         )
-    wb.save(path)
+    book.save(path)
     return ExportCounts(register, failures, changes, run_id)
 
 
 def write_failures_workbook(engine: sa.Engine, path: Path, run_id: int, *, zone: ZoneInfo) -> int:
     """One run's failures, with their reasons, as an .xlsx; the number of rows."""
-    wb = Workbook(write_only=True)
+    book = Book()
     with engine.connect() as conn:
-        n = _sheet(
-            wb,
+        n = book.add(
             f"Run {run_id} failures",
-            _record_columns(FAILURE_FIELDS, zone),
+            failure_columns(zone),
             _dumped(read.iter_failures(conn, run_id)),
         )
-    wb.save(path)
+    book.save(path)
     return n
 
 
 def write_changes(rows: Iterable[ChangeRow], path: Path, fmt: Format, *, zone: ZoneInfo) -> int:
-    """Changes as an .xlsx of one sheet or a .csv; the number of rows."""
-    columns = _record_columns(CHANGE_FIELDS, zone)
+    """Changes as an .xlsx (a sheet, and its Columns) or a .csv; the number of rows."""
+    columns = change_columns(zone)
     if fmt == "csv":
-        return _csv(path, columns, _dumped(rows))
-    wb = Workbook(write_only=True)
-    n = _sheet(wb, "Changes", columns, _dumped(rows))
-    wb.save(path)
+        return _csv(path, columns, _change_rows(rows))
+    book = Book()
+    n = book.add("Changes", columns, _change_rows(rows))
+    book.save(path)
     return n
 
 
 def write_register_csv(engine: sa.Engine, path: Path, *, zone: ZoneInfo) -> int:
     """The register sheet as a .csv (one file holds one sheet); the number of rows."""
     with engine.connect() as conn:
-        return _csv(path, _register_columns(zone), read.iter_register(conn))
+        return _csv(path, register_columns(zone), read.iter_register(conn))
+
+
+# --- the register as it stood on a day -----------------------------------------------------
+
+AS_OF_CANNOT_KNOW = (
+    "values from before an asset's first sync (the first sync records no change)",
+    "values changed without a recorded change (the change history tracks the values "
+    "Innomaint sends; the others show as they are today)",
+    "assets deleted from the register since (their history went with them)",
+    "when each asset was last synced, and the register's own stamps",
+)
+
+
+def end_of_day(day: date, zone: ZoneInfo, *, now: datetime) -> datetime:
+    """The moment `day` ended in `zone`. AsOfDateError for a day after today there."""
+    today = now.astimezone(zone).date()
+    if day > today:
+        raise AsOfDateError(f"{day} is in the future: today is {today} in {zone.key}")
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def as_of_title(day: date) -> str:
+    return f"{REGISTER_SHEET} on {day.isoformat()}"
+
+
+def write_register_as_of(
+    engine: sa.Engine,
+    path: Path,
+    fmt: Format,
+    day: date,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    chunk: int = 2000,
+) -> int:
+    """The register as it stood at the end of `day` in `zone`, rebuilt from the change history:
+    a sheet (with an "About this file" sheet saying what it cannot know) or a .csv. The number
+    of assets. AsOfDateError for a day in the future."""
+    moment = end_of_day(day, zone, now=now)
+    columns = register_columns(zone, as_of_columns())
+    with engine.connect() as conn:
+        rows = iter_register_as_of(conn, moment, chunk=chunk)
+        if fmt == "csv":
+            return _csv(path, columns, rows)
+        book = Book()
+        n = book.add(as_of_title(day), columns, rows)
+        book.note(
+            ABOUT_SHEET,
+            [
+                f"The register as it stood at the end of {day.isoformat()} ({zone.key}), "
+                "rebuilt from the change history (ic3_asset_change): each value as the first "
+                "change after that moment found it, or as stored today when nothing changed it "
+                "since. Assets added to the register after that day are not in it.",
+                "What it cannot know:",
+                *(f"- {line}" for line in AS_OF_CANNOT_KNOW),
+            ],
+        )
+    book.save(path)
+    return n
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -266,7 +217,9 @@ def _csv(path: Path, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]
     n = 0
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         writer = csv.writer(f)
-        writer.writerow([c.header for c in columns])
+        # Database names head a .csv: scripts read it by them (the workbook's Columns sheet
+        # maps them to the labels).
+        writer.writerow([c.csv_header or c.key for c in columns])
         for row in rows:
             writer.writerow([_csv_value(c.value(row)) for c in columns])
             n += 1

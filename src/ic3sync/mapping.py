@@ -127,7 +127,8 @@ _DIMENSION_NAMES: Final = _fields(
     "data", ((name, _text) for name in ("building_name", "floor_name", "department_name"))
 )
 
-_COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
+# A performance value as sent -> the column of its parsed companion, and the parser.
+COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
     **{text: (seconds, parse_duration) for text, seconds in DURATION_COLUMNS.items()},
     "availability": ("availability_pct", parse_percent),
     "asset_created_date": ("asset_created_at", parse_ddmmyyyy),
@@ -135,9 +136,9 @@ _COMPANIONS: Final[dict[str, tuple[str, Converter]]] = {
 
 
 def _with_companion(field: _Field) -> _Field:
-    if field.column not in _COMPANIONS:
+    if field.column not in COMPANIONS:
         return field
-    column, convert = _COMPANIONS[field.column]
+    column, convert = COMPANIONS[field.column]
     return field._replace(companion=(column, convert))
 
 

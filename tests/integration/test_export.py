@@ -26,6 +26,7 @@ from ic3sync.export import (
 )
 from ic3sync.innomaint.simulator import Simulator, SimulatorConfig
 from ic3sync.sync import run_sync
+from ic3sync.workbook import COLUMNS_SHEET
 from tests.helpers import TOKEN, client_for, seed_assets, table_rows
 
 IDS = ["Delhi Cantt Naraina_BP_01", "Plant 02_PUMP_02", "Plant 03_PUMP_03"]
@@ -56,12 +57,12 @@ def _synced_register(engine: sa.Engine) -> int:
 
 
 def _expected_register(engine: sa.Engine) -> dict[str, dict[str, Any]]:
-    """Each asset's stored values by export header, read table by table (not by the export's
-    own joined query)."""
+    """Each asset's stored values by database column (table.column, a work-order period named),
+    read table by table (not by the export's own joined query); durations in hours."""
     perf = {r["asset_id"]: r for r in table_rows(engine, "ic3_asset_performance")}
     wo = {(r["asset_id"], r["period_type"]): r for r in table_rows(engine, "ic3_workorder_summary")}
     names = {
-        key: {r[key]: r[name] for r in table_rows(engine, table)}
+        key: (table, {r[key]: r[name] for r in table_rows(engine, table)})
         for table, key, name in (
             ("ic3_building", "building_id", "building_name"),
             ("ic3_floor_master", "floor_id", "floor_name"),
@@ -70,33 +71,30 @@ def _expected_register(engine: sa.Engine) -> dict[str, dict[str, Any]]:
     }
     out = {}
     for m in table_rows(engine, "ic3_asset_master"):
-        row: dict[str, Any] = dict(m)
-        for key, by_id in names.items():
-            row[key.replace("_id", "_name")] = by_id.get(m[key])
-        p = perf.get(m["asset_id"], {})
-        for k, v in p.items():
+        row: dict[str, Any] = {f"ic3_asset_master.{k}": v for k, v in m.items()}
+        for key, (table, by_id) in names.items():
+            row[f"{table}.{key.replace('_id', '_name')}"] = by_id.get(m[key])
+        for k, v in perf.get(m["asset_id"], {}).items():
             if k in ("performance_id", "asset_id", "serialnumber"):
                 continue
-            if k.endswith("_seconds"):
-                row[k.removesuffix("_seconds") + "_hours"] = None if v is None else v / 3600
-            else:
-                row[k] = v
+            hours = k.endswith("_seconds") and v is not None
+            row[f"ic3_asset_performance.{k}"] = v / 3600 if hours else v
         for period in ("upto", "last_year"):
             for k, v in wo.get((m["asset_id"], period), {}).items():
                 if k.endswith(("_count", "_cost")):
-                    row[f"{period}.{k}"] = v
+                    row[f"ic3_workorder_summary.{k} (period_type '{period}')"] = v
         out[m["cmms_asset_id"]] = row
     return out
 
 
 def _cell_value(expected: Any, zone: ZoneInfo, naive_is_utc: bool = True) -> Any:
-    """What a stored value reads back as from a cell: instants as wall time in `zone`, dates as
-    midnight datetimes, numbers as numbers."""
+    """What a stored value reads back as from a cell: instants as wall time in `zone` to the
+    second, dates as midnight datetimes, numbers as numbers."""
     if isinstance(expected, datetime):
         if expected.tzinfo is None and not naive_is_utc:
-            return expected
+            return expected.replace(microsecond=0)
         aware = expected if expected.tzinfo else expected.replace(tzinfo=UTC)
-        return aware.astimezone(zone).replace(tzinfo=None)
+        return aware.astimezone(zone).replace(tzinfo=None, microsecond=0)
     if isinstance(expected, date):
         return datetime(expected.year, expected.month, expected.day)
     if isinstance(expected, Decimal):
@@ -110,9 +108,7 @@ def _assert_cell(value: Any, expected: Any, where: str) -> None:
     elif isinstance(expected, str):
         assert type(value) is str and value == expected, where
     elif isinstance(expected, datetime):
-        assert type(value) is datetime, where
-        # Excel keeps milliseconds.
-        assert abs((value - expected).total_seconds()) < 0.001, (where, value, expected)
+        assert type(value) is datetime and value == expected, (where, value, expected)
     elif isinstance(expected, bool):
         raise AssertionError(f"{where}: no boolean columns expected")
     elif isinstance(expected, int):
@@ -125,6 +121,13 @@ def _sheet_rows(ws: Any) -> list[tuple]:
     return list(ws.iter_rows(values_only=True))
 
 
+def _described(wb: Any) -> dict[tuple[str, str], str]:
+    """(sheet, header) -> the database column, as the Columns sheet says."""
+    rows = _sheet_rows(wb[COLUMNS_SHEET])
+    assert rows[0] == ("Sheet", "Column", "Database column", "Meaning")
+    return {(sheet, header): source for sheet, header, source, _ in rows[1:]}
+
+
 def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engine, tmp_path):
     run_id = _synced_register(engine)
     path = tmp_path / "register.xlsx"
@@ -134,60 +137,103 @@ def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engin
     assert (counts.register, counts.failures, counts.failures_run_id) == (3, 1, run_id)
 
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [REGISTER_SHEET, FAILURES_SHEET, CHANGES_SHEET]
+    assert wb.sheetnames == [
+        "Register",
+        "Failures of the last full run",
+        "Changes (last 30 days)",
+        "Columns",
+    ]
     expected = _expected_register(engine)
+    described = _described(wb)
 
     ws = wb[REGISTER_SHEET]
     assert ws.freeze_panes == "A2"
     rows = _sheet_rows(ws)
     header, body = rows[0], rows[1:]
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}4"
-    assert set(header) == set(next(iter(expected.values())))
-    assert [r[header.index("cmms_asset_id")] for r in body] == IDS
+    # Who and where first, the technical ids last; every header a label people read.
+    assert header[:8] == (
+        "Asset ID",
+        "Name",
+        "Serial no.",
+        "Customer",
+        "Location",
+        "Building",
+        "Floor",
+        "Department",
+    )
+    assert header[-1] == "Internal id" and all(h.endswith(" id") for h in header[-16:])
+    assert {"MTTR (h)", "Tickets (last year)", "Last synced (Asia/Kolkata)"} <= set(header)
+    assert not [h for h in header if "_" in h]
+    # Each label names its database column in the Columns sheet, and the cell holds its value.
+    sources = [described[(REGISTER_SHEET, h)] for h in header]
+    assert set(sources) == set(next(iter(expected.values())))
+    assert described[(REGISTER_SHEET, "Asset ID")] == "ic3_asset_master.cmms_asset_id"
+    assert [r[0] for r in body] == IDS
     for r in body:
-        want = expected[r[header.index("cmms_asset_id")]]
-        for name, value in zip(header, r, strict=True):
+        want = expected[r[0]]
+        for name, source, value in zip(header, sources, r, strict=True):
             # asset_created_at is the vendor's wall time, kept without a zone.
-            instant = name != "asset_created_at"
-            _assert_cell(value, _cell_value(want[name], KOLKATA, instant), f"{r[1]}.{name}")
+            instant = source != "ic3_asset_performance.asset_created_at"
+            _assert_cell(value, _cell_value(want[source], KOLKATA, instant), f"{r[0]}.{name}")
     # Formula-looking text stays text; durations are hours; dates are date cells.
     first = dict(zip(header, body[0], strict=True))
-    assert first["asset_name"] == "=1+1"
-    assert ws.cell(2, header.index("asset_name") + 1).data_type == "s"
-    assert isinstance(first["mtbf_hours"], float) and first["mtbf"] == "8526:06:43"
-    assert abs(first["mtbf_hours"] - 30694003 / 3600) < 1e-9
-    assert ws.cell(2, header.index("installation_date") + 1).is_date or (
-        first["installation_date"] is None
-    )
-    assert ws.cell(2, header.index("last_synced_at") + 1).is_date
-    assert ws.cell(2, header.index("upto.ticket_cost") + 1).number_format == "#,##0.00"
+    assert first["Name"] == "=1+1"
+    assert ws.cell(2, header.index("Name") + 1).data_type == "s"
+    assert isinstance(first["MTBF (h)"], float) and first["MTBF as sent"] == "8526:06:43"
+    assert abs(first["MTBF (h)"] - 30694003 / 3600) < 1e-9
+    synced = ws.cell(2, header.index("Last synced (Asia/Kolkata)") + 1)
+    assert synced.is_date and synced.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert ws.cell(2, header.index("Ticket cost (to date)") + 1).number_format == "#,##0.00"
+    # No fractions of a second anywhere: Excel would show none, and a filter would miss them.
+    times = [v for row in body for v in row if isinstance(v, datetime)]
+    assert times and all(v.microsecond == 0 for v in times)
+    # Widths from the content, within bounds: the 19-character times never show as #####.
+    width = {
+        h: ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width
+        for i, h in enumerate(header, 1)
+    }
+    assert all(10 <= w <= 50 for w in width.values()), width
+    assert width["Asset ID"] >= len(IDS[0]) + 2
+    assert width["Last synced (Asia/Kolkata)"] >= len("Last synced (Asia/Kolkata)") + 2
+    assert width["Floor"] < width["Asset ID"]
 
     failures = _sheet_rows(wb[FAILURES_SHEET])
     assert wb[FAILURES_SHEET].freeze_panes == "A2"
     log = [r for r in table_rows(engine, "cmms_sync_log") if r["status"] == "failed"]
     assert failures[0] == (
-        "run_id",
-        "cmms_asset_id",
-        "customer_id",
-        "http_status",
-        "attempts",
-        "error_message",
-        "synced_at",
+        "Asset ID",
+        "At (Asia/Kolkata)",
+        "HTTP status",
+        "Reason",
+        "Attempts",
+        "Run",
+        "Customer id",
     )
     assert len(failures) == 2 and len(log) == 1
-    got = dict(zip(failures[0], failures[1], strict=True))
-    for name, value in got.items():
-        _assert_cell(value, _cell_value(log[0][name], KOLKATA), f"failures.{name}")
-    assert got["error_message"].startswith("HTTP 404")
+    for header_, value in zip(failures[0], failures[1], strict=True):
+        source = described[(FAILURES_SHEET, header_)]
+        name = source.removeprefix("cmms_sync_log.")
+        _assert_cell(value, _cell_value(log[0][name], KOLKATA), f"failures.{header_}")
+    assert failures[1][3].startswith("HTTP 404")
 
     changes = _sheet_rows(wb[CHANGES_SHEET])
     stored = table_rows(engine, "ic3_asset_change", "change_id")
+    assert changes[0][:3] == ("Changed at (Asia/Kolkata)", "Asset ID", "Field")
     assert len(changes) - 1 == len(stored) > 0
     for r, want in zip(changes[1:], stored, strict=True):
-        for name, value in zip(changes[0], r, strict=True):
-            _assert_cell(value, _cell_value(want[name], KOLKATA), f"changes.{name}")
+        for header_, value in zip(changes[0], r, strict=True):
+            if header_ == "Field":  # the label of the changed column
+                assert value == {"mttr": "MTTR", "criticality": "Criticality"}[want["column_name"]]
+                continue
+            name = described[(CHANGES_SHEET, header_)].removeprefix("ic3_asset_change.")
+            _assert_cell(value, _cell_value(want[name], KOLKATA), f"changes.{header_}")
     # Rows of the broken asset's would-be change never existed: it failed.
-    assert BROKEN not in {r[changes[0].index("cmms_asset_id")] for r in changes[1:]}
+    assert BROKEN not in {r[1] for r in changes[1:]}
+    # The Columns sheet names every column of every sheet but itself.
+    assert len(_sheet_rows(wb[COLUMNS_SHEET])) - 1 == len(header) + len(failures[0]) + len(
+        changes[0]
+    )
 
 
 def test_an_empty_register_exports_headers_only(engine, tmp_path):
@@ -195,7 +241,7 @@ def test_an_empty_register_exports_headers_only(engine, tmp_path):
     counts = write_workbook(engine, path, zone=KOLKATA, now=datetime.now(UTC))
     assert (counts.register, counts.failures, counts.changes) == (0, 0, 0)
     wb = openpyxl.load_workbook(path)
-    assert [len(_sheet_rows(wb[name])) for name in wb.sheetnames] == [1, 1, 1]
+    assert [len(_sheet_rows(wb[name])) for name in wb.sheetnames[:3]] == [1, 1, 1]
 
 
 def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):
@@ -204,7 +250,7 @@ def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):
     assert write_failures_workbook(engine, path, run_id, zone=KOLKATA) == 1
     ws = openpyxl.load_workbook(path).active
     assert ws.title == f"Run {run_id} failures"
-    assert _sheet_rows(ws)[1][1] == BROKEN
+    assert _sheet_rows(ws)[1][0] == BROKEN
 
     with engine.connect() as conn:
         n = write_changes(
@@ -212,7 +258,8 @@ def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):
         )
     lines = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8-sig")))
     assert n == 2 == len(lines) - 1
-    assert {(r[4], r[5]) for r in lines[1:]} == {("mttr", "10:00:00")}
+    assert lines[0][:5] == ["changed_at", "cmms_asset_id", "field", "old_value", "new_value"]
+    assert {(r[7], r[3]) for r in lines[1:]} == {("mttr", "10:00:00")}
 
 
 def test_the_register_csv_keeps_formula_text_inert(engine, tmp_path: Path):

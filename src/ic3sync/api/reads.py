@@ -5,7 +5,7 @@ the run manager keeps."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -104,6 +104,11 @@ class ReadModels:
         from ic3sync import export  # openpyxl, loaded on the first download, not at start
 
         export.write_workbook(self._engine, path, zone=zone, now=now)
+
+    def write_register_as_of(self, path: Path, day: date, *, zone: ZoneInfo, now: datetime) -> None:
+        from ic3sync import export
+
+        export.write_register_as_of(self._engine, path, "xlsx", day, zone=zone, now=now)
 
     def write_failures_workbook(self, path: Path, run_id: int, *, zone: ZoneInfo) -> None:
         from ic3sync import export

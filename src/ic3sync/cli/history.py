@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +19,8 @@ from ic3sync.terminal import print_changes
 from ic3sync.wording import counted
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
 
     from ic3sync.export import Format
@@ -145,9 +147,22 @@ def changes(
         )
 
 
-def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
-    """The synced register as a file: an .xlsx with the sheets Register, Last run's failures
-    and Changes (last 30 days), or the Register sheet alone as a .csv."""
+def export(
+    csv_path: CsvPath = None,
+    xlsx_path: XlsxPath = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="the register as it stood at the end of this day (in IC3_TIMEZONE), rebuilt "
+            "from the change history",
+        ),
+    ] = None,
+) -> None:
+    """The synced register as a file: an .xlsx with the sheets Register, Failures of the last
+    full run, Changes (last 30 days) and Columns, or the Register sheet alone as a .csv."""
     from ic3sync import bootstrap
     from ic3sync.export import write_register_csv, write_workbook, written_whole
     from ic3sync.schedule import parse_timezone
@@ -160,16 +175,40 @@ def export(csv_path: CsvPath = None, xlsx_path: XlsxPath = None) -> None:
         settings = bootstrap.load_settings()
         zone = parse_timezone(settings.timezone)
         engine = bootstrap.open_engine(settings)
-        with written_whole(path) as part:
-            if fmt == "csv":
-                assets = write_register_csv(engine, part, zone=zone)
-                said = f"wrote {counted(assets, 'asset')} to {path}"
-            else:
-                counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
-                run = f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
-                said = (
-                    f"wrote {path}: {counted(counts.register, 'asset')}, "
-                    f"{counted(counts.failures, 'failure')} of the "
-                    f"last run ({run}), {counted(counts.changes, 'change')} of the last 30 days"
-                )
+        if as_of is not None:
+            said = _export_as_of(engine, path, fmt, as_of.date(), zone)
+        else:
+            with written_whole(path) as part:
+                if fmt == "csv":
+                    assets = write_register_csv(engine, part, zone=zone)
+                    said = f"wrote {counted(assets, 'asset')} to {path}"
+                else:
+                    counts = write_workbook(engine, part, zone=zone, now=datetime.now(UTC))
+                    run = (
+                        f"run {counts.failures_run_id}" if counts.failures_run_id else "no run yet"
+                    )
+                    said = (
+                        f"wrote {path}: {counted(counts.register, 'asset')}, "
+                        f"{counted(counts.failures, 'failure')} of the last full run ({run}), "
+                        f"{counted(counts.changes, 'change')} of the last 30 days"
+                    )
         _console_to_report_writing(path).print(said, highlight=False, soft_wrap=True)
+
+
+def _export_as_of(engine: Any, path: Path, fmt: Format, day: date, zone: ZoneInfo) -> str:
+    from ic3sync.errors import AsOfDateError
+    from ic3sync.export import AS_OF_CANNOT_KNOW, end_of_day, write_register_as_of, written_whole
+
+    now = datetime.now(UTC)
+    try:
+        end_of_day(day, zone, now=now)
+    except AsOfDateError as exc:
+        # Refused before a file is made, as a bad value of the option.
+        raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+    with written_whole(path) as part:
+        n = write_register_as_of(engine, part, fmt, day, zone=zone, now=now)
+    cannot = "".join(f"\n  - {line}" for line in AS_OF_CANNOT_KNOW)
+    return (
+        f"wrote {path}: {counted(n, 'asset')} as the register stood at the end of {day} "
+        f"({zone.key}), rebuilt from the change history. It cannot know:{cannot}"
+    )

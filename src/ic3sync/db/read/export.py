@@ -4,7 +4,7 @@ and work-order summaries, and a run's failed log rows, each read a chunk at a ti
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -21,11 +21,22 @@ from ic3sync.db.schema import (
     floor,
     sync_log,
     sync_run,
+    workorder_summary,
 )
 from ic3sync.db.views import LogRow
 
 
-def _register_select() -> sa.Select[Any]:
+class RegisterColumn(NamedTuple):
+    """A column of the rows iter_register yields: its name in the row, its type, and where it is
+    stored. (table_name, name) is also how the change history names the value."""
+
+    name: str
+    type: sa.types.TypeEngine[Any]
+    table_name: str
+    source: str  # table.column, the work-order period named
+
+
+def register_select() -> sa.Select[Any]:
     m, p = asset_master, asset_performance
     skip_perf = {"performance_id", "asset_id", "serialnumber"}
     return sa.select(
@@ -46,13 +57,23 @@ def iter_register(conn: sa.Connection, *, chunk: int = 2000) -> Iterator[dict[st
     """Every asset of the register with its building, floor and department names, performance
     and work-order summaries, one flat row each, in asset_id order, read `chunk` rows at a time
     (keyset on asset_id) so that a register of any size is read in bounded memory."""
-    for row in keyset(conn, _register_select(), asset_master.c.asset_id, chunk):
+    for row in keyset(conn, register_select(), asset_master.c.asset_id, chunk):
         yield dict(row)
 
 
-def register_columns() -> list[tuple[str, sa.types.TypeEngine[Any]]]:
-    """(name, type) of the rows iter_register yields, in order."""
-    return [(c.name, c.type) for c in _register_select().selected_columns]
+def register_columns() -> list[RegisterColumn]:
+    """The columns of the rows iter_register yields, in order."""
+    out = []
+    for c in register_select().selected_columns:
+        (base,) = c.base_columns
+        table = base.table.element if isinstance(base.table, sa.Alias) else base.table
+        if not isinstance(table, sa.Table):
+            raise TypeError(f"{c.name} is not a table's column")
+        source = f"{table.name}.{base.name}"
+        if table is workorder_summary:
+            source += f" (period_type '{c.name.split('.', 1)[0]}')"
+        out.append(RegisterColumn(c.name, c.type, table.name, source))
+    return out
 
 
 def latest_run_id(conn: sa.Connection) -> int | None:
