@@ -143,9 +143,19 @@ def shown_width(value: Any, number_format: str | None) -> int:
     return len(str(value))
 
 
+def _header_width(header: str) -> int:
+    """The width a header needs on at most two lines (it wraps), beside the filter's button."""
+    words = header.split()
+    longest = max((len(w) for w in words), default=0)
+    # The narrowest split into two lines at a space.
+    halves = [max(len(" ".join(words[:i])), len(" ".join(words[i:]))) for i in range(1, len(words))]
+    return max(longest, min(halves, default=len(header))) + 3
+
+
 def widths(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> list[float]:
-    """Each column's width: its widest value or header, and room for the filter's button."""
-    widest = [len(c.header) + 3 for c in columns]  # the header is bold, beside its button
+    """Each column's width: its widest value, or its header on up to two lines, and room for
+    the filter's button; within MIN_WIDTH and MAX_WIDTH."""
+    widest = [_header_width(c.header) for c in columns]
     for row in rows:
         for i, c in enumerate(columns):
             widest[i] = max(widest[i], shown_width(c.value(row), c.number_format) + 2)
@@ -160,15 +170,21 @@ def write_sheet(
     ws = wb.create_sheet(title)
     rows = iter(rows)
     first = list(itertools.islice(rows, SAMPLE))
-    for i, width in enumerate(widths(columns, first), start=1):
+    sized = widths(columns, first)
+    for i, width in enumerate(sized, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     header = []
     for c in columns:
         cell = WriteOnlyCell(ws, c.header)
         cell.font = bold
+        cell.alignment = wrap
         header.append(cell)
+    if any(len(c.header) + 3 > w for c, w in zip(columns, sized, strict=True)):
+        # Two lines for the headers that wrap: a row's height is not fitted when a file opens.
+        ws.row_dimensions[1].height = 30
     ws.append(header)
     n = 0
     for row in itertools.chain(first, rows):
@@ -220,9 +236,8 @@ class Book:
         ws.column_dimensions["A"].width = 100
         wrap = Alignment(wrap_text=True, vertical="top")
         for line in lines:
-            cell = _text(ws, line)
-            if not isinstance(cell, WriteOnlyCell):
-                cell = WriteOnlyCell(ws, cell)
+            cell = WriteOnlyCell(ws, ILLEGAL_CHARACTERS_RE.sub("", line))
+            cell.data_type = "s"  # text, whatever it starts with
             cell.alignment = wrap
             ws.append([cell])
 

@@ -5,7 +5,9 @@ workbook downloads."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from ic3sync.db.schema import asset_master, asset_performance, workorder_summary
 from ic3sync.innomaint.simulator import asset_payload
-from tests.browser.support import FAST, NOT_FOUND, Dashboard, log_in
+from tests.browser.support import FAST, NOT_FOUND, TIMEZONE, Dashboard, log_in
 from tests.e2e.conftest import PREFIX
 
 Serve = Callable[..., Dashboard]
@@ -114,8 +116,8 @@ def test_the_asset_timeline_the_runs_changes_and_the_downloads(
     got.value.save_as(path)
     ws = openpyxl.load_workbook(path).active
     failed = [r for r in ws.iter_rows(min_row=2, values_only=True)]
-    assert NOT_FOUND in {r[1] for r in failed}
-    assert all(isinstance(r[0], int) and r[0] == run_id for r in failed)
+    assert NOT_FOUND in {r[0] for r in failed}
+    assert all(isinstance(r[5], int) and r[5] == run_id for r in failed)
 
     # The overview: the last 7 days by column, and the register as a download.
     page.goto(dash.url + "/")
@@ -126,13 +128,28 @@ def test_the_asset_timeline_the_runs_changes_and_the_downloads(
     book = tmp_path / "register.xlsx"
     got.value.save_as(book)
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames == ["Register", "Last run's failures", "Changes (last 30 days)"]
+    assert wb.sheetnames == [
+        "Register",
+        "Failures of the last full run",
+        "Changes (last 30 days)",
+        "Columns",
+    ]
     header = next(wb["Register"].iter_rows(max_row=1, values_only=True))
     ids = [
-        r[header.index("cmms_asset_id")]
-        for r in wb["Register"].iter_rows(min_row=2, values_only=True)
+        r[header.index("Asset ID")] for r in wb["Register"].iter_rows(min_row=2, values_only=True)
     ]
     assert (
         ASSET in ids and len(ids) == dash.server.http.get(f"{PREFIX}/runs/{run_id}").json()["total"]
     )
     assert wb["Changes (last 30 days)"].max_row - 1 == sum(c[0] for c in counts.values())
+
+    # The register as it stood at the end of today is today's; a day to come is refused.
+    today = datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
+    then = page.request.get(f"{dash.url}/export.xlsx?as_of={today}")
+    assert then.ok and f"as-of-{today}.xlsx" in then.headers["content-disposition"]
+    (tmp_path / "then.xlsx").write_bytes(then.body())
+    rebuilt = openpyxl.load_workbook(tmp_path / "then.xlsx")
+    assert rebuilt.sheetnames == [f"Register on {today}", "About this file", "Columns"]
+    assert rebuilt.worksheets[0].max_row - 1 == len(ids)
+    later = page.request.get(f"{dash.url}/export.xlsx?as_of=2999-01-01")
+    assert later.status == 400 and "2999-01-01 is in the future" in later.text()

@@ -1,7 +1,8 @@
 """A picture of an exported workbook's first rows for docs/getting-started.md: `ic3sync export
---xlsx` of a synced register, read back with openpyxl, drawn as a spreadsheet grid (cells as their
-number formats show them) in headless Chromium. The grid is checked against the workbook before the
-screenshot is taken."""
+--xlsx` of a synced register, read back with openpyxl, drawn as a spreadsheet grid in headless
+Chromium: its headers, its column letters, its column widths and its cells as their number formats
+show them, all from the file. The grid is checked against the workbook, and every value fits its
+column, before the screenshot is taken."""
 
 from __future__ import annotations
 
@@ -22,29 +23,35 @@ IDS = [
     "Delhi Cantt Naraina_BP_01",
     *(f"Plant {i:02d}_PUMP_{i:02d}" for i in range(1, 8)),
 ]
-# The register's most-read columns first, as a person would arrange them for a look.
+# A few of the register's columns, under the headers the file gives them, in the file's order
+# (a test below checks it is).
 SHOWN = (
-    "cmms_asset_id",
-    "customer_name",
-    "criticality",
-    "building_name",
-    "installation_date",
-    "mtbf_hours",
-    "availability_pct",
-    "upto.ticket_count",
-    "upto.ticket_cost",
-    "last_synced_at",
+    "Asset ID",
+    "Name",
+    "Customer",
+    "Building",
+    "Floor",
+    "Criticality",
+    "Last synced (Asia/Kolkata)",
+    "MTBF (h)",
+    "Availability (%)",
+    "Ticket cost (to date)",
+    "Tickets (last year)",
 )
 ROWS = 8
 STYLE = """
 body { font: 13px Calibri, 'Liberation Sans', Arial, sans-serif; margin: 12px; }
 #sheet { display: inline-block; padding: 4px; }
-table { border-collapse: collapse; }
-td, th { border: 1px solid #d4d4d4; padding: 3px 8px; white-space: nowrap; }
+table { border-collapse: collapse; table-layout: fixed; }
+td, th { border: 1px solid #d4d4d4; padding: 2px 3px; white-space: nowrap; overflow: hidden;
+  box-sizing: border-box; }
 th.col, th.rownum { background: #f0f0f0; color: #555; font-weight: normal; }
+th.rownum { width: 32px; }
 td.num { text-align: right; }
-td.hdr { font-weight: bold; }
-td.hdr::after { content: ' \\25BE'; color: #777; font-size: 11px; }
+td.hdr { font-weight: bold; white-space: normal; vertical-align: top; position: relative;
+  padding-right: 16px; height: 40px; }
+td.hdr::after { content: '\\25BE'; color: #777; font-size: 11px; position: absolute; right: 3px;
+  bottom: 2px; }
 tr.frozen td { border-bottom: 2px solid #8a8a8a; }
 .tabs { margin-top: 6px; }
 .tab { padding: 3px 12px; border: 1px solid #ccc; margin-right: 2px; color: #555; }
@@ -70,10 +77,23 @@ def shown_as(cell: Any) -> str:
     return str(value)
 
 
+def pixels(width: float) -> int:
+    """A column's width in characters as Excel draws it in pixels (Calibri 11: 7 px a
+    character and 5 of padding)."""
+    return int(width * 7 + 5)
+
+
 def grid(ws: Any, header: list[str]) -> str:
     picked = [header.index(name) + 1 for name in SHOWN]
+    assert picked == sorted(picked)
+    cols = "".join(
+        f"<col style='width:{pixels(ws.column_dimensions[get_column_letter(i)].width)}px'>"
+        for i in picked
+    )
     head = "".join(f"<th class=col>{get_column_letter(i)}</th>" for i in picked)
-    rows = [f"<tr><th class=rownum></th>{head}</tr>"]
+    rows = [
+        f"<colgroup><col style='width:32px'>{cols}</colgroup><tr><th class=rownum></th>{head}</tr>"
+    ]
     for r in range(1, ROWS + 2):
         cells = []
         for i in picked:
@@ -113,8 +133,19 @@ def test_the_exported_workbook_drawn_for_the_readme(migrated_db_url, page: Page,
     ws = wb["Register"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     header = [c.value for c in ws[1]]
-    page.set_viewport_size({"width": 1800, "height": 600})
+    page.set_viewport_size({"width": 1500, "height": 600})
     page.set_content(grid(ws, header))
+    # The columns are as wide as the file makes them, and every value fits its column: no time
+    # would show as "#####".
+    for name, th in zip(SHOWN, page.locator("#grid tr").first.locator("th.col").all(), strict=True):
+        letter = get_column_letter(header.index(name) + 1)
+        assert th.inner_text() == letter
+        want = pixels(ws.column_dimensions[letter].width)
+        assert abs(th.evaluate("e => e.getBoundingClientRect().width") - want) <= 1, name
+    overflowing = page.eval_on_selector_all(
+        "#grid td:not(.hdr)", "cells => cells.filter(c => c.scrollWidth > c.clientWidth).length"
+    )
+    assert overflowing == 0
     # What the picture shows is what the workbook holds.
     drawn = page.locator("#grid tr").all()
     assert len(drawn) == ROWS + 2

@@ -11,16 +11,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 
 from ic3sync.db import read
-from ic3sync.db.schema import asset_master, asset_performance
+from ic3sync.db.schema import asset_change, asset_master, asset_performance
+from ic3sync.errors import AsOfDateError
 from ic3sync.export import (
     CHANGES_SHEET,
     FAILURES_SHEET,
     REGISTER_SHEET,
     write_changes,
     write_failures_workbook,
+    write_register_as_of,
     write_register_csv,
     write_workbook,
 )
@@ -195,7 +198,7 @@ def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engin
     }
     assert all(10 <= w <= 50 for w in width.values()), width
     assert width["Asset ID"] >= len(IDS[0]) + 2
-    assert width["Last synced (Asia/Kolkata)"] >= len("Last synced (Asia/Kolkata)") + 2
+    assert width["Last synced (Asia/Kolkata)"] >= len("2026-12-07 11:30:00") + 2
     assert width["Floor"] < width["Asset ID"]
 
     failures = _sheet_rows(wb[FAILURES_SHEET])
@@ -270,3 +273,126 @@ def test_the_register_csv_keeps_formula_text_inert(engine, tmp_path: Path):
     assert [r["cmms_asset_id"] for r in rows] == IDS
     assert rows[0]["asset_name"] == "'=1+1"
     assert float(rows[0]["mtbf_hours"]) == 30694003 / 3600
+
+
+def _at(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+
+def test_the_register_as_it_stood_at_the_end_of_a_day(engine, tmp_path):
+    _synced_register(engine)
+    stored = {r["cmms_asset_id"]: r for r in table_rows(engine, "ic3_asset_master")}
+    first_id = stored[IDS[0]]["asset_id"]
+    c = asset_change.c
+    with engine.begin() as conn:
+        # The second run's changes moved to known moments: criticality at 17:30 on the 20th in
+        # Kolkata, mttr at 00:30 on the 21st there (still the 20th in UTC).
+        conn.execute(
+            sa.update(asset_change)
+            .where(c.column_name == "criticality")
+            .values(changed_at=_at(20, 12))
+        )
+        conn.execute(
+            sa.update(asset_change).where(c.column_name == "mttr").values(changed_at=_at(20, 19))
+        )
+        conn.execute(sa.update(asset_master).values(created_at=_at(1, 0)))
+        conn.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.cmms_asset_id == IDS[1])
+            .values(created_at=_at(21, 0))
+        )
+        # Two later changes of one value: the first after the moment holds the value then.
+        base = {"asset_id": first_id, "cmms_asset_id": IDS[0], "run_id": 1}
+        conn.execute(
+            sa.insert(asset_change),
+            [
+                {
+                    **base,
+                    "table_name": "ic3_workorder_summary",
+                    "column_name": "upto.ticket_cost",
+                    "old_value": "12.50",
+                    "new_value": "99.00",
+                    "changed_at": _at(25, 0),
+                },
+                {
+                    **base,
+                    "table_name": "ic3_workorder_summary",
+                    "column_name": "upto.ticket_cost",
+                    "old_value": "99.00",
+                    "new_value": "1.00",
+                    "changed_at": _at(26, 0),
+                },
+                {
+                    **base,
+                    "table_name": "ic3_building",
+                    "column_name": "building_name",
+                    "old_value": "Old block",
+                    "new_value": "New block",
+                    "changed_at": _at(22, 0),
+                },
+            ],
+        )
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    path = tmp_path / "as-of.xlsx"
+    n = write_register_as_of(
+        engine, path, "xlsx", date(2026, 11, 20), zone=KOLKATA, now=now, chunk=1
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Register on 2026-11-20", "About this file", COLUMNS_SHEET]
+    rows = _sheet_rows(wb["Register on 2026-11-20"])
+    header = rows[0]
+    by_id = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    # The asset added on the 21st was not in the register yet.
+    assert n == 2 and list(by_id) == [IDS[0], IDS[2]]
+    first = by_id[IDS[0]]
+    assert first["Criticality"] == stored[IDS[0]]["criticality"] != '=HYPERLINK("x")'
+    assert first["MTTR as sent"] == "10:00:00" and first["MTTR (h)"] == 10.0
+    assert first["Ticket cost (to date)"] == 12.5
+    assert first["Building"] == "Old block"
+    ws = wb["Register on 2026-11-20"]
+    cost = ws.cell(2, header.index("Ticket cost (to date)") + 1)
+    assert cost.number_format == "#,##0.00" and type(cost.value) is float
+    # What the history does not keep is not shown, and the file says what it cannot know.
+    assert "Last synced (Asia/Kolkata)" not in header and "Stored version" not in header
+    about = " ".join(str(r[0]) for r in _sheet_rows(wb["About this file"]))
+    assert "end of 2026-11-20 (Asia/Kolkata)" in about and "first sync" in about
+
+    # The same day ended later in UTC: mttr had changed by then.
+    csv_path = tmp_path / "as-of.csv"
+    assert (
+        write_register_as_of(
+            engine, csv_path, "csv", date(2026, 11, 20), zone=ZoneInfo("UTC"), now=now
+        )
+        == 2
+    )
+    got = next(csv.DictReader(csv_path.open(encoding="utf-8-sig")))
+    perf = {r["asset_id"]: r for r in table_rows(engine, "ic3_asset_performance")}
+    assert got["cmms_asset_id"] == IDS[0] and got["mttr"] == perf[first_id]["mttr"] != "10:00:00"
+    assert "last_synced_at" not in got
+
+    with pytest.raises(AsOfDateError, match="2026-12-08 is in the future: today is 2026-12-07"):
+        write_register_as_of(engine, path, "xlsx", date(2026, 12, 8), zone=KOLKATA, now=now)
+
+
+def test_export_as_of_says_what_it_cannot_know_and_refuses_a_day_to_come(
+    migrated_db_url, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from ic3sync.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    env = {"IC3_DATABASE_URL": migrated_db_url, "IC3_TIMEZONE": "Asia/Kolkata"}
+    book = tmp_path / "then.xlsx"
+    runner = CliRunner()
+    done = runner.invoke(app, ["export", "--xlsx", str(book), "--as-of", "2026-11-20"], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"wrote {book}: 0 assets as the register stood at the end of 2026-11-20" in done.output
+    assert "It cannot know:" in done.output and "first sync" in done.output
+    assert openpyxl.load_workbook(book).sheetnames[0] == "Register on 2026-11-20"
+
+    later = runner.invoke(app, ["export", "--xlsx", "later.xlsx", "--as-of", "2999-01-01"], env=env)
+    assert later.exit_code == 2 and "2999-01-01 is in the future" in later.output
+    bad = runner.invoke(app, ["export", "--xlsx", "bad.xlsx", "--as-of", "2026-13-01"], env=env)
+    assert bad.exit_code == 2 and "'2026-13-01' does not match the format" in bad.output
+    assert not (tmp_path / "later.xlsx").exists() and not (tmp_path / "bad.xlsx").exists()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import stat
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,7 +36,7 @@ def test_an_export_interrupted_after_writing_leaves_the_last_one_whole(tmp_path)
         assert part != path and part.stat().st_size > 0
         raise KeyboardInterrupt  # Ctrl-C before the export ended
     assert path.read_bytes() == last
-    assert openpyxl.load_workbook(path).sheetnames == ["Changes"]
+    assert openpyxl.load_workbook(path).sheetnames == ["Changes", "Columns"]
     assert list(tmp_path.iterdir()) == [path]
 
 
@@ -105,3 +107,75 @@ def test_a_csv_cell_starting_a_formula_in_any_width_is_kept_as_text(tmp_path, st
     assert write_changes([change], path, "csv", zone=UTC) == 1
     row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert row["new_value"] == "'" + value and row["old_value"] == "Pump"
+
+
+def test_every_register_column_has_one_label_and_the_ids_come_last():
+    from ic3sync import labels
+    from ic3sync.db import read
+
+    names = [c.name for c in read.register_columns()]
+    listed = [x.key for x in labels.REGISTER]
+    assert sorted(names) == sorted(listed), set(names) ^ set(listed)
+    shown = [x.label for x in labels.REGISTER]
+    assert len(set(shown)) == len(shown)
+    ordered = labels.register_order(names)
+    assert ordered[0] == "cmms_asset_id" and ordered[-1] == "asset_id"
+    ids = [n for n in ordered if n.endswith("_id") and n != "cmms_asset_id"]
+    assert ordered[-len(ids) :] == ids
+    # A column the table does not know yet goes last, under its database name.
+    assert labels.register_order(["new_column", "asset_id", "cmms_asset_id"])[-1] == "new_column"
+    assert labels.register_label("new_column").label == "new_column"
+    # The change history's names read as the labels too.
+    assert labels.label("last_year.work_estimate_count") == "Estimates (last year)"
+    assert labels.label("building_name") == "Building" and labels.label("mttr") == "MTTR"
+
+
+def test_widths_come_from_the_content_within_bounds():
+    from ic3sync.workbook import Column, widths
+
+    columns = [
+        Column("Reason", "reason"),
+        Column("At (Asia/Kolkata)", "at", number_format="yyyy-mm-dd hh:mm:ss"),
+        Column("Floor", "floor"),
+        Column("Ticket cost (last year)", "cost", number_format="#,##0.00"),
+    ]
+    rows = [
+        {"reason": "x" * 300, "at": datetime(2026, 12, 1, 10), "floor": "UGR", "cost": 12345678.5},
+        {"reason": "short", "at": None, "floor": None, "cost": None},
+    ]
+    # Capped at 50; a time's 19 characters; never under 10; "12,345,678.50" and its margin.
+    assert widths(columns, rows) == [50.0, 21.0, 10.0, 15.0]
+    # Without rows, a header needs its longer half (it wraps onto two lines) and its button.
+    assert widths(columns, []) == [10.0, 17.0, 10.0, 14.0]
+
+
+def test_the_dashboard_refuses_an_as_of_that_is_no_day_or_a_day_to_come():
+    from ic3sync.api.dashboard.checks import Refused
+    from ic3sync.api.dashboard.downloads import as_of_day
+
+    zone = ZoneInfo("Asia/Kolkata")
+    now = datetime(2026, 12, 6, 20, tzinfo=UTC)  # 01:30 on the 7th in Kolkata
+    assert str(as_of_day("2026-12-07", zone, now)) == "2026-12-07"
+    for text, said in (
+        ("2026-13-01", "as_of='2026-13-01' is not a date: give it as YYYY-MM-DD"),
+        ("20261201", "as_of='20261201' is not a date"),
+        ("2026-12-08", "as_of=2026-12-08: 2026-12-08 is in the future: today is 2026-12-07"),
+    ):
+        with pytest.raises(Refused, match=re.escape(said)) as refused:
+            as_of_day(text, zone, now)
+        assert refused.value.status == 400
+
+
+def test_a_recorded_value_reads_back_as_its_column_holds_it():
+    import sqlalchemy as sa
+
+    from ic3sync.db.read.as_of import typed
+
+    assert typed("12.50", sa.Numeric(14, 2)) == Decimal("12.50")
+    assert typed("16420", sa.BigInteger()) == 16420
+    assert typed("2026-03-19T04:21:46+00:00", sa.DateTime(timezone=True)) == datetime(
+        2026, 3, 19, 4, 21, 46, tzinfo=UTC
+    )
+    assert typed("2020-05-01", sa.Date()) == date(2020, 5, 1)
+    # A value no longer of its column's type is shown as the history kept it.
+    assert typed("n/a", sa.Integer()) == "n/a" and typed(None, sa.Integer()) is None
