@@ -119,7 +119,12 @@ def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_s
     assert export.returncode == 0, export.stderr
     assert "3 assets" in export.stdout and "4 changes of the last 30 days" in export.stdout
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames == ["Register", "Last run's failures", "Changes (last 30 days)"]
+    assert wb.sheetnames == [
+        "Register",
+        "Failures of the last full run",
+        "Changes (last 30 days)",
+        "Columns",
+    ]
     assert wb["Register"].max_row == 4
     assert run_cli("export", env=env).returncode == 1
 
