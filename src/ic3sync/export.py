@@ -82,7 +82,9 @@ def write_workbook(
     engine: sa.Engine, path: Path, *, zone: ZoneInfo, now: datetime, chunk: int = 2000
 ) -> ExportCounts:
     """The register, the last full run's failures and the last 30 days' changes as one .xlsx,
-    with the Columns sheet after them. Another sheet is one more `book.add`."""
+    with the Columns sheet after them. Another sheet of a read model is one more call,
+    `book.add(TITLE, record_columns(labels.ITS_LABELS, zone), rows)`, with its Labels (header,
+    meaning, database column) in labels.py: its columns join the Columns sheet by themselves."""
     book = Book()
     with engine.connect() as conn:
         register = book.add(
