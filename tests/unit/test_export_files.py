@@ -159,6 +159,7 @@ def test_the_dashboard_refuses_an_as_of_that_is_no_day_or_a_day_to_come():
     for text, said in (
         ("2026-13-01", "as_of='2026-13-01' is not a date: give it as YYYY-MM-DD"),
         ("20261201", "as_of='20261201' is not a date"),
+        ("2026-12-01T00:00", "as_of='2026-12-01T00:00' is not a date"),
         ("2026-12-08", "as_of=2026-12-08: 2026-12-08 is in the future: today is 2026-12-07"),
     ):
         with pytest.raises(Refused, match=re.escape(said)) as refused:

@@ -62,7 +62,6 @@ def register_xlsx(
     as_of: Annotated[
         str | None,
         Query(
-            max_length=10,
             description="YYYY-MM-DD: the register as it stood at the end of that day "
             "(IC3_TIMEZONE), rebuilt from the change history",
         ),
@@ -87,11 +86,12 @@ def as_of_day(text: str, zone: ZoneInfo, now: datetime) -> date:
     from ic3sync.export import end_of_day
 
     try:
-        day = date.fromisoformat(text)
-        if len(text) != 10:
+        if len(text) != 10:  # fromisoformat takes 20261201 and times too
             raise ValueError(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise Refused(400, f"as_of={text!r} is not a date: give it as YYYY-MM-DD") from None
+        shown = text if len(text) <= 20 else text[:20] + "..."
+        raise Refused(400, f"as_of={shown!r} is not a date: give it as YYYY-MM-DD") from None
     try:
         end_of_day(day, zone, now=now)
     except AsOfDateError as exc:
