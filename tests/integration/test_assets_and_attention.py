@@ -17,11 +17,12 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from ic3sync.api import create_app
+from ic3sync.attention import ATTENTION_COLUMNS, attention_rows
 from ic3sync.bootstrap import bootstrap, client_factory
 from ic3sync.cli import app as cli_app
 from ic3sync.cli.attention import DEFAULT_FAILING_RUNS
 from ic3sync.config import Settings, get_settings
-from ic3sync.db.read import attention_rows, list_assets, needs_attention
+from ic3sync.db.read import list_assets, needs_attention
 from ic3sync.db.read.asset_list import AssetFilter
 from ic3sync.db.read.attention import FAILING_RUNS, null_values
 from ic3sync.db.schema import asset_master
@@ -177,6 +178,7 @@ def test_needs_attention_gathers_streaks_never_synced_and_unusable_values(
         after = needs_attention(conn, failing_runs=2)
         rows = list(attention_rows(conn, failing_runs=2))
     assert [f.cmms_asset_id for f in after.failing] == [LATE_GONE]
+    assert all(list(r) == list(ATTENTION_COLUMNS) for r in rows)
     whats = [r["what"] for r in rows]
     assert whats[0] == "failed 2 full runs in a row" and rows[0]["reason"] == "HTTP 404"
     assert whats.count("never synced") == 2
@@ -242,7 +244,7 @@ def test_the_pages_take_their_filters_from_the_url_and_the_overview_links_into_t
     assert page.status_code == 200
     assert "Failing 3 full runs in a row or more" in page.text and "Gone_01" in page.text
     assert "Plant%2005_PUMP_05" not in page.text.split('id="never-synced"')[0]
-    assert "performance.mttr" in page.text and "Never_02" in page.text
+    assert "performance.<wbr>mttr" in page.text and "Never_02" in page.text
     two = client.get("/attention", params={"runs": "2"}).text
     assert "Plant%2005_PUMP_05" in two.split('id="never-synced"')[0]
 

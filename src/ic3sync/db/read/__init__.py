@@ -5,7 +5,7 @@ all, so a caller reads `read.get_run(conn, 7)`. How a value is shown is api/pres
 
 from ic3sync.db.read.asset_list import list_assets, register_buildings, register_criticalities
 from ic3sync.db.read.assets import asset_detail, register_customers, register_health
-from ic3sync.db.read.attention import attention_rows, needs_attention
+from ic3sync.db.read.attention import needs_attention
 from ic3sync.db.read.changes import (
     asset_changes,
     change_counts,
@@ -29,7 +29,6 @@ from ic3sync.db.selection import find_asset
 __all__ = [
     "asset_changes",
     "asset_detail",
-    "attention_rows",
     "change_counts",
     "failure_groups",
     "failure_kinds",

@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-# The words of a failure's kind are the dashboard's and the CLI's (a module without I/O).
-from ic3sync.api.present import reason_kind
 from ic3sync.db.read.rows import utc
 from ic3sync.db.schema import TZ, asset_master, sync_log, sync_run
 from ic3sync.db.selection import latest_outcome_failed
@@ -180,9 +177,18 @@ def never_synced(
     return total, [NeverSynced(**r) for r in conn.execute(query).mappings()]
 
 
-def _latest_successes_with_nulls(conn: sa.Connection) -> Iterator[tuple[str, str | None, str]]:
-    """(cmms_asset_id, asset_name, message) of each register asset whose latest success stored
-    a NULL, by id."""
+class UnusableValue(BaseModel):
+    """A value an asset's latest success could not use, and stored as NULL."""
+
+    cmms_asset_id: str
+    asset_name: str | None = None
+    field: str
+    problem: str
+
+
+def unusable_values(conn: sa.Connection) -> Iterator[UnusableValue]:
+    """Each value the latest success of a register asset stored as NULL (its log row names
+    them), by asset id, each field of an asset once."""
     log = sync_log.c
     latest = (
         sa.select(sa.func.max(log.log_id))
@@ -197,7 +203,10 @@ def _latest_successes_with_nulls(conn: sa.Connection) -> Iterator[tuple[str, str
         .order_by(log.cmms_asset_id)
     )
     for cmms_asset_id, asset_name, message in rows:
-        yield cmms_asset_id, asset_name, message or ""
+        for field, problem in dict(null_values(message)).items():
+            yield UnusableValue(
+                cmms_asset_id=cmms_asset_id, asset_name=asset_name, field=field, problem=problem
+            )
 
 
 def unusable_fields(conn: sa.Connection, *, examples: int = EXAMPLES) -> list[UnusableField]:
@@ -205,13 +214,11 @@ def unusable_fields(conn: sa.Connection, *, examples: int = EXAMPLES) -> list[Un
     stored it as NULL and said so): how many assets, the first few by id with what was sent."""
     counts: dict[str, int] = {}
     shown: dict[str, list[UnusableExample]] = {}
-    for cmms_asset_id, _, message in _latest_successes_with_nulls(conn):
-        # One count per asset and field, whatever the message repeats.
-        for name, problem in dict(null_values(message)).items():
-            counts[name] = counts.get(name, 0) + 1
-            some = shown.setdefault(name, [])
-            if len(some) < examples:
-                some.append(UnusableExample(cmms_asset_id=cmms_asset_id, problem=problem))
+    for v in unusable_values(conn):
+        counts[v.field] = counts.get(v.field, 0) + 1
+        some = shown.setdefault(v.field, [])
+        if len(some) < examples:
+            some.append(UnusableExample(cmms_asset_id=v.cmms_asset_id, problem=v.problem))
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [UnusableField(field=name, assets=k, examples=shown[name]) for name, k in ordered]
 
@@ -230,58 +237,3 @@ def needs_attention(
         never_synced=never,
         unusable=unusable_fields(conn),
     )
-
-
-# The columns of attention_rows, in order: a sheet's header, and what each row holds.
-ATTENTION_COLUMNS: tuple[str, ...] = (
-    "what",
-    "cmms_asset_id",
-    "asset_name",
-    "field",
-    "reason",
-    "runs",
-    "since",
-    "detail",
-)
-
-
-def attention_rows(
-    conn: sa.Connection, *, failing_runs: int = FAILING_RUNS
-) -> Iterator[dict[str, Any]]:
-    """Everything that needs a person as plain rows of ATTENTION_COLUMNS, one per asset (and per
-    unusable value), for a sheet: the failing assets, then the never synced, then the values
-    that could not be used, field by field. `what` says which; `detail` gives the reason."""
-    for a in failing_assets(conn, runs=failing_runs)[1]:
-        yield {
-            "what": f"failed {a.runs} full runs in a row",
-            "cmms_asset_id": a.cmms_asset_id,
-            "asset_name": a.asset_name,
-            "field": None,
-            "reason": reason_kind(a.error_kind, a.http_status),
-            "runs": a.runs,
-            "since": a.since,
-            "detail": a.error_message,
-        }
-    for n in never_synced(conn, limit=None)[1]:
-        yield {
-            "what": "never synced",
-            "cmms_asset_id": n.cmms_asset_id,
-            "asset_name": n.asset_name,
-            "field": None,
-            "reason": None,
-            "runs": None,
-            "since": None,
-            "detail": None,
-        }
-    for cmms_asset_id, asset_name, message in _latest_successes_with_nulls(conn):
-        for field, problem in dict(null_values(message)).items():
-            yield {
-                "what": "value stored as NULL",
-                "cmms_asset_id": cmms_asset_id,
-                "asset_name": asset_name,
-                "field": field,
-                "reason": "unusable value",
-                "runs": None,
-                "since": None,
-                "detail": problem,
-            }
