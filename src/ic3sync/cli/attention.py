@@ -69,7 +69,7 @@ def _print(found: Attention, zone: ZoneInfo) -> None:
     for f in found.failing:
         line = Text(f"  {f.cmms_asset_id}", style="bold")
         line.append(
-            f"  {f.runs:,} runs since {local_time(f.since, zone)}: "
+            f"  {counted(f.runs, 'run')} since {local_time(f.since, zone)}: "
             f"{reason_kind(f.error_kind, f.http_status)} (run {f.last_run_id})",
             style="",
         )

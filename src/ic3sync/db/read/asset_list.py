@@ -128,7 +128,8 @@ def list_assets(
 ) -> AssetList:
     """A page of the register's assets matching `filters`, each with its latest outcome."""
     f = filters or AssetFilter()
-    where = _where(f, now or datetime.now(UTC))
+    # Stored instants are UTC, and SQLite compares them as written.
+    where = _where(f, (now or datetime.now(UTC)).astimezone(UTC))
     m = asset_master.c
     total = conn.execute(
         sa.select(sa.func.count()).select_from(asset_master).where(*where)
