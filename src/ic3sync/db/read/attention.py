@@ -22,7 +22,8 @@ from ic3sync.errors import ErrorKind
 
 # An asset failing this many full runs in a row needs a person; `--failing-runs` changes it.
 FAILING_RUNS = 3
-# How many never synced assets, and examples of each unusable field, are listed.
+# How many failing and never synced assets are listed (with their totals), and how many
+# examples of each unusable field.
 SHOWN = 50
 EXAMPLES = 3
 
