@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from ic3sync import labels
+from ic3sync.attention import attention_rows
 from ic3sync.db import read
 from ic3sync.db.read.as_of import as_of_columns, iter_register_as_of
 from ic3sync.db.read.export import RegisterColumn
@@ -39,6 +40,7 @@ Format = Literal["xlsx", "csv"]
 REGISTER_SHEET = "Register"
 FAILURES_SHEET = "Failures of the last full run"
 CHANGES_SHEET = "Changes (last 30 days)"
+ATTENTION_SHEET = "Needs attention"
 ABOUT_SHEET = "About this file"
 CHANGES_DAYS = 30
 
@@ -76,15 +78,17 @@ class ExportCounts:
     failures: int
     changes: int
     failures_run_id: int | None
+    attention: int
 
 
 def write_workbook(
     engine: sa.Engine, path: Path, *, zone: ZoneInfo, now: datetime, chunk: int = 2000
 ) -> ExportCounts:
-    """The register, the last full run's failures and the last 30 days' changes as one .xlsx,
-    with the Columns sheet after them. Another sheet of a read model is one more call,
-    `book.add(TITLE, record_columns(labels.ITS_LABELS, zone), rows)`, with its Labels (header,
-    meaning, database column) in labels.py: its columns join the Columns sheet by themselves."""
+    """The register, the last full run's failures, the last 30 days' changes and what needs
+    attention as one .xlsx, with the Columns sheet after them. Another sheet of a read model is
+    one more call, `book.add(TITLE, record_columns(labels.ITS_LABELS, zone), rows)`, with its
+    Labels (header, meaning, database column) in labels.py: its columns join the Columns sheet
+    by themselves."""
     book = Book()
     with engine.connect() as conn:
         register = book.add(
@@ -102,8 +106,11 @@ def write_workbook(
             change_columns(zone),
             _change_rows(read.iter_changes(conn, since=since, chunk=chunk)),
         )
+        attention = book.add(
+            ATTENTION_SHEET, record_columns(labels.ATTENTION, zone), attention_rows(conn)
+        )
     book.save(path)
-    return ExportCounts(register, failures, changes, run_id)
+    return ExportCounts(register, failures, changes, run_id, attention)
 
 
 def write_failures_workbook(engine: sa.Engine, path: Path, run_id: int, *, zone: ZoneInfo) -> int:

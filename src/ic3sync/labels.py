@@ -158,6 +158,32 @@ FAILURES: Final[tuple[Label, ...]] = (
     ),
 )
 
+# What needs a person (ic3sync.attention.attention_rows), one row per asset or unusable value.
+ATTENTION: Final[tuple[Label, ...]] = (
+    Label("what", "Needs attention", "which list the row is on", "cmms_sync_log.status"),
+    Label("cmms_asset_id", "Asset ID", "the asset", "ic3_asset_master.cmms_asset_id"),
+    Label("asset_name", "Name", "the asset's name in the register", "ic3_asset_master.asset_name"),
+    Label(
+        "field",
+        "Field",
+        "the value Innomaint sent that could not be used (stored as NULL)",
+        "cmms_sync_log.error_message",
+    ),
+    Label("reason", "Reason", "why, in a few words", "cmms_sync_log.error_message"),
+    Label(
+        "runs", "Full runs failed", "full runs in a row the asset failed", "cmms_sync_log.run_id"
+    ),
+    Label(
+        "since_at", "Failing since", "the first failure of the streak", "cmms_sync_log.synced_at"
+    ),
+    Label(
+        "detail",
+        "Detail",
+        "the failure's message, or what Innomaint sent",
+        "cmms_sync_log.error_message",
+    ),
+)
+
 # The change history (ic3_asset_change); "field" is the label of the changed column.
 CHANGES: Final[tuple[Label, ...]] = (
     Label(

@@ -132,6 +132,7 @@ def test_the_asset_timeline_the_runs_changes_and_the_downloads(
         "Register",
         "Failures of the last full run",
         "Changes (last 30 days)",
+        "Needs attention",
         "Columns",
     ]
     header = next(wb["Register"].iter_rows(max_row=1, values_only=True))

@@ -180,7 +180,7 @@ def test_asset_pages_take_ids_with_spaces_sync_now_and_show_markup_as_text(
     log_in(page, dash)
 
     asset = FAST[6]
-    page.get_by_placeholder("Open an asset by id").fill(asset)
+    page.get_by_placeholder("Find an asset by id or name").fill(asset)
     page.get_by_role("button", name="Open", exact=True).click()
     page.wait_for_url(dash.url + "/assets/" + quote(asset, safe=""))
     expect(page.locator("h1")).to_have_text(asset)

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from ic3sync.attention import attention_rows
 from ic3sync.db import read
 from ic3sync.db.schema import asset_change, asset_master, asset_performance
 from ic3sync.errors import AsOfDateError
@@ -144,8 +145,16 @@ def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engin
         "Register",
         "Failures of the last full run",
         "Changes (last 30 days)",
+        "Needs attention",
         "Columns",
     ]
+    # What needs a person, row for row as the attention page lists it.
+    with engine.connect() as conn:
+        needs = [(r["what"], r["cmms_asset_id"], r["field"]) for r in attention_rows(conn)]
+    attention = _sheet_rows(wb["Needs attention"])
+    assert attention[0][:4] == ("Needs attention", "Asset ID", "Name", "Field")
+    assert [(r[0], r[1], r[3]) for r in attention[1:]] == needs
+    assert counts.attention == len(needs)
     expected = _expected_register(engine)
     described = _described(wb)
 
@@ -234,8 +243,8 @@ def test_the_workbook_holds_the_register_failures_and_changes_cell_by_cell(engin
     # Rows of the broken asset's would-be change never existed: it failed.
     assert BROKEN not in {r[1] for r in changes[1:]}
     # The Columns sheet names every column of every sheet but itself.
-    assert len(_sheet_rows(wb[COLUMNS_SHEET])) - 1 == len(header) + len(failures[0]) + len(
-        changes[0]
+    assert len(_sheet_rows(wb[COLUMNS_SHEET])) - 1 == (
+        len(header) + len(failures[0]) + len(changes[0]) + len(attention[0])
     )
 
 
@@ -244,7 +253,16 @@ def test_an_empty_register_exports_headers_only(engine, tmp_path):
     counts = write_workbook(engine, path, zone=KOLKATA, now=datetime.now(UTC))
     assert (counts.register, counts.failures, counts.changes) == (0, 0, 0)
     wb = openpyxl.load_workbook(path)
-    assert [len(_sheet_rows(wb[name])) for name in wb.sheetnames[:3]] == [1, 1, 1]
+    assert [len(_sheet_rows(wb[name])) for name in wb.sheetnames[:4]] == [1, 1, 1, 1]
+
+
+def test_the_needs_attention_sheet_lists_an_asset_never_synced(engine, tmp_path):
+    seed_assets(engine, ["Never Synced_01"])
+    path = tmp_path / "register.xlsx"
+    counts = write_workbook(engine, path, zone=KOLKATA, now=datetime.now(UTC))
+    rows = _sheet_rows(openpyxl.load_workbook(path)["Needs attention"])
+    assert counts.attention == 1
+    assert [(r[0], r[1]) for r in rows[1:]] == [("never synced", "Never Synced_01")]
 
 
 def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from ic3sync.api import present
 from ic3sync.db import migrate as migrations
 from ic3sync.db import read
+from ic3sync.db.read.asset_list import AssetFilter, AssetList, BuildingChoice
+from ic3sync.db.read.attention import Attention
 from ic3sync.db.views import (
     AssetDetail,
     ChangePage,
@@ -78,11 +80,26 @@ class ReadModels:
         detail = self._on_connection(read.asset_detail, cmms_asset_id, log_limit=log_limit)
         return present.asset_shown(detail)
 
+    def asset_exists(self, cmms_asset_id: str) -> bool:
+        return self._on_connection(read.find_asset, cmms_asset_id) is not None
+
     def register_health(self) -> RegisterHealth:
         return self._on_connection(read.register_health)
 
     def register_customers(self) -> list[CustomerCount]:
         return self._on_connection(read.register_customers)
+
+    def list_assets(self, filters: AssetFilter, **page: Any) -> AssetList:
+        return self._on_connection(read.list_assets, filters, **page)
+
+    def register_buildings(self) -> list[BuildingChoice]:
+        return self._on_connection(read.register_buildings)
+
+    def register_criticalities(self) -> list[str]:
+        return self._on_connection(read.register_criticalities)
+
+    def needs_attention(self, *, failing_runs: int) -> Attention:
+        return self._on_connection(read.needs_attention, failing_runs=failing_runs)
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -109,6 +126,14 @@ class ReadModels:
         from ic3sync import export
 
         export.write_register_as_of(self._engine, path, "xlsx", day, zone=zone, now=now)
+
+    def write_run_changes_workbook(self, path: Path, run_id: int, *, zone: ZoneInfo) -> int:
+        """Every change of a run, oldest first, as the workbook `ic3sync changes --xlsx` writes."""
+        from ic3sync import export
+
+        with self._engine.connect() as conn:
+            rows = read.iter_changes(conn, run_id=run_id)
+            return export.write_changes(rows, path, "xlsx", zone=zone)
 
     def write_failures_workbook(self, path: Path, run_id: int, *, zone: ZoneInfo) -> None:
         from ic3sync import export

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ic3sync.cli import database, history, notify, serve, sync
+from ic3sync.cli import attention, database, history, notify, serve, sync
 from ic3sync.cli import runs as runs_cli
 from ic3sync.cli import status as status_cli
 from ic3sync.cli.environment import ENV_READ, reads
@@ -59,6 +59,7 @@ _COMMANDS: dict[str, Callable[..., Any] | typer.Typer] = {
     "sync-one": sync.sync_one,
     "runs": runs_cli.app,
     "status": status_cli.status,
+    "attention": attention.attention,
     "notify-test": notify.notify_test,
     "prune": database.prune_command,
     "changes": history.changes,

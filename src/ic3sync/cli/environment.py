@@ -47,6 +47,7 @@ ENV_READ: dict[str, tuple[str, ...]] = {
     "export": (*_DATABASE, "IC3_TIMEZONE"),
     "runs": (*_DATABASE, "IC3_TIMEZONE"),
     "status": (*_DATABASE, "IC3_STALE_AFTER_H"),
+    "attention": (*_DATABASE, "IC3_TIMEZONE"),
 }
 
 

@@ -190,7 +190,8 @@ def export(
                     said = (
                         f"wrote {path}: {counted(counts.register, 'asset')}, "
                         f"{counted(counts.failures, 'failure')} of the last full run ({run}), "
-                        f"{counted(counts.changes, 'change')} of the last 30 days"
+                        f"{counted(counts.changes, 'change')} of the last 30 days, "
+                        f"{counted(counts.attention, 'row')} needing attention"
                     )
         _console_to_report_writing(path).print(said, highlight=False, soft_wrap=True)
 

@@ -1,10 +1,8 @@
-"""An asset on the dashboard: finding it by id, its page, and syncing it now."""
+"""An asset on the dashboard: its page, and syncing it now (the list of them is asset_list.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from ic3sync.api import present
@@ -21,12 +19,6 @@ from ic3sync.model import clean_asset_id
 TIMELINE_SHOWN = 100
 
 router = page_router()
-
-
-@router.get("/assets", dependencies=[LoggedIn])
-def find_asset(id: Annotated[str, Query(max_length=500)] = "") -> Response:
-    asset_id = id.strip()
-    return see_other(asset_url(asset_id) if asset_id else "/")
 
 
 @router.get("/assets/{cmms_asset_id:path}", dependencies=[LoggedIn])

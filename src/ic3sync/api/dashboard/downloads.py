@@ -1,5 +1,5 @@
 """The dashboard's downloads: the register as a workbook (today's, or as it stood on a past
-day), and a run's failures."""
+day), a run's failures and a run's changes."""
 
 from __future__ import annotations
 
@@ -52,6 +52,16 @@ def run_failures_xlsx(reads: Reads, settings: AppSettings, run_id: RunId) -> Res
     return _xlsx(
         lambda path: reads.write_failures_workbook(path, run_id, zone=zone),
         f"ic3sync-run-{run_id}-failures.xlsx",
+    )
+
+
+@router.get("/runs/{run_id}/changes.xlsx", dependencies=[LoggedIn])
+def run_changes_xlsx(reads: Reads, settings: AppSettings, run_id: RunId) -> Response:
+    reads.get_run(run_id)  # RunNotFound: a 404 page
+    zone = parse_timezone(settings.timezone)
+    return _xlsx(
+        lambda path: reads.write_run_changes_workbook(path, run_id, zone=zone),
+        f"ic3sync-run-{run_id}-changes.xlsx",
     )
 
 

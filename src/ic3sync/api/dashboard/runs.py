@@ -184,7 +184,7 @@ def runs_page(
             offset=(n - 1) * RUNS_PER_PAGE,
         )
 
-    result, pages = _page_of(fetch, page, RUNS_PER_PAGE)
+    result, pages = page_of(fetch, page, RUNS_PER_PAGE)
     context = {
         "runs": result.items,
         "pager": pages,
@@ -196,7 +196,7 @@ def runs_page(
     return render(request, "runs.html", context)
 
 
-def _page_of(fetch: Callable[[int], Any], page: int, per_page: int) -> tuple[Any, Any]:
+def page_of(fetch: Callable[[int], Any], page: int, per_page: int) -> tuple[Any, Any]:
     """One page of a listing and its pager; a page past the end shows the last one."""
     result = fetch(page)
     pages = present.pager(page, per_page, result.total)
@@ -228,7 +228,7 @@ def run_page(
             offset=(n - 1) * LOG_PER_PAGE,
         )
 
-    rows, pages = _page_of(fetch, page, LOG_PER_PAGE)
+    rows, pages = page_of(fetch, page, LOG_PER_PAGE)
     context = {
         "run": run,
         "reasons": present.group_reasons(reads.failure_groups(run_id)),

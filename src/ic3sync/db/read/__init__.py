@@ -1,8 +1,11 @@
 """The read side: plain queries over a connection returning the typed rows of db/views.py.
-A module per subject (runs, assets, changes, the register as files); the package names them
+A module per subject (runs, assets, the assets list, what needs attention, changes, the
+register as files); the package names them
 all, so a caller reads `read.get_run(conn, 7)`. How a value is shown is api/present.py's."""
 
+from ic3sync.db.read.asset_list import list_assets, register_buildings, register_criticalities
 from ic3sync.db.read.assets import asset_detail, register_customers, register_health
+from ic3sync.db.read.attention import needs_attention
 from ic3sync.db.read.changes import (
     asset_changes,
     change_counts,
@@ -36,10 +39,14 @@ __all__ = [
     "iter_register",
     "last_full_completion",
     "latest_run_id",
+    "list_assets",
     "list_changes",
     "list_runs",
+    "needs_attention",
     "ping",
+    "register_buildings",
     "register_columns",
+    "register_criticalities",
     "register_customers",
     "register_health",
     "run_change_counts",
