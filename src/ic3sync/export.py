@@ -129,6 +129,7 @@ CHANGE_FIELDS = (
     "column_name",
     "old_value",
     "new_value",
+    "source",
 )
 
 

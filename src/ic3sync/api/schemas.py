@@ -46,6 +46,8 @@ class SyncResultBody(BaseModel):
                     "duration_ms": 20512,
                     "status": "completed",
                     "error": None,
+                    "remaining": 2900,
+                    "next_offset": 100,
                 }
             ]
         }
@@ -64,6 +66,14 @@ class SyncResultBody(BaseModel):
     )
     error: str | None = Field(None, description="why the run stopped early, if it did")
     detail: str | None = Field(None, description="with no_match: which selection matched nothing")
+    remaining: int | None = Field(
+        None,
+        description="assets of the selection past this batch, left for a later run (0 when "
+        "the batch reached the end)",
+    )
+    next_offset: int | None = Field(
+        None, description="the `offset` of the next batch; null when nothing is left"
+    )
 
     @classmethod
     def of(cls, result: SyncResult) -> SyncResultBody:
