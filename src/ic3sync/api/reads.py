@@ -5,7 +5,7 @@ the run manager keeps."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from ic3sync.db.views import (
     RunView,
 )
 from ic3sync.model import AssetSelection, ChangeSource, RunScope, RunStatus, Trigger
+from ic3sync.notify.staleness import stale_warning
 from ic3sync.runs import RunManager
 
 T = TypeVar("T")
@@ -133,6 +134,11 @@ class ReadModels:
             return None
         selection = AssetSelection(batch=f.batch, offset=f.offset, customer_id=f.customer_id)
         return left_after(self.count_matching(selection), selection, run.total)
+
+    def stale_warning(self, stale_after_h: int) -> tuple[datetime | None, str | None]:
+        """(when the last full run completed, the warning when that is too long ago)."""
+        last = self._on_connection(read.last_full_completion)
+        return last, stale_warning(last, datetime.now(UTC), stale_after_h)
 
     # -- the database ------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,13 +124,29 @@ class AssetSyncError(ErrorBody):
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"status": "ok", "database": "postgresql", "schema_revision": "0007"}]
+            "examples": [
+                {
+                    "status": "ok",
+                    "database": "postgresql",
+                    "schema_revision": "0009",
+                    "last_full_run_completed_at": "2026-12-06T20:41:09Z",
+                    "stale": False,
+                    "warning": None,
+                }
+            ]
         }
     )
 
     status: str = "ok"
     database: str = Field(description="the database backend that answered")
     schema_revision: str | None
+    last_full_run_completed_at: datetime | None = Field(
+        None, description="when the last full run (every asset) completed; null when none has"
+    )
+    stale: bool = Field(
+        False, description="no full run has completed for IC3_STALE_AFTER_H hours (or ever)"
+    )
+    warning: str | None = Field(None, description="what is stale, in words; null when fresh")
 
 
 def error_responses(*codes: int, model: Any = ErrorBody) -> dict[int | str, dict[str, Any]]:
