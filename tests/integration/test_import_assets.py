@@ -548,16 +548,19 @@ def test_a_reimport_keeps_what_innomaint_sent_and_updates_the_sheets_own_columns
     first = import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
     assert first.changed == 0 and _history(engine) == []  # a first import is no change
     _mark_synced(engine, FIRST_ID, criticality="Critical", location_name="Naraina UGR")
+    # Synced, but Innomaint sent no criticality: the sheet's fills the empty value.
+    _mark_synced(engine, BASE_ROWS[2][1], criticality=None)
     edited = [
         (7, FIRST_ID, "Booster Pump 1A", 24463, "DJB Khyala", "Naraina D.Cantt UGR_Zone", "Low"),
         # Never synced: the sheet fills everything, Innomaint's columns too.
         (*BASE_ROWS[1][:6], "High"),
+        (*BASE_ROWS[2][:6], "High"),
     ]
     path = write_xlsx(tmp_path / "edited.xlsx", edited)
 
     result = import_assets(engine, path)
 
-    assert (result.updated, result.kept, result.taken, result.changed) == (2, 2, 0, 3)
+    assert (result.updated, result.kept, result.taken, result.changed) == (3, 2, 0, 4)
     row = stored(engine, FIRST_ID)
     assert (row.criticality, row.location_name) == ("Critical", "Naraina UGR")
     assert (row.report_seq_no, row.asset_name) == (7, "Booster Pump 1A")
@@ -566,6 +569,7 @@ def test_a_reimport_keeps_what_innomaint_sent_and_updates_the_sheets_own_columns
         (FIRST_ID, "report_seq_no", "1", "7", "register", None),
         (FIRST_ID, "asset_name", "Booster Pump 1", "Booster Pump 1A", "register", None),
         ("Delhi Cantt Naraina_BP_02", "criticality", None, "High", "register", None),
+        ("Okhla STP Ph4_LTP_01", "criticality", None, "High", "register", None),
     ]
     assert import_summary(path, result).splitlines()[1] == (
         "kept 2 values Innomaint sent where the sheet differs "

@@ -67,10 +67,10 @@ def upsert_register(
     """Upsert (cmms_asset_id, {column: value}) rows into ic3_asset_master on cmms_asset_id.
 
     A value replaces the stored one; None leaves it alone. For an asset that has synced, a value
-    of a `cmms_owned` column that differs from the stored one is kept out and counted (unless
-    `sheet_wins`). A row whose values all match the stored ones, or differ only where they are
-    kept out, is left untouched and counted unchanged. The values changed are recorded as
-    `register` changes in the history.
+    of a `cmms_owned` column that differs from a stored one is kept out and counted (unless
+    `sheet_wins`); an empty stored value is filled. A row whose values all match the stored
+    ones, or differ only where they are kept out, is left untouched and counted unchanged. The
+    values changed are recorded as `register` changes in the history.
     """
     table = asset_master
     stored = {
@@ -99,9 +99,11 @@ def upsert_register(
         synced = old.last_synced_at is not None
         written: dict[str, Any] = {}
         for name, value in values.items():
-            if value is None or value == getattr(old, name):
+            before = getattr(old, name)
+            if value is None or value == before:
                 continue
-            if synced and name in owned:
+            # An empty stored value is none Innomaint sent: the sheet fills it.
+            if synced and name in owned and before is not None:
                 if not sheet_wins:
                     kept += 1
                     continue
