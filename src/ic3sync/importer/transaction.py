@@ -39,7 +39,8 @@ def owners_table() -> str:
             "| --- | --- |",
             f"| {names(SHEET_OWNED)} | the sheet: every import updates them |",
             f"| {names(CMMS_OWNED)} | the sheet until the asset's first sync, then Innomaint: "
-            "an import keeps the synced value (`--sheet-wins` takes the sheet's) |",
+            "an import keeps what Innomaint sent and fills only empty values (`--sheet-wins` "
+            "takes the sheet's) |",
         )
     )
 
