@@ -66,6 +66,11 @@ def test_a_syncs_changes_are_cmms_and_an_imports_register_and_each_filter_tells_
     cmms = api.get(f"{PREFIX}/assets/{quote(IDS[0])}/changes", params={"source": "cmms"})
     assert [c["old_value"] for c in cmms.json()["items"]] == ["Was-Low"]
     assert api.get(f"{PREFIX}/changes", params={"source": "excel"}).status_code == 422
+    page = api.get(f"/assets/{quote(IDS[0], safe='')}").text
+    entries = page.split('class="timeline-entry"')[1:]
+    assert len(entries) == 2  # newest first: the import, then the run
+    assert "import" in entries[0] and 'source-register">register' in entries[0]
+    assert f"run {run['run_id']}</a>" in entries[1] and 'source-cmms">cmms' in entries[1]
     with engine.connect() as conn:
         assert read.run_change_counts(conn, run["run_id"]) == [("criticality", 1)]
         counts = {(c.column_name, c.source) for c in read.change_counts(conn)}
