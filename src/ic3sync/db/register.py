@@ -82,6 +82,9 @@ def upsert_register(
                 table.c.last_synced_at,
                 *table.c[tuple(columns)],
             )
+            # Held to the commit: a sync that commits meanwhile (its first, say) cannot slip
+            # between what decides ownership here and the writes.
+            .with_for_update()
         )
     }
     owned = frozenset(cmms_owned)
