@@ -186,9 +186,7 @@ ATTENTION: Final[tuple[Label, ...]] = (
 
 # The change history (ic3_asset_change); "field" is the label of the changed column.
 CHANGES: Final[tuple[Label, ...]] = (
-    Label(
-        "changed_at", "Changed at", "when the sync stored the change", "ic3_asset_change.changed_at"
-    ),
+    Label("changed_at", "Changed at", "when it was stored", "ic3_asset_change.changed_at"),
     Label("cmms_asset_id", "Asset ID", "the asset", "ic3_asset_change.cmms_asset_id"),
     Label(
         "field",
@@ -202,7 +200,15 @@ CHANGES: Final[tuple[Label, ...]] = (
     Label(
         "new_value", "New value", "the value after (as stored, text)", "ic3_asset_change.new_value"
     ),
-    Label("run_id", "Run", "the run that changed it", "ic3_asset_change.run_id"),
+    Label(
+        "source",
+        "Source",
+        "cmms: a sync stored Innomaint's value; register: an import took the sheet's",
+        "ic3_asset_change.source",
+    ),
+    Label(
+        "run_id", "Run", "the run that changed it (none for an import)", "ic3_asset_change.run_id"
+    ),
     Label("table_name", "Table", "the table of the value", "ic3_asset_change.table_name"),
     Label("column_name", "Column", "the column of the value", "ic3_asset_change.column_name"),
 )

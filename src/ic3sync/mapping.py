@@ -35,7 +35,7 @@ from ic3sync.parsing import (
     parse_timestamp,
 )
 
-__all__ = ["DEFAULT_VENDOR_ZONE", "AssetRows", "rows_from_response"]
+__all__ = ["DEFAULT_VENDOR_ZONE", "MASTER_COLUMNS_SENT", "AssetRows", "rows_from_response"]
 
 # INNOMAINT_TIMEZONE's default: the vendor writes its zone-less times in India Standard Time.
 DEFAULT_VENDOR_ZONE: Final = ZoneInfo("Asia/Kolkata")
@@ -115,6 +115,11 @@ _MASTER_FIELDS: Final = _fields(
     ),
 )
 _UPDATED_ON: Final = "traceability_updated_on"
+# Every ic3_asset_master column an answer may set: once an asset has synced, Innomaint owns
+# these, and an import leaves them as the sync stored them (contract rule 4).
+MASTER_COLUMNS_SENT: Final = frozenset(
+    {"traceability_id", _UPDATED_ON, *(field.column for field in _MASTER_FIELDS)}
+)
 
 # Reference rows in the order building, floor, department: (key column, other columns).
 _DIMENSIONS: Final = (

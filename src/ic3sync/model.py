@@ -14,11 +14,14 @@ LogStatus = Literal["success", "failed", "skipped"]
 Trigger = Literal["cli", "api", "dashboard", "schedule", "demo"]
 # What a run takes: every asset, some of them (customer, batch, offset, only failed), or one.
 RunScope = Literal["full", "partial", "asset"]
+# Where a change in the history came from: a sync (Innomaint) or an import of the register.
+ChangeSource = Literal["cmms", "register"]
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 LOG_STATUSES: tuple[LogStatus, ...] = get_args(LogStatus)
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 RUN_SCOPES: tuple[RunScope, ...] = get_args(RunScope)
+CHANGE_SOURCES: tuple[ChangeSource, ...] = get_args(ChangeSource)
 
 # The contract's cap on the `errors` of a SyncResult; every failure is in cmms_sync_log.
 MAX_RESULT_ERRORS = 100

@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
@@ -128,6 +129,21 @@ class RunHandle:
         return self.result
 
 
+# Scheduled ticks that ran no run, kept for the overview: the latest few of this process.
+SCHEDULE_EVENTS_KEPT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEvent:
+    """A scheduled tick that started no run: `skipped` (a run was going) or `missed` (the
+    service was down at the time, and started too late to run it)."""
+
+    kind: Literal["skipped", "missed"]
+    due: datetime
+    detail: str
+    run_id: int | None = None  # the run that was going, for a skipped tick
+
+
 class RunManager:
     """Starts runs in a background thread of this process, one at a time everywhere (the run
     lock), and cancels them. Its reads of runs merge in the live progress of its own run."""
@@ -152,6 +168,8 @@ class RunManager:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = False
+        # Only the service that keeps the schedule has any: it is the one showing the overview.
+        self._schedule_events: deque[ScheduleEvent] = deque(maxlen=SCHEDULE_EVENTS_KEPT)
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -309,6 +327,9 @@ class RunManager:
             handle = self.start(AssetSelection(), trigger="schedule")
         except RunInProgress as exc:
             log.info("scheduled run skipped: %s", exc, extra={"run_id": exc.run_id})
+            self._schedule_events.append(
+                ScheduleEvent("skipped", datetime.now(UTC), str(exc), exc.run_id)
+            )
             self.notifications.tick_skipped(exc.run_id, str(exc))
         except NoAssetMatches as exc:
             log.info("scheduled run skipped: %s", exc)
@@ -318,6 +339,18 @@ class RunManager:
             log.error("scheduled run not started: %s", exc)
         else:
             log.info("scheduled run %s started", handle.run_id, extra={"run_id": handle.run_id})
+
+    def tick_missed(self, due: datetime, late: timedelta) -> None:
+        """A tick missed while the service was down, too late to run at start-up: kept for
+        the overview and told."""
+        minutes = int(late.total_seconds() // 60)
+        detail = f"the service was down; it started {minutes:,} minutes late"
+        self._schedule_events.append(ScheduleEvent("missed", due, detail))
+        self.notifications.tick_missed(due, late)
+
+    def schedule_events(self) -> list[ScheduleEvent]:
+        """The latest scheduled ticks that started no run, newest first."""
+        return list(reversed(self._schedule_events))
 
 
 class _Watcher(RunObserver):

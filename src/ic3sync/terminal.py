@@ -150,9 +150,11 @@ def print_changes(page: ChangePage, zone: ZoneInfo, console: Console) -> None:
 
     """A page of changes as a table, newest first, and how many more there are."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for name in ("changed at", "asset", "column", "old", "new", "run"):
+    for name in ("changed at", "asset", "column", "old", "new", "source", "run"):
         # Times, columns and runs are read whole; long ids and values fold.
-        table.add_column(name, overflow="fold", no_wrap=name in ("changed at", "column", "run"))
+        table.add_column(
+            name, overflow="fold", no_wrap=name in ("changed at", "column", "source", "run")
+        )
     for c in page.items:
         table.add_row(
             local_time(c.changed_at, zone),
@@ -160,7 +162,8 @@ def print_changes(page: ChangePage, zone: ZoneInfo, console: Console) -> None:
             Text(printable(c.column_name)),
             Text("" if c.old_value is None else printable(c.old_value), style="red"),
             Text("" if c.new_value is None else printable(c.new_value), style="green"),
-            str(c.run_id),
+            c.source,
+            "" if c.run_id is None else str(c.run_id),
         )
     if page.items:
         console.print(table)

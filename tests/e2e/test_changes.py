@@ -106,6 +106,7 @@ def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_s
     assert written.returncode == 0 and "wrote 3 changes" in written.stdout
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert {r["old_value"] for r in rows} == {"999"} and len(rows) == 3
+    assert {r["source"] for r in rows} == {"cmms"}
 
     future = run_cli("changes", "--since", "2999-01-01", env=env)
     assert future.returncode == 0 and "0 of 0 changes" in future.stdout
@@ -127,6 +128,22 @@ def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_s
     ]
     assert wb["Register"].max_row == 4
     assert run_cli("export", env=env).returncode == 1
+
+    # A re-import keeps what Innomaint sent for a synced asset unless the sheet is told to win;
+    # what it changes is history of source register.
+    sheet = tmp_path / "edited.csv"
+    sheet.write_text(f"Asset ID,Asset Name,Criticality\n{SPACED},Renamed,Sheet-High\n")
+    kept = run_cli("import-assets", str(sheet), env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.splitlines()[1] == (
+        "kept 1 value Innomaint sent where the sheet differs "
+        "(import-assets --sheet-wins to take the sheet's)"
+    )
+    taken = run_cli("import-assets", str(sheet), "--sheet-wins", env=env)
+    assert "took the sheet's 1 value over what Innomaint sent" in taken.stdout, taken.stdout
+    edits = run_cli("changes", "--source", "register", env=env)
+    assert "Renamed" in edits.stdout and "Sheet-High" in edits.stdout, edits.stdout
+    assert "Was-Low" not in edits.stdout and "2 of 2 changes" in edits.stdout
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -6,15 +6,16 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from ic3sync.db.schema import asset_master
+from ic3sync.db.schema import asset_change, asset_master
 from ic3sync.errors import ImportFileError
-from ic3sync.importer import ImportResult, import_assets, read_register
+from ic3sync.importer import ImportResult, import_assets, import_summary, read_register
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEADER = (
@@ -512,3 +513,82 @@ def test_sheet_and_encoding_are_refused_where_they_mean_nothing(tmp_path: Path) 
         read_register(xlsx_path, encoding="cp1252")
     with pytest.raises(ImportFileError, match="unknown encoding 'klingon'"):
         read_register(csv_path, encoding="klingon")
+
+
+def _mark_synced(engine: sa.Engine, cmms_asset_id: str, **values: object) -> None:
+    """As a sync leaves an asset: what Innomaint sent stored, last_synced_at set."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(asset_master)
+            .where(asset_master.c.cmms_asset_id == cmms_asset_id)
+            .values(last_synced_at=datetime.now(UTC), **values)
+        )
+
+
+def _history(engine: sa.Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(
+                    asset_change.c.cmms_asset_id,
+                    asset_change.c.column_name,
+                    asset_change.c.old_value,
+                    asset_change.c.new_value,
+                    asset_change.c.source,
+                    asset_change.c.run_id,
+                ).order_by(asset_change.c.change_id)
+            )
+        ]
+
+
+def test_a_reimport_keeps_what_innomaint_sent_and_updates_the_sheets_own_columns(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    first = import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
+    assert first.changed == 0 and _history(engine) == []  # a first import is no change
+    _mark_synced(engine, FIRST_ID, criticality="Critical", location_name="Naraina UGR")
+    # Synced, but Innomaint sent no criticality: the sheet's fills the empty value.
+    _mark_synced(engine, BASE_ROWS[2][1], criticality=None)
+    edited = [
+        (7, FIRST_ID, "Booster Pump 1A", 24463, "DJB Khyala", "Naraina D.Cantt UGR_Zone", "Low"),
+        # Never synced: the sheet fills everything, Innomaint's columns too.
+        (*BASE_ROWS[1][:6], "High"),
+        (*BASE_ROWS[2][:6], "High"),
+    ]
+    path = write_xlsx(tmp_path / "edited.xlsx", edited)
+
+    result = import_assets(engine, path)
+
+    assert (result.updated, result.kept, result.taken, result.changed) == (3, 2, 0, 4)
+    row = stored(engine, FIRST_ID)
+    assert (row.criticality, row.location_name) == ("Critical", "Naraina UGR")
+    assert (row.report_seq_no, row.asset_name) == (7, "Booster Pump 1A")
+    assert stored(engine, "Delhi Cantt Naraina_BP_02").criticality == "High"
+    assert _history(engine) == [
+        (FIRST_ID, "report_seq_no", "1", "7", "register", None),
+        (FIRST_ID, "asset_name", "Booster Pump 1", "Booster Pump 1A", "register", None),
+        ("Delhi Cantt Naraina_BP_02", "criticality", None, "High", "register", None),
+        ("Okhla STP Ph4_LTP_01", "criticality", None, "High", "register", None),
+    ]
+    assert import_summary(path, result).splitlines()[1] == (
+        "kept 2 values Innomaint sent where the sheet differs "
+        "(import-assets --sheet-wins to take the sheet's)"
+    )
+
+
+def test_sheet_wins_takes_the_sheets_values_and_records_them_as_register_changes(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import_assets(engine, write_xlsx(tmp_path / "first.xlsx", BASE_ROWS))
+    _mark_synced(engine, FIRST_ID, criticality="Critical")
+    path = write_xlsx(tmp_path / "again.xlsx", BASE_ROWS)
+    assert import_assets(engine, path).kept == 1
+    assert stored(engine, FIRST_ID).criticality == "Critical"
+
+    result = import_assets(engine, path, sheet_wins=True)
+
+    assert (result.updated, result.kept, result.taken) == (1, 0, 1)
+    assert stored(engine, FIRST_ID).criticality == "High"
+    assert _history(engine) == [(FIRST_ID, "criticality", "Critical", "High", "register", None)]
+    assert "took the sheet's 1 value over what Innomaint sent" in import_summary(path, result)

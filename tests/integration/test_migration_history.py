@@ -34,6 +34,9 @@ ALLOWED = {
     ("cmms_sync_run", "trigger"): ["cli", "schedule"],
     ("cmms_sync_log", "status"): ["failed", "success"],
     ("ic3_workorder_summary", "period_type"): ["upto", "last_year"],
+    # Every run filled names an asset (cmms_asset_id is filled), so each is a sync-one.
+    ("cmms_sync_run", "scope"): ["asset", "asset"],
+    ("ic3_asset_change", "source"): ["cmms", "register"],
 }
 
 
@@ -136,6 +139,9 @@ def test_a_database_of_every_earlier_revision_upgrades_with_every_value(db_url, 
                 cmms_asset_id=run["cmms_asset_id"],
             )
             assert run["scope"] == filters.scope
+        if (history := written.get("ic3_asset_change")) and "source" not in history[0]:
+            # Every change recorded before the history said its source was a sync's.
+            assert [c["source"] for c in found["ic3_asset_change"]] == ["cmms"] * ROWS
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM ic3_sync_log")).scalar() == ROWS
     finally:

@@ -232,10 +232,12 @@ def test_the_notice_counts_the_runs_changes_by_column_when_the_history_exists(en
             [
                 {"asset_id": ids[f"A_{asset}"], "cmms_asset_id": f"A_{asset}", "run_id": run,
                  "table_name": "ic3_asset_master", "column_name": column,
-                 "old_value": "a", "new_value": "b", "changed_at": now}
-                for asset, run, column in [
-                    (1, 5, "criticality"), (2, 5, "criticality"),
-                    (2, 5, "in_charge_person"), (3, 4, "barcode"),
+                 "old_value": "a", "new_value": "b", "changed_at": now, "source": source}
+                for asset, run, column, source in [
+                    (1, 5, "criticality", "cmms"), (2, 5, "criticality", "cmms"),
+                    (2, 5, "in_charge_person", "cmms"), (3, 4, "barcode", "cmms"),
+                    # An import's edit while the run went: not a change the CMMS made.
+                    (3, None, "criticality", "register"),
                 ]
             ],
         )  # fmt: skip

@@ -69,6 +69,7 @@ def test_old_rows_go_and_each_assets_latest_row_and_the_change_history_stay(engi
                 run_id=changed, asset_id=asset_id, cmms_asset_id="A",
                 table_name="ic3_asset_master", column_name="barcode",
                 old_value="1", new_value="2", changed_at=NOW - timedelta(days=190),
+                source="cmms",
             )
         )  # fmt: skip
 

@@ -10,7 +10,7 @@ from ic3sync.db.views import ChangeRow
 AT = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
-def _change(change_id: int, run_id: int, column: str) -> ChangeRow:
+def _change(change_id: int, run_id: int | None, column: str, at: datetime = AT) -> ChangeRow:
     return ChangeRow(
         change_id=change_id,
         asset_id=1,
@@ -20,7 +20,8 @@ def _change(change_id: int, run_id: int, column: str) -> ChangeRow:
         column_name=column,
         old_value="x",
         new_value="y",
-        changed_at=AT,
+        changed_at=at,
+        source="cmms" if run_id is not None else "register",
     )
 
 
@@ -32,6 +33,22 @@ def test_a_timeline_has_one_entry_per_run_in_the_order_given():
         (7, [2]),
     ]
     assert timeline([]) == []
+
+
+def test_an_imports_changes_are_one_entry_per_import_between_the_runs():
+    later = AT.replace(hour=9)
+    rows = [
+        _change(8, None, "asset_name", later),
+        _change(7, None, "criticality", later),
+        _change(6, None, "criticality", AT),
+        _change(5, 9, "mttr"),
+    ]
+    entries = timeline(rows)
+    assert [(e.source, e.run_id, [c.change_id for c in e.changes]) for e in entries] == [
+        ("register", None, [8, 7]),
+        ("register", None, [6]),
+        ("cmms", 9, [5]),
+    ]
 
 
 def test_changes_group_by_column_in_first_seen_order():

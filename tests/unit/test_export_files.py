@@ -102,11 +102,13 @@ def test_a_csv_cell_starting_a_formula_in_any_width_is_kept_as_text(tmp_path, st
         old_value="Pump",
         new_value=value,
         changed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        source="register",
     )
     path = tmp_path / "changes.csv"
     assert write_changes([change], path, "csv", zone=UTC) == 1
     row = next(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert row["new_value"] == "'" + value and row["old_value"] == "Pump"
+    assert row["source"] == "register"
 
 
 def test_every_register_column_has_one_label_and_the_ids_come_last():

@@ -186,6 +186,7 @@ def test_the_changes_table_shows_escape_sequences_escaped():
         old_value=f"High{ESCAPES}",
         new_value="Low\r\nforged",
         changed_at=datetime(2026, 1, 1, tzinfo=UTC),
+        source="cmms",
     )
     console, buffer = _console()
     print_changes(ChangePage(items=[change], total=1, limit=50, offset=0), ZoneInfo("UTC"), console)

@@ -59,7 +59,7 @@ def create_app(wiring: Wiring, *, manager: RunManager | None = None) -> FastAPI:
             manager.scheduled_tick,
             grace_min=settings.schedule_grace_min,
             last_started=lambda: last_scheduled_start(engine),
-            missed=manager.notifications.tick_missed,
+            missed=manager.tick_missed,
         )
         if settings.sync_cron
         else None

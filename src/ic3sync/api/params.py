@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from ic3sync.model import INT64_MAX
+from ic3sync.model import INT64_MAX, ChangeSource
 
 INT32_MAX = 2**31 - 1
 
@@ -21,6 +21,10 @@ AssetId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+Source = Annotated[
+    ChangeSource | None,
+    Query(description="only a sync's changes (`cmms`) or an import's (`register`)"),
+]
 ColumnName = Annotated[
     str | None,
     Query(

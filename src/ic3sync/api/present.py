@@ -298,23 +298,34 @@ def pager(page: int, per_page: int, total: int) -> Pager:
 
 @dataclass(frozen=True, slots=True)
 class ChangeGroup:
-    """Changes written together: one asset's in one run (a timeline entry), or one column's."""
+    """Changes written together: one asset's in one run or one import (a timeline entry), or
+    one column's."""
 
     key: str
-    run_id: int
+    run_id: int | None  # None for an import's
     changed_at: datetime
     changes: tuple[ChangeRow, ...]
+    source: str = "cmms"
+
+
+def _together(group: ChangeGroup, c: ChangeRow) -> bool:
+    if group.source != c.source or group.run_id != c.run_id:
+        return False
+    # An import is no run: its changes go together by the instant it wrote them.
+    return c.run_id is not None or group.changed_at == c.changed_at
 
 
 def timeline(changes: Iterable[ChangeRow]) -> list[ChangeGroup]:
-    """An asset's changes (newest first) as one entry per run, in the same order."""
+    """An asset's changes (newest first) as one entry per run or import, in the same order."""
     groups: list[ChangeGroup] = []
     for c in changes:
-        if groups and groups[-1].run_id == c.run_id:
+        if groups and _together(groups[-1], c):
             last = groups[-1]
-            groups[-1] = ChangeGroup(last.key, last.run_id, last.changed_at, (*last.changes, c))
+            groups[-1] = ChangeGroup(
+                last.key, last.run_id, last.changed_at, (*last.changes, c), last.source
+            )
         else:
-            groups.append(ChangeGroup(c.cmms_asset_id, c.run_id, c.changed_at, (c,)))
+            groups.append(ChangeGroup(c.cmms_asset_id, c.run_id, c.changed_at, (c,), c.source))
     return groups
 
 

@@ -5,7 +5,7 @@ the run manager keeps."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from ic3sync.db import migrate as migrations
 from ic3sync.db import read
 from ic3sync.db.read.asset_list import AssetFilter, AssetList, BuildingChoice
 from ic3sync.db.read.attention import Attention
+from ic3sync.db.selection import count_matching, left_after
 from ic3sync.db.views import (
     AssetDetail,
     ChangePage,
@@ -29,7 +30,8 @@ from ic3sync.db.views import (
     RunPage,
     RunView,
 )
-from ic3sync.model import RunScope, RunStatus, Trigger
+from ic3sync.model import AssetSelection, ChangeSource, RunScope, RunStatus, Trigger
+from ic3sync.notify.staleness import stale_warning
 from ic3sync.runs import RunManager
 
 T = TypeVar("T")
@@ -103,8 +105,17 @@ class ReadModels:
 
     # -- changes -----------------------------------------------------------------------------
 
-    def asset_changes(self, cmms_asset_id: str, *, limit: int, offset: int = 0) -> ChangePage:
-        return self._on_connection(read.asset_changes, cmms_asset_id, limit=limit, offset=offset)
+    def asset_changes(
+        self,
+        cmms_asset_id: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        source: ChangeSource | None = None,
+    ) -> ChangePage:
+        return self._on_connection(
+            read.asset_changes, cmms_asset_id, limit=limit, offset=offset, source=source
+        )
 
     def run_changes(self, run_id: int, **filters: Any) -> RunChanges:
         return self._on_connection(read.run_changes, run_id, **filters)
@@ -139,6 +150,25 @@ class ReadModels:
         from ic3sync import export
 
         export.write_failures_workbook(self._engine, path, run_id, zone=zone)
+
+    def count_matching(self, selection: AssetSelection) -> int:
+        return self._on_connection(count_matching, selection)
+
+    def left_by_batch(self, run: RunView) -> tuple[int, int | None] | None:
+        """(assets left after a finished batched run, the next batch's offset), counted in the
+        register as it is now; None for a run that is not a batch. An only-failed run is left
+        out: its assets leave the filter as they succeed, so an offset no longer points at
+        the next ones."""
+        f = run.filters
+        if run.status == "running" or f.batch is None or f.only_failed or f.cmms_asset_id:
+            return None
+        selection = AssetSelection(batch=f.batch, offset=f.offset, customer_id=f.customer_id)
+        return left_after(self.count_matching(selection), selection, run.total)
+
+    def stale_warning(self, stale_after_h: int) -> tuple[datetime | None, str | None]:
+        """(when the last full run completed, the warning when that is too long ago)."""
+        last = self._on_connection(read.last_full_completion)
+        return last, stale_warning(last, datetime.now(UTC), stale_after_h)
 
     # -- the database ------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +47,8 @@ class SyncResultBody(BaseModel):
                     "duration_ms": 20512,
                     "status": "completed",
                     "error": None,
+                    "remaining": 2900,
+                    "next_offset": 100,
                 }
             ]
         }
@@ -64,6 +67,14 @@ class SyncResultBody(BaseModel):
     )
     error: str | None = Field(None, description="why the run stopped early, if it did")
     detail: str | None = Field(None, description="with no_match: which selection matched nothing")
+    remaining: int | None = Field(
+        None,
+        description="assets of the selection past this batch, left for a later run (0 when "
+        "the batch reached the end)",
+    )
+    next_offset: int | None = Field(
+        None, description="the `offset` of the next batch; null when nothing is left"
+    )
 
     @classmethod
     def of(cls, result: SyncResult) -> SyncResultBody:
@@ -113,13 +124,29 @@ class AssetSyncError(ErrorBody):
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"status": "ok", "database": "postgresql", "schema_revision": "0007"}]
+            "examples": [
+                {
+                    "status": "ok",
+                    "database": "postgresql",
+                    "schema_revision": "0009",
+                    "last_full_run_completed_at": "2026-12-06T20:41:09Z",
+                    "stale": False,
+                    "warning": None,
+                }
+            ]
         }
     )
 
     status: str = "ok"
     database: str = Field(description="the database backend that answered")
     schema_revision: str | None
+    last_full_run_completed_at: datetime | None = Field(
+        None, description="when the last full run (every asset) completed; null when none has"
+    )
+    stale: bool = Field(
+        False, description="no full run has completed for IC3_STALE_AFTER_H hours (or ever)"
+    )
+    warning: str | None = Field(None, description="what is stale, in words; null when fresh")
 
 
 def error_responses(*codes: int, model: Any = ErrorBody) -> dict[int | str, dict[str, Any]]:

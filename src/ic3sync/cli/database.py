@@ -70,6 +70,14 @@ def import_assets_command(
             '"CSV (Comma delimited)"',
         ),
     ] = None,
+    sheet_wins: Annotated[
+        bool,
+        typer.Option(
+            "--sheet-wins",
+            help="take the sheet's values even for the columns Innomaint sends (customer, "
+            "location, criticality) of assets that have synced; recorded as register changes",
+        ),
+    ] = False,
 ) -> None:
     """Load the asset register into ic3_asset_master, upserting on cmms_asset_id."""
     from ic3sync import bootstrap
@@ -81,7 +89,11 @@ def import_assets_command(
         say_on_interrupt(f"interrupted: the import of {path} stopped; nothing was written")
         try:
             result = import_assets(
-                bootstrap.open_engine(settings), path, sheet=sheet, encoding=encoding
+                bootstrap.open_engine(settings),
+                path,
+                sheet=sheet,
+                encoding=encoding,
+                sheet_wins=sheet_wins,
             )
         except ImportFileError as exc:
             fail(f"{escape(str(exc))}\nnothing was written")

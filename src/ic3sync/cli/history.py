@@ -3,6 +3,7 @@ synced register as a file)."""
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from datetime import UTC, date, datetime
@@ -64,6 +65,13 @@ def _console_to_report_writing(path: Path) -> Console:
     return out
 
 
+class Source(enum.StrEnum):
+    """The sources of a change, as `--source` takes them (model.CHANGE_SOURCES)."""
+
+    cmms = "cmms"
+    register = "register"
+
+
 CsvPath = Annotated[Path | None, typer.Option("--csv", help="write a .csv file here")]
 XlsxPath = Annotated[Path | None, typer.Option("--xlsx", help="write an .xlsx workbook here")]
 
@@ -101,6 +109,10 @@ def changes(
         int | None,
         typer.Option("--customer-id", callback=fits_int64, help="only this customer's assets"),
     ] = None,
+    source: Annotated[
+        Source | None,
+        typer.Option("--source", help="only a sync's changes (cmms) or an import's (register)"),
+    ] = None,
     csv_path: CsvPath = None,
     xlsx_path: XlsxPath = None,
     limit: Annotated[
@@ -112,7 +124,8 @@ def changes(
         ),
     ] = 50,
 ) -> None:
-    """What the syncs changed: a table here, or every matching change in a file."""
+    """What the syncs (source cmms) and imports (source register) changed: a table here, or
+    every matching change in a file."""
     from ic3sync import bootstrap
     from ic3sync.db import read
     from ic3sync.export import write_changes, written_whole
@@ -131,6 +144,7 @@ def changes(
             "column": column,
             "customer_id": customer_id,
             "cmms_asset_id": cmms_asset_id,
+            "source": source.value if source is not None else None,
         }
         with engine.connect() as conn:
             if cmms_asset_id is not None and read.find_asset(conn, cmms_asset_id) is None:

@@ -249,7 +249,7 @@ def record(
     changes: Sequence[Change],
     now: datetime,
 ) -> None:
-    """Insert the changes, in the caller's transaction (the asset's)."""
+    """Insert a sync's changes (source `cmms`), in the caller's transaction (the asset's)."""
     if not changes:
         return
     rows = [
@@ -259,6 +259,7 @@ def record(
             "run_id": run_id,
             **c._asdict(),
             "changed_at": now,
+            "source": "cmms",
         }
         for c in changes
     ]

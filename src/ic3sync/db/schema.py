@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ic3sync.model import (
     ASSET_INT_COLUMNS,
     ASSET_TEXT_COLUMNS,
+    CHANGE_SOURCES,
     DURATION_COLUMNS,
     LOG_STATUSES,
     PERFORMANCE_TEXT_COLUMNS,
@@ -197,8 +198,8 @@ sync_log = sa.Table(
     sa.Index("ix_cmms_sync_log_cmms_asset_id_log_id", "cmms_asset_id", "log_id"),
 )
 
-# The field-level history of what the CMMS changed. run_id has no foreign key on purpose: the
-# log's retention prunes old runs, and the history of an asset outlives them.
+# The field-level history of what a sync or an import changed. run_id has no foreign key on
+# purpose: the log's retention prunes old runs, and the history of an asset outlives them.
 asset_change = sa.Table(
     "ic3_asset_change",
     metadata,
@@ -210,12 +211,15 @@ asset_change = sa.Table(
         nullable=False,
     ),
     sa.Column("cmms_asset_id", sa.Text, nullable=False),
-    sa.Column("run_id", sa.BigInteger, nullable=False),
+    # NULL for a change an import made: an import is no run.
+    sa.Column("run_id", sa.BigInteger),
     sa.Column("table_name", sa.Text, nullable=False),
     sa.Column("column_name", sa.Text, nullable=False),
     sa.Column("old_value", sa.Text),
     sa.Column("new_value", sa.Text),
     sa.Column("changed_at", TZ, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.CheckConstraint(one_of("source", CHANGE_SOURCES), name="source"),
     # An asset's timeline, newest first.
     sa.Index("ix_ic3_asset_change_cmms_asset_id_change_id", "cmms_asset_id", "change_id"),
     # A run's changes, counted by column.

@@ -64,6 +64,20 @@ def count_assets(conn: sa.Connection, sel: AssetSelection) -> int:
     return left if sel.batch is None else min(left, sel.batch)
 
 
+def count_matching(conn: sa.Connection, sel: AssetSelection) -> int:
+    """How many assets the selection's filters match, its offset and batch left aside."""
+    return count_assets(
+        conn, AssetSelection(customer_id=sel.customer_id, only_failed=sel.only_failed)
+    )
+
+
+def left_after(matching: int, sel: AssetSelection, taken: int) -> tuple[int, int | None]:
+    """(assets of the `matching` past the `taken` from the selection's offset, the offset of the
+    next batch or None when none are left): what a batched run leaves for later."""
+    left = max(0, matching - sel.offset - taken)
+    return left, (sel.offset + taken if left else None)
+
+
 def select_assets(
     conn: sa.Connection,
     sel: AssetSelection,

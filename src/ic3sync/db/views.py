@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ic3sync.errors import ErrorKind
-from ic3sync.model import LogStatus, RunScope, RunStatus, Trigger
+from ic3sync.model import ChangeSource, LogStatus, RunScope, RunStatus, Trigger
 
 
 class RunFilters(BaseModel):
@@ -207,7 +207,7 @@ class CustomerCount(BaseModel):
 
 
 class ChangeRow(BaseModel):
-    """One stored value a sync changed, old and new as stored (text)."""
+    """One stored value a sync or an import changed, old and new as stored (text)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -222,6 +222,7 @@ class ChangeRow(BaseModel):
                     "old_value": "Medium",
                     "new_value": "High",
                     "changed_at": "2026-11-24T01:00:03.412000Z",
+                    "source": "cmms",
                 }
             ]
         }
@@ -230,7 +231,7 @@ class ChangeRow(BaseModel):
     change_id: int
     asset_id: int
     cmms_asset_id: str
-    run_id: int
+    run_id: int | None = Field(description="the run that changed it; null for an import")
     table_name: str
     column_name: str = Field(
         description="the column; work-order columns carry their period (`upto.ticket_count`)"
@@ -238,6 +239,10 @@ class ChangeRow(BaseModel):
     old_value: str | None = None
     new_value: str | None = None
     changed_at: datetime
+    source: ChangeSource = Field(
+        description="`cmms`: a sync wrote what Innomaint sent; `register`: an import wrote the "
+        "sheet's value"
+    )
 
 
 class ChangePage(BaseModel):
@@ -248,12 +253,14 @@ class ChangePage(BaseModel):
 
 
 class ColumnChanges(BaseModel):
-    """How many values of one column changed, and in how many assets."""
+    """How many values of one column changed, and in how many assets, by a sync (`cmms`) or
+    an import (`register`)."""
 
     table_name: str
     column_name: str
     changes: int
     assets: int
+    source: ChangeSource = "cmms"
 
 
 class RunChanges(ChangePage):

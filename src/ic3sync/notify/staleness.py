@@ -20,6 +20,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def stale_warning(last: datetime | None, now: datetime, stale_after_h: int) -> str | None:
+    """What /healthz and the overview warn of when no full run has completed for
+    `stale_after_h` hours (`last`: when the last one completed); None while it is fresh."""
+    if last is None:
+        return "no full run has completed yet"
+    hours = (now - last).total_seconds() / 3600
+    if hours < stale_after_h:
+        return None
+    return (
+        f"no full run has completed for {hours:,.0f} hours (IC3_STALE_AFTER_H is "
+        f"{stale_after_h}); the last completed at {last:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 class StalenessWatch:
     """`check()` (called periodically) tells when the register went stale. Without any full
     run, the time is counted from the watch's start: a fresh install is not stale at once."""

@@ -74,6 +74,8 @@ def overview_context(reads: ReadModels, manager: RunManager, settings: Settings)
         "notify_on": settings.notify_on,
         "retention_days": settings.log_retention_days,
         "live_ms": LIVE_RUNNING_MS if running else LIVE_IDLE_MS,
+        "stale_warning": reads.stale_warning(settings.stale_after_h)[1],
+        "schedule_events": manager.schedule_events(),
     }
 
 

@@ -238,6 +238,7 @@ def run_page(
         "q": search or "",
         "live_ms": LIVE_RUNNING_MS,
         "cancellable": cancellable(run),
+        "left": reads.left_by_batch(run),
     }
     if is_live(request):
         return render(request, "_run_live.html", context)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query
 
 from ic3sync.api.deps import Reads
-from ic3sync.api.params import INT64_MAX, AssetId, ColumnName, Limit, Offset, RunId
+from ic3sync.api.params import INT64_MAX, AssetId, ColumnName, Limit, Offset, RunId, Source
 from ic3sync.api.routes.admin import admin_router
 from ic3sync.api.schemas import error_responses
 from ic3sync.db.views import ChangePage, RunChanges
@@ -25,12 +25,19 @@ router = admin_router()
     responses=error_responses(404),
 )
 def asset_changes(
-    reads: Reads, cmms_asset_id: AssetId, limit: Limit = 50, offset: Offset = 0
+    reads: Reads,
+    cmms_asset_id: AssetId,
+    source: Source = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ChangePage:
-    """Each stored value of the asset that a sync changed, with its old and new value as
-    stored (text) and the run that changed it. The asset's first sync is its baseline and
-    records none. 404 when the asset is not in the register."""
-    return reads.asset_changes(clean_asset_id(cmms_asset_id), limit=limit, offset=offset)
+    """Each stored value of the asset that a sync (`source` cmms, with the run that changed it)
+    or an import (`register`, no run) changed, with its old and new value as stored (text).
+    The asset's first sync, and its first import, record none. 404 when the asset is not in
+    the register."""
+    return reads.asset_changes(
+        clean_asset_id(cmms_asset_id), source=source, limit=limit, offset=offset
+    )
 
 
 @router.get(
@@ -72,9 +79,15 @@ def list_changes(
     customer_id: Annotated[
         int | None, Query(ge=0, le=INT64_MAX, description="only this customer's assets")
     ] = None,
+    source: Source = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> ChangePage:
     return reads.list_changes(
-        since=since, column=column, customer_id=customer_id, limit=limit, offset=offset
+        since=since,
+        column=column,
+        customer_id=customer_id,
+        source=source,
+        limit=limit,
+        offset=offset,
     )

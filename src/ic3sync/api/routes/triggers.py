@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from ic3sync.api.deps import Manager
+from ic3sync.api.deps import Manager, Reads
 from ic3sync.api.params import INT32_MAX, INT64_MAX, AssetId
 from ic3sync.api.routes.admin import PREFIX, admin_router
 from ic3sync.api.schemas import (
@@ -18,6 +18,7 @@ from ic3sync.api.schemas import (
     SyncResultBody,
     error_responses,
 )
+from ic3sync.db.selection import left_after
 from ic3sync.errors import NoAssetMatches
 from ic3sync.model import AssetSelection, no_match_result
 
@@ -39,6 +40,7 @@ router = admin_router()
 )
 def sync_batch(
     manager: Manager,
+    reads: Reads,
     batch: Annotated[int, Query(ge=1, le=INT32_MAX, description="at most this many assets")] = 100,
     offset: Annotated[
         int, Query(ge=0, le=INT32_MAX, description="skip this many assets of the register")
@@ -57,10 +59,14 @@ def sync_batch(
     Waits for the end and answers the SyncResult, or with `wait=false` answers 202 with the
     run_id at once. While any run is going (this service, another one, or the CLI): 409.
     A selection that matches no asset starts no run: 200 with `status` "no_match", `run_id`
-    null and the selection in `detail` (with `wait=false` too)."""
+    null and the selection in `detail` (with `wait=false` too). `batch` defaults to 100:
+    `remaining` says how many assets the batch left for later and `next_offset` where the next
+    batch starts (null when nothing is left)."""
     selection = AssetSelection(
         batch=batch, offset=offset, customer_id=customer_id, only_failed=only_failed
     )
+    # Counted before the run: an only-failed run's assets leave the filter as they succeed.
+    matching = reads.count_matching(selection)
     try:
         handle = manager.start(selection, trigger="api")
     except NoAssetMatches as exc:
@@ -71,7 +77,9 @@ def sync_batch(
         location = f"{PREFIX}/runs/{handle.run_id}"
         body = RunStarted(run_id=handle.run_id, location=location)
         return JSONResponse(body.model_dump(), status_code=202, headers={"Location": location})
-    return SyncResultBody.of(handle.wait())
+    result = handle.wait()
+    remaining, next_offset = left_after(matching, selection, result.total)
+    return SyncResultBody(**result.as_dict(), remaining=remaining, next_offset=next_offset)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from ic3sync.db.schema import asset_change, asset_master
 from ic3sync.db.selection import find_asset
 from ic3sync.db.views import ChangePage, ChangeRow, ColumnChanges, RunChanges
 from ic3sync.errors import AssetNotFound
+from ic3sync.model import ChangeSource
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -36,9 +37,12 @@ def _change_filters(
     customer_id: int | None = None,
     cmms_asset_id: str | None = None,
     run_id: int | None = None,
+    source: ChangeSource | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     c = asset_change.c
     where: list[sa.ColumnElement[bool]] = []
+    if source is not None:
+        where.append(c.source == source)
     if since is not None:
         where.append(c.changed_at >= _as_utc(since))
     if column is not None:
@@ -79,12 +83,17 @@ def _change_page(
 
 
 def asset_changes(
-    conn: sa.Connection, cmms_asset_id: str, *, limit: int = 50, offset: int = 0
+    conn: sa.Connection,
+    cmms_asset_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    source: ChangeSource | None = None,
 ) -> ChangePage:
     """An asset's changes, newest first; AssetNotFound when it is not in the register."""
     if find_asset(conn, cmms_asset_id) is None:
         raise AssetNotFound(cmms_asset_id)
-    where = _change_filters(cmms_asset_id=cmms_asset_id)
+    where = _change_filters(cmms_asset_id=cmms_asset_id, source=source)
     return _change_page(conn, where, asset_change.c.change_id.desc(), limit, offset)
 
 
@@ -95,12 +104,18 @@ def list_changes(
     column: str | None = None,
     customer_id: int | None = None,
     cmms_asset_id: str | None = None,
+    source: ChangeSource | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> ChangePage:
-    """Changes across the register, newest first."""
+    """Changes across the register, newest first: a sync's (`cmms`), an import's (`register`),
+    or both."""
     where = _change_filters(
-        since=since, column=column, customer_id=customer_id, cmms_asset_id=cmms_asset_id
+        since=since,
+        column=column,
+        customer_id=customer_id,
+        cmms_asset_id=cmms_asset_id,
+        source=source,
     )
     return _change_page(conn, where, asset_change.c.change_id.desc(), limit, offset)
 
@@ -114,25 +129,31 @@ def iter_changes(conn: sa.Connection, *, chunk: int = 2000, **filters: Any) -> I
 
 
 def change_counts(
-    conn: sa.Connection, *, since: datetime | None = None, run_id: int | None = None
+    conn: sa.Connection,
+    *,
+    since: datetime | None = None,
+    run_id: int | None = None,
+    source: ChangeSource | None = None,
 ) -> list[ColumnChanges]:
     """Changes counted by column (and the assets they touched), most changed first."""
     c = asset_change.c
     n = sa.func.count().label("n")
     rows = conn.execute(
-        sa.select(c.table_name, c.column_name, n, sa.func.count(sa.distinct(c.asset_id)))
-        .where(*_change_filters(since=since, run_id=run_id))
-        .group_by(c.table_name, c.column_name)
-        .order_by(n.desc(), c.table_name, c.column_name)
+        sa.select(c.table_name, c.column_name, c.source, n, sa.func.count(sa.distinct(c.asset_id)))
+        .where(*_change_filters(since=since, run_id=run_id, source=source))
+        .group_by(c.table_name, c.column_name, c.source)
+        .order_by(n.desc(), c.table_name, c.column_name, c.source)
     )
     return [
-        ColumnChanges(table_name=t, column_name=col, changes=k, assets=a) for t, col, k, a in rows
+        ColumnChanges(table_name=t, column_name=col, source=src, changes=k, assets=a)
+        for t, col, src, k, a in rows
     ]
 
 
 def run_change_counts(conn: sa.Connection, run_id: int) -> list[tuple[str, int]]:
-    """(column_name, assets changed) of a run, most changed first: for a run's summary."""
-    return [(c.column_name, c.assets) for c in change_counts(conn, run_id=run_id)]
+    """(column_name, assets changed) of a run, most changed first: for a run's summary. Only
+    what the CMMS changed: a run's notice tells what Innomaint sent, not the register's edits."""
+    return [(c.column_name, c.assets) for c in change_counts(conn, run_id=run_id, source="cmms")]
 
 
 def run_changes(
