@@ -68,15 +68,17 @@ def test_the_asset_timeline_the_runs_changes_and_the_downloads(
     timeline = page.locator("#asset-changes")
     expect(timeline.locator(".timeline-entry")).to_have_count(1)
     expect(timeline.locator(".timeline-when")).to_contain_text(f"run {run_id}")
-    entry = timeline.locator(".changes li", has=page.locator(".change-column", has_text="mttr"))
+    entry = timeline.locator(".changes li", has=page.locator(".change-column", has_text="MTTR"))
     expect(entry.locator("del")).to_have_text("10:00:00")
     expect(entry.locator("ins")).to_have_text(data["performance"]["mttr"])
     crit = timeline.locator(
-        ".changes li", has=page.locator(".change-column", has_text="criticality")
+        ".changes li", has=page.locator(".change-column", has_text="Criticality")
     )
     expect(crit.locator("del")).to_have_text("Was-Low")
     expect(crit.locator("ins")).to_have_text(data["data"]["criticality"])
-    expect(timeline).to_contain_text("upto.ticket_count")
+    expect(timeline).to_contain_text("Tickets (to date)")
+    # The label reads as in the tables; the database name is one hover away.
+    expect(entry.locator(".change-column")).to_have_attribute("title", "ic3_asset_performance.mttr")
     backend = request.node.callspec.params["db_url"]
     if backend == "postgresql":
         timeline.scroll_into_view_if_needed()
@@ -93,8 +95,8 @@ def test_the_asset_timeline_the_runs_changes_and_the_downloads(
         row.locator("th").inner_text(): [int(x) for x in row.locator("td").all_inner_texts()]
         for row in section.locator("table.change-counts tbody tr").all()
     }
-    assert counts["criticality"] == [3, 3] and counts["in_charge_person"] == [3, 3], counts
-    assert counts["mttr"] == [1, 1] and counts["upto.ticket_count"] == [12, 12], counts
+    assert counts["Criticality"] == [3, 3] and counts["In charge"] == [3, 3], counts
+    assert counts["MTTR"] == [1, 1] and counts["Tickets (to date)"] == [12, 12], counts
     # Most changed column first, and open.
     first = section.locator("details.column-changes").first
     expect(first).to_have_attribute("id", "col-upto.ticket_count")

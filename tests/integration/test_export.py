@@ -280,7 +280,9 @@ def test_a_runs_failures_and_the_changes_as_files(engine, tmp_path):
     lines = list(csv.reader((tmp_path / "c.csv").open(encoding="utf-8-sig")))
     assert n == 2 == len(lines) - 1
     assert lines[0][:5] == ["changed_at", "cmms_asset_id", "field", "old_value", "new_value"]
-    assert {(r[7], r[3]) for r in lines[1:]} == {("mttr", "10:00:00")}
+    column, old = lines[0].index("column_name"), lines[0].index("old_value")
+    assert {(r[column], r[old]) for r in lines[1:]} == {("mttr", "10:00:00")}
+    assert {r[lines[0].index("source")] for r in lines[1:]} == {"cmms"}
 
 
 def test_the_register_csv_keeps_formula_text_inert(engine, tmp_path: Path):
@@ -320,7 +322,7 @@ def test_the_register_as_it_stood_at_the_end_of_a_day(engine, tmp_path):
             .values(created_at=_at(21, 0))
         )
         # Two later changes of one value: the first after the moment holds the value then.
-        base = {"asset_id": first_id, "cmms_asset_id": IDS[0], "run_id": 1}
+        base = {"asset_id": first_id, "cmms_asset_id": IDS[0], "run_id": 1, "source": "cmms"}
         conn.execute(
             sa.insert(asset_change),
             [

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from ic3sync import __version__
+from ic3sync import __version__, labels
 from ic3sync.api import present
 from ic3sync.api.dashboard.sessions import has_session
 from ic3sync.config import Settings
@@ -69,6 +69,7 @@ def _environment() -> jinja2.Environment:
         asset_url=asset_url,
         quote_id=quote_id,
         words=words,
+        label=labels.label,
     )
     env.globals["split_reason"] = present.split_reason
     env.tests["datetime"] = lambda value: isinstance(value, datetime)
