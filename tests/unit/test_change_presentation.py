@@ -56,3 +56,25 @@ def test_changes_group_by_column_in_first_seen_order():
     grouped = by_column(rows)
     assert list(grouped) == ["mttr", "criticality"]
     assert [c.change_id for c in grouped["mttr"]] == [1, 3]
+
+
+def test_a_new_value_the_sync_could_not_use_is_not_shown_as_a_good_one():
+    from ic3sync.api.dashboard.templating import environment
+    from ic3sync.api.present import unusable
+
+    assert unusable("mttr", "x:y") and unusable("availability", "n/a")
+    assert not unusable("mttr", "10:00:00") and not unusable("criticality", "x:y")
+    bad = _change(7, 9, "mttr").model_copy(update={"new_value": "x:y"})
+    good = _change(6, 9, "criticality")
+    html = (
+        environment()
+        .get_template("_asset_changes.html")
+        .render(
+            timeline=timeline([bad, good]),
+            changes_total=2,
+            timeline_shown=2,
+            when=lambda at: at.isoformat(),
+        )
+    )
+    assert '<ins class="new unusable">x:y</ins>' in html
+    assert '<ins class="new">y</ins>' in html and html.count("could not be used") == 1

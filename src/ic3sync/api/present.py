@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from ic3sync.db.views import AssetDetail, ChangeRow, FailureGroup, RunView
 from ic3sync.durations import duration
 from ic3sync.errors import HTTP_KINDS, ErrorKind
+from ic3sync.mapping import COMPANIONS
+from ic3sync.parsing import Unparseable, is_empty
 
 # --- what the API answers -------------------------------------------------------------------
 
@@ -335,3 +337,16 @@ def by_column(changes: Iterable[ChangeRow]) -> dict[str, list[ChangeRow]]:
     for c in changes:
         out.setdefault(c.column_name, []).append(c)
     return out
+
+
+def unusable(column_name: str, value: str | None) -> bool:
+    """Whether a recorded value as sent ("x:y" for an MTTR, "n/a" for an availability) is one
+    the sync could not use: its parsed companion was stored as NULL (rule 5). A change to such a
+    value is shown as what it is, not as a good new value."""
+    if column_name not in COMPANIONS or value is None or is_empty(value):
+        return False
+    try:
+        COMPANIONS[column_name][1](value)
+    except Unparseable:
+        return True
+    return False

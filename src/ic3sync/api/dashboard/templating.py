@@ -53,7 +53,7 @@ def words(text: str) -> Markup:
     )
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ic3sync.api", "templates"),
         autoescape=True,
@@ -72,11 +72,12 @@ def _environment() -> jinja2.Environment:
         label=labels.label,
     )
     env.globals["split_reason"] = present.split_reason
+    env.tests["unusable_for"] = lambda value, column: present.unusable(column, value)
     env.tests["datetime"] = lambda value: isinstance(value, datetime)
     return env
 
 
-_env = _environment()
+_env = environment()
 
 
 def query_string(request: Request, **changes: Any) -> str:
