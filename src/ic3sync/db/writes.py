@@ -114,10 +114,14 @@ def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) ->
     upsert_workorders(conn, asset_id, rows.workorders, now)
 
 
+# Built once: its values travel as parameters.
+_LOG_INSERT = sa.insert(sync_log)
+
+
 def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Log rows, all with the same keys (one asset's, or the skipped rest of a run)."""
     if rows:
-        conn.execute(sa.insert(sync_log), list(rows))
+        conn.execute(_LOG_INSERT, list(rows))
 
 
 def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> None:
