@@ -23,7 +23,7 @@ from ic3sync.innomaint.answer import compression, interpret, trimmed, unanswered
 from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, httpx_client
 from ic3sync.innomaint.models import AssetResponse
 from ic3sync.innomaint.safe_text import DEFAULT_MAX_FIELD_CHARS
-from ic3sync.innomaint.watch import Watch
+from ic3sync.innomaint.watch import Exchange, Watch
 from ic3sync.redact import RedactingFilter, Redactor
 from ic3sync.retrying import Backoff, retrying
 from ic3sync.urls import strip_credentials, without_credentials
@@ -81,31 +81,6 @@ class _Call:
     serialnumber: str
     attempts: int = 0
     http_ms: float = 0.0
-
-
-@dataclass(slots=True)
-class _Exchange:
-    """What httpx's trace tells of one request: when the last of it had left (None from a
-    transport that sends out of sight), whether a connection was opened for it, and whether its
-    answer's head came."""
-
-    watch: Watch
-    sent_at: float | None = None
-    sent: bool = False
-    connected: bool = False
-    answered: bool = False
-
-    def __call__(self, event: str, info: dict[str, Any]) -> None:
-        self.watch(event, info)
-        if event.endswith(".connect_tcp.complete"):
-            self.connected = True
-        elif event.endswith(".send_request_headers.started"):
-            self.sent = True
-        elif event.endswith(".send_request_body.complete"):
-            # Stamped once the whole request is out: it cannot reach the vendor after this.
-            self.sent_at = time.monotonic()
-        elif event.endswith(".receive_response_headers.complete"):
-            self.answered = True
 
 
 class InnomaintClient:
@@ -302,9 +277,9 @@ class InnomaintClient:
         )
         return response, status
 
-    def _request(self, serialnumber: str) -> tuple[httpx.Request, _Exchange]:
+    def _request(self, serialnumber: str) -> tuple[httpx.Request, Exchange]:
         """The POST of one asset's id, and the trace that will tell how it went."""
-        trace = _Exchange(self._watch)
+        trace = Exchange(self._watch)
         request = self._http.build_request(
             "POST",
             self._target,
@@ -314,7 +289,7 @@ class InnomaintClient:
         return request, trace
 
     def _exchange(
-        self, request: httpx.Request, trace: _Exchange, deadline: float
+        self, request: httpx.Request, trace: Exchange, deadline: float
     ) -> tuple[int, httpx.Headers, bytes]:
         """Sends `request` and reads the answer whole, within the cap and the deadline,
         checking the cancel event between chunks."""
