@@ -4,6 +4,7 @@ run's result, and the closed sets of run statuses, log statuses and triggers, de
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
@@ -100,10 +101,14 @@ class AssetRef:
     customer_id: int | None
 
 
+# C0 (NUL to US) and DEL.
+_ID_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def has_control_character(text: str) -> bool:
     """Whether `text` holds a control character (a line break, a tab, NUL...): no asset id
     does, so the importer refuses such an id and a lookup knows it cannot be in the register."""
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+    return _ID_CONTROL.search(text) is not None
 
 
 def clean_asset_id(raw: str) -> str:

@@ -386,6 +386,26 @@ def test_request_starts_are_at_least_rate_ms_apart() -> None:
     assert min(vendor.spacing()) >= 0.05
 
 
+def test_spacing_counts_from_when_the_previous_request_had_left() -> None:
+    # The first request leaves 0.2 s after its turn (a connection opened for it); the second
+    # is sent at once. Counted from the turns, the vendor would see them 0.05 s apart.
+    left: list[float] = []
+
+    def sends(request: httpx.Request) -> httpx.Response:
+        if not left:
+            time.sleep(0.2)
+        trace = request.extensions["trace"]
+        trace("http11.send_request_headers.started", {})
+        trace("http11.send_request_body.complete", {})
+        left.append(time.monotonic())
+        return ok()
+
+    with client_for(Vendor(sends), rate_ms=250) as client:
+        client.fetch(ASSET)
+        client.fetch(ASSET)
+    assert left[1] - left[0] >= 0.25
+
+
 def test_a_slow_answer_counts_toward_the_spacing_so_no_extra_wait_is_added() -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         time.sleep(0.3)

@@ -94,10 +94,14 @@ def upsert_performance(
 def upsert_workorders(
     conn: sa.Connection, asset_id: int, periods: Iterable[Mapping[str, Any]], now: datetime
 ) -> None:
-    # A statement a period: the API may send different fields for each.
+    # The API may send different fields for each period: the periods that have the same ones
+    # (nearly always all of them) go in one execution.
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for period in periods:
         row = {"asset_id": asset_id, **period, "updated_at": now}
-        _upsert(conn, workorder_summary, ("asset_id", "period_type"), [row])
+        shapes.setdefault(tuple(row), []).append(row)
+    for rows in shapes.values():
+        _upsert(conn, workorder_summary, ("asset_id", "period_type"), rows)
 
 
 def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) -> None:
@@ -110,10 +114,14 @@ def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) ->
     upsert_workorders(conn, asset_id, rows.workorders, now)
 
 
+# Built once: its values travel as parameters.
+_LOG_INSERT = sa.insert(sync_log)
+
+
 def insert_logs(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Log rows, all with the same keys (one asset's, or the skipped rest of a run)."""
     if rows:
-        conn.execute(sa.insert(sync_log), list(rows))
+        conn.execute(_LOG_INSERT, list(rows))
 
 
 def heartbeat(conn: sa.Connection, run_id: int, values: Mapping[str, Any]) -> None:

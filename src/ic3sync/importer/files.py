@@ -35,15 +35,12 @@ _SUPPORTED = (".xlsx", ".csv")
 def _guarded(
     source: str, rows: Iterator[Sequence[object]], what: str
 ) -> Iterator[Sequence[object]]:
-    """Turn a reader's failure half-way through the file into an ImportFileError."""
-    while True:
-        try:
-            cells = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:
-            raise ImportFileError(source, f"cannot be read as {what}: {exc}") from None
-        yield cells
+    """Turn a reader's failure half-way through the file into an ImportFileError. What the
+    caller raises between rows is not the reader's, and never reaches this handler."""
+    try:
+        yield from rows
+    except Exception as exc:
+        raise ImportFileError(source, f"cannot be read as {what}: {exc}") from None
 
 
 Rows = Iterator[Sequence[object]]

@@ -202,24 +202,32 @@ def parse_register(
     header_row, header_cells = _find_header(source, numbered, sheet_note(sheet, sheets))
     columns = _map_header(source, header_row, header_cells)
 
-    plan = [(columns.get(field), _CONVERTERS[field]) for field in (ID_FIELD, *VALUE_FIELDS)]
+    wanted = (ID_FIELD, *VALUE_FIELDS)
+    # (the value's place in the row, its column, the column's cell index, its converter) for
+    # the fields the sheet has; a field it lacks stays None on every row.
+    plan = [
+        (place, column, column.index, _CONVERTERS[field])
+        for place, field in enumerate(wanted)
+        if (column := columns.get(field)) is not None
+    ]
     parsed: list[RegisterRow] = []
     problems: list[tuple[int, str]] = []
     first_seen: dict[str, int] = {}
     blank_rows = pending_blank = 0
     for row, cells in numbered:
         width = len(cells)
-        values: list[Any] = []
+        values: list[Any] = [None] * len(wanted)
         cell_errors: list[str] = []
-        for column, convert in plan:
-            value = cells[column.index] if column is not None and column.index < width else None
+        for place, column, index, convert in plan:
+            if index >= width or (value := cells[index]) is None:
+                continue
             try:
-                values.append(None if value is None else convert(value))
+                values[place] = convert(value)
             except CellError as exc:
                 cell_errors.append(f"{column} {exc}")
-                values.append(value)
+                values[place] = value
         # Only the columns the import reads count: a note in an ignored column is not a row.
-        if values.count(None) == len(values):
+        if values.count(None) == len(wanted):
             pending_blank += 1
             continue
         # Blank rows after the last asset are the sheet's end, not skipped rows.

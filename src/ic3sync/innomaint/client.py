@@ -4,6 +4,7 @@ redaction."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -22,7 +23,7 @@ from ic3sync.innomaint.answer import compression, interpret, trimmed, unanswered
 from ic3sync.innomaint.connection import HTTP_LOGGERS, check_token, check_url, httpx_client
 from ic3sync.innomaint.models import AssetResponse
 from ic3sync.innomaint.safe_text import DEFAULT_MAX_FIELD_CHARS
-from ic3sync.innomaint.watch import Watch
+from ic3sync.innomaint.watch import Exchange, Watch
 from ic3sync.redact import RedactingFilter, Redactor
 from ic3sync.retrying import Backoff, retrying
 from ic3sync.urls import strip_credentials, without_credentials
@@ -50,9 +51,6 @@ class ClientFactory(Protocol):
     ) -> InnomaintClient: ...
 
 
-# The vendor sees a request when it arrives, and arrival jitters by a fraction of a millisecond
-# on either side; this margin keeps the spacing it observes at or above INNOMAINT_RATE_MS.
-SPACING_MARGIN_S = 0.001
 MB = 1024 * 1024
 
 
@@ -83,31 +81,6 @@ class _Call:
     serialnumber: str
     attempts: int = 0
     http_ms: float = 0.0
-
-
-@dataclass(slots=True)
-class _Exchange:
-    """What httpx's trace tells of one request: when it left (a transport that sends out of
-    sight tells nothing: then it is taken to leave now), whether a connection was opened for
-    it, and whether its answer's head came."""
-
-    sent_at: float
-    watch: Watch
-    sent: bool = False
-    connected: bool = False
-    answered: bool = False
-
-    def __call__(self, event: str, info: dict[str, Any]) -> None:
-        self.watch(event, info)
-        if event.endswith(".connect_tcp.complete"):
-            self.connected = True
-        elif event.endswith(".send_request_headers.started"):
-            self.sent = True
-        elif event.endswith(".send_request_body.complete"):
-            # Stamped once the whole request is out: it cannot reach the vendor after this.
-            self.sent_at = time.monotonic()
-        elif event.endswith(".receive_response_headers.complete"):
-            self.answered = True
 
 
 class InnomaintClient:
@@ -147,6 +120,8 @@ class InnomaintClient:
                 "INNOMAINT_TIMEOUT_S and INNOMAINT_MAX_RESPONSE_MB must be > 0"
             )
         self.url = url
+        # Parsed once: httpx would parse (and check every character of) a string per request.
+        self._target = httpx.URL(url)
         self.max_response_mb = max_response_mb
         self.max_consecutive_failures = max_consecutive_failures
         self.max_field_chars = max_field_chars
@@ -245,10 +220,12 @@ class InnomaintClient:
     # -- one attempt -------------------------------------------------------------------------
 
     def _attempt(self, call: _Call) -> tuple[AssetResponse, int]:
+        # Built before the wait, so that the turn ends with the request ready to go out: its
+        # building does not lengthen the spacing the vendor sees.
+        request, trace = self._request(call.serialnumber)
         self._wait_for_turn()
         call.attempts += 1
         self.requests_sent += 1
-        body = json.dumps({"serialnumber": call.serialnumber}).encode()
         started = time.perf_counter()
         waited = 0.0
         # One deadline covers connecting, sending and reading the whole answer (rule 9).
@@ -257,14 +234,15 @@ class InnomaintClient:
         self._watch.arm(deadline)
         try:
             try:
-                answer = self._exchange(body, deadline)
+                answer = self._exchange(request, trace, deadline)
             except _Unanswered:
                 # Sent again on a new connection, in this attempt and its deadline, and in its
                 # turn: the vendor may have seen the first one.
                 paused = time.perf_counter()
+                request, trace = self._request(call.serialnumber)
                 self._wait_for_turn()
                 waited = time.perf_counter() - paused
-                answer = self._exchange(body, deadline)
+                answer = self._exchange(request, trace, deadline)
         except _TooLarge as exc:
             failure = VendorRejected(
                 "answer too large: more than INNOMAINT_MAX_RESPONSE_MB "
@@ -299,21 +277,29 @@ class InnomaintClient:
         )
         return response, status
 
-    def _exchange(self, body: bytes, deadline: float) -> tuple[int, httpx.Headers, bytes]:
-        """POSTs `body` and reads the answer whole, within the cap and the deadline, checking
-        the cancel event between chunks."""
-        trace = _Exchange(sent_at=time.monotonic(), watch=self._watch)
+    def _request(self, serialnumber: str) -> tuple[httpx.Request, Exchange]:
+        """The POST of one asset's id, and the trace that will tell how it went."""
+        trace = Exchange(self._watch)
+        request = self._http.build_request(
+            "POST",
+            self._target,
+            content=json.dumps({"serialnumber": serialnumber}).encode(),
+            extensions={"trace": trace},
+        )
+        return request, trace
+
+    def _exchange(
+        self, request: httpx.Request, trace: Exchange, deadline: float
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """Sends `request` and reads the answer whole, within the cap and the deadline,
+        checking the cancel event between chunks."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise httpx.ConnectTimeout("the attempt's deadline has passed")
+        # httpx's documented request extension: what is left of the attempt's deadline.
+        request.extensions["timeout"] = httpx.Timeout(left).as_dict()
         try:
-            with self._http.stream(
-                "POST",
-                self.url,
-                content=body,
-                timeout=httpx.Timeout(left),
-                extensions={"trace": trace},
-            ) as response:
+            with contextlib.closing(self._http.send(request, stream=True)) as response:
                 status, headers = response.status_code, response.headers
                 declared = headers.get("Content-Length") or ""
                 if declared.isascii() and declared.isdigit() and int(declared) > self._cap:
@@ -338,7 +324,8 @@ class InnomaintClient:
                 raise _Unanswered from None
             raise
         finally:
-            self._note_sent(trace.sent_at)
+            if trace.sent_at is not None:
+                self._note_sent(trace.sent_at)
         return status, headers, bytes(content)
 
     def _transport_error(self, exc: httpx.HTTPError, attempts: int) -> VendorError:
@@ -352,9 +339,17 @@ class InnomaintClient:
     # -- waiting -----------------------------------------------------------------------------
 
     def _wait_for_turn(self) -> None:
-        """Space request starts at least rate_ms apart; time spent answering counts."""
+        """Space request starts at least rate_ms apart; time spent answering counts.
+
+        The turn of a request ends rate_ms after the previous request had wholly left (its
+        last byte handed to the network: `_note_sent`), and the request is ready to go out
+        when it ends. Whatever moment of a request the vendor counts as its start, its first
+        byte's arrival or its last, the previous request's came no later than the last byte
+        left, and this one's no earlier than its turn ended: the vendor sees the starts at
+        least rate_ms apart with no margin added, up to the variation of the network's own
+        delay between the two, which no margin of the client's could bound."""
         if self._last_start is not None and self.rate_ms > 0:
-            due = self._last_start + self.rate_ms / 1000.0 + SPACING_MARGIN_S
+            due = self._last_start + self.rate_ms / 1000.0
             while (remaining := due - time.monotonic()) > 0:
                 self._pause(remaining)
         if self._cancel.is_set():
@@ -362,10 +357,11 @@ class InnomaintClient:
         self._last_start = time.monotonic()
 
     def _note_sent(self, sent: float) -> None:
-        """The turn's start moved to when the request left, if it left later. The vendor counts
-        a request from its arrival: a connection opened for it (a TLS handshake, a slow
-        connect) between the turn and the send would otherwise come out of the next spacing,
-        which the vendor would see short by as much."""
+        """The turn's start moved to when the request had wholly left, if later. A connection
+        opened for it (a TLS handshake, a slow connect) between the turn and the send would
+        otherwise come out of the next spacing, which the vendor would see short by as much. A
+        transport that sends out of sight (a test's scripted vendor) tells nothing: its
+        request counts from its turn."""
         if self._last_start is not None and sent > self._last_start:
             self._last_start = sent
 

@@ -117,6 +117,17 @@ def _needs_care(value: Any, max_chars: int) -> bool:
     return False
 
 
+def _safe_as_sent(body: bytes | str, max_chars: int) -> bool:
+    """Whether no string of `body` can need care, told from the body whole. Without a
+    backslash a JSON text has no escapes: each of its strings, keys included, is a piece of it
+    between two quotes, with no character the body lacks and no longer than the longest such
+    piece. A body with a control character anywhere, whitespace between tokens included, is
+    checked string by string."""
+    if not isinstance(body, str) or "\\" in body or needs_care(body, len(body)):
+        return False
+    return max(map(len, body.split('"'))) <= max_chars
+
+
 def _sections(answer: AssetResponse) -> list[_Section]:
     body = answer.response
     sections: list[_Section | None] = [body.data, body.performance]
@@ -158,7 +169,10 @@ def parse_response(
                 answer.status is True
                 and answer.response_code in _SUCCESS_CODES
                 # Nearly every answer has nothing to make safe; the few that do are read again.
-                and not any(_needs_care(s.sent(), max_field_chars) for s in _sections(answer))
+                and (
+                    _safe_as_sent(body, max_field_chars)
+                    or not any(_needs_care(s.sent(), max_field_chars) for s in _sections(answer))
+                )
             ):
                 return answer
     safe = SafeText(max_field_chars)

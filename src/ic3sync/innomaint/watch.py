@@ -4,13 +4,17 @@ httpx bounds each read by a timeout fixed when the request starts, and the clien
 deadline and the cancel event between the chunks it reads. Neither ends a read that waits: a
 vendor that says nothing after its head, or drips its head, would hold the run past the
 deadline, and a cancel until the read's timeout. The watch shuts the connection down (httpcore's
-documented `network_stream` and its `get_extra_info`), which wakes that read at once."""
+documented `network_stream` and its `get_extra_info`), which wakes that read at once.
+
+Both learn of a request through httpx's trace extension: `Exchange` is the trace of one request,
+which hands the watch its connection and tells the client when the request had left."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Cause = Literal["deadline", "cancel"]
@@ -78,3 +82,28 @@ def _shut(stream: Any) -> None:
     if connection is not None:
         with contextlib.suppress(OSError):  # already closed: nothing left to wake
             connection.shutdown(_BOTH_WAYS)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What httpx's trace tells of one request: when the last of it had left (None from a
+    transport that sends out of sight), whether a connection was opened for it, and whether its
+    answer's head came."""
+
+    watch: Watch
+    sent_at: float | None = None
+    sent: bool = False
+    connected: bool = False
+    answered: bool = False
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        self.watch(event, info)
+        if event.endswith(".connect_tcp.complete"):
+            self.connected = True
+        elif event.endswith(".send_request_headers.started"):
+            self.sent = True
+        elif event.endswith(".send_request_body.complete"):
+            # Stamped once the whole request is out: it cannot reach the vendor after this.
+            self.sent_at = time.monotonic()
+        elif event.endswith(".receive_response_headers.complete"):
+            self.answered = True
