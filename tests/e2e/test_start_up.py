@@ -57,7 +57,7 @@ def _loaded(listing: Path) -> set[str]:
     return set(listing.read_text().split())
 
 
-def _wait_for_a_listing_after(listing: Path, moment: float, timeout: float = 20.0) -> None:
+def _wait_for_a_listing_after(listing: Path, moment: float, timeout: float = 60.0) -> None:
     """Wait until the listing was written after `moment` (the process writes it every 0.1 s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
