@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format bench bench-prune faults screenshots notify-samples clean
+.PHONY: demo test thorough lint format bench bench-prune faults screenshots notify-samples clean
 # axe-core, the accessibility checker the browser tests run in Chromium, from npm.
 AXE := .tools/node_modules/axe-core/axe.min.js
 
@@ -31,6 +31,11 @@ $(AXE):
 test: lint $(AXE)
 	$(BIN)/python -m compileall -q src tests
 	$(BIN)/python -m pytest -q
+
+# The generated-input tests (hypothesis, schemathesis) with several times the examples `make test`
+# draws: the parser's bodies and every API operation.
+thorough: $(STAMP)
+	IC3_TEST_THOROUGH=1 $(BIN)/python -m pytest -q tests/unit/test_response_parsing.py tests/e2e/test_schemathesis.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,6 +38,15 @@ BACKENDS = ["sqlite", "postgresql"]
 settings.register_profile("ic3sync", deadline=None)
 settings.load_profile("ic3sync")
 
+# `make thorough` sets this: the generated-input tests then draw several times the examples
+# `make test` draws, which keeps the suite within its minutes.
+THOROUGH = bool(os.environ.get("IC3_TEST_THOROUGH"))
+
+
+def examples(quick: int, thorough: int) -> int:
+    """How many examples a generated-input test draws: `thorough` under `make thorough`."""
+    return thorough if THOROUGH else quick
+
 
 def _admin_engine() -> sa.Engine:
     return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

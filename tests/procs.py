@@ -118,7 +118,14 @@ def _someone_writes(engine: Any) -> bool:
         )
 
 
-def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+# How long a process may take to answer its first request. It answers within a second or two on
+# a quiet machine; the wait ends as soon as it does, so only a loaded machine meets the bound.
+READY_TIMEOUT_S = 90.0
+
+
+def wait_http(
+    url: str, timeout: float = READY_TIMEOUT_S, proc: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:

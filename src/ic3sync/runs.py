@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
@@ -34,7 +34,6 @@ from ic3sync.errors import (
     ServiceStopping,
 )
 from ic3sync.innomaint.client import ClientFactory, InnomaintClient
-from ic3sync.metrics import SyncMetrics
 from ic3sync.model import (
     AssetOutcome,
     AssetRef,
@@ -46,6 +45,11 @@ from ic3sync.model import (
 )
 from ic3sync.notify import Notifications
 from ic3sync.sync import Fetcher, asset_synced, one_asset, run_options, run_sync
+
+if TYPE_CHECKING:
+    # prometheus_client is loaded only where a RunManager is made: a command line run has
+    # no metrics to serve and starts without it.
+    from ic3sync.metrics import SyncMetrics
 
 log = logging.getLogger("ic3sync.runs")
 T = TypeVar("T")
@@ -159,7 +163,11 @@ class RunManager:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.metrics = metrics or SyncMetrics()
+        if metrics is None:
+            from ic3sync.metrics import SyncMetrics
+
+            metrics = SyncMetrics()
+        self.metrics = metrics
         self.notifications = notifications or Notifications(())
         self._client_factory = client_factory
         self._handles: dict[int, RunHandle] = {}

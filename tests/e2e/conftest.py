@@ -15,7 +15,14 @@ import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
 from tests.helpers import seed_assets
-from tests.procs import base_env, free_port, ic3sync_cmd, simulator_process, stop
+from tests.procs import (
+    READY_TIMEOUT_S,
+    base_env,
+    free_port,
+    ic3sync_cmd,
+    simulator_process,
+    stop,
+)
 
 ADMIN_TOKEN = "admin-token-5f1c9a7e-0b2d-4e8a-9c3f"
 BROKEN = "Site Z_BROKEN_01"  # the simulator answers 404 for it
@@ -58,7 +65,7 @@ class ServerProcess:
             time.sleep(0.05)
 
 
-def wait_ready(server: ServerProcess, timeout: float = 30) -> None:
+def wait_ready(server: ServerProcess, timeout: float = READY_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:

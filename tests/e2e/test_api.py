@@ -15,9 +15,17 @@ import sqlalchemy as sa
 
 from ic3sync.db.migrate import head_revision
 from ic3sync.innomaint.simulator import asset_payload
-from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, PREFIX, asset_ids
+from tests.e2e.conftest import (
+    ADMIN_TOKEN,
+    BROKEN,
+    PREFIX,
+    ServerProcess,
+    asset_ids,
+    launch_server,
+    wait_ready,
+)
 from tests.helpers import TOKEN, master, seed_assets, table_rows
-from tests.procs import base_env, ic3sync_cmd, run_cli
+from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
 
 SPACED = "Delhi Cantt Naraina_BP_01"
 # Request spacing that makes a run of SLOW_ASSETS last a few seconds.
@@ -219,17 +227,30 @@ def test_health_answers_503_naming_what_to_do_while_the_schema_is_behind_the_cod
 
 
 def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(
-    register, start_server
+    register, db_url, tmp_path
 ):
-    seed_assets(register, asset_ids(12))
-    server = start_server(INNOMAINT_RATE_MS="60")
+    ids = asset_ids(12)
+    seed_assets(register, ids)
+    # The vendor holds the fifth asset until the test releases it: the run is seen midway
+    # however slow the machine, and ends as soon as it may.
+    with simulator_process(tmp_path, faults={ids[4]: "held"}) as api:
+        # Requests 60 ms apart: by the fifth, the run has taken long enough to show an ETA.
+        server = launch_server(db_url, api, tmp_path, INNOMAINT_RATE_MS="60")
+        try:
+            wait_ready(server)
+            _watch_a_background_run(server, register, api)
+        finally:
+            server.stop()
+
+
+def _watch_a_background_run(server: ServerProcess, register: sa.Engine, api: str) -> None:
     started = server.http.post(f"{PREFIX}/sync", params={"wait": "false", "batch": 10})
     assert started.status_code == 202
     run_id = started.json()["run_id"]
     assert started.headers["Location"] == f"{PREFIX}/runs/{run_id}"
 
-    midway = server.wait_for_run(run_id, running)
-    assert 1 <= midway["done"] < midway["total"] == 10
+    midway = server.wait_for_run(run_id, lambda run: running(run) and run["done"] == 4)
+    assert midway["total"] == 10
     assert midway["current_asset"] in asset_ids(10)
     assert midway["eta_s"] is not None and midway["eta_s"] > 0
 
@@ -239,6 +260,7 @@ def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(
     assert server.http.post(f"{PREFIX}/sync/{asset_ids(1)[0]}").status_code == 409
     assert len(run_rows(register)) == 1
 
+    httpx.post(api.split("/api/", 1)[0] + "/__release", content=b"", timeout=10)
     final = server.wait_for_run(run_id, ended)
     assert (final["status"], final["success"], final["done"]) == ("completed", 10, 10)
     assert final["current_asset"] is None and final["eta_s"] is None

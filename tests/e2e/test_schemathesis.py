@@ -11,12 +11,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ic3sync.db.engine import make_engine
-from tests.conftest import BACKENDS, MigratedTemplates, drop_pg_database
+from tests.conftest import BACKENDS, MigratedTemplates, drop_pg_database, examples
 from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server, wait_ready
 from tests.helpers import seed_assets
 
-# Enough to reach every parameter's edges; bounded so the module stays within a minute.
-EXAMPLES_PER_OPERATION = 40
+# Enough to reach every parameter's edges; `make thorough` draws more.
+EXAMPLES_PER_OPERATION = examples(15, 60)
 REGISTER = ["Delhi Cantt Naraina_BP_01", "Plant 01_PUMP_01", "Plant/02 #PUMP?02", BROKEN]
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from ic3sync.errors import VendorRejected
 from ic3sync.innomaint.models import AssetResponse, parse_response
 from ic3sync.innomaint.safe_text import SafeText
+from tests.conftest import examples
 
 TOKEN = "tok-3f9c2a"
 
@@ -120,7 +121,9 @@ def bodies(draw: st.DrawFn) -> str:
     return body
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(100, 400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(bodies())
 @example('{"status": true, "response": {"data": {"serialnumber": "A"}}}')
 @example('{"status": false, "response": {"data": {"serialnumber": "A"}}}')

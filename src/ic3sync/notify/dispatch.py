@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -19,13 +19,15 @@ from tenacity import RetryCallState, stop_after_delay
 
 from ic3sync.config import Settings
 from ic3sync.db.digest import closed_run
-from ic3sync.metrics import SyncMetrics
 from ic3sync.model import RunObserver, SyncResult
 from ic3sync.notify.channels import DeliveryError, Notifier, notifiers_from
 from ic3sync.notify.events import EventNotice, Notice
 from ic3sync.notify.notice import RunNotice, is_problem, notice_for, run_url
 from ic3sync.redact import Redactor
 from ic3sync.retrying import Backoff, retrying
+
+if TYPE_CHECKING:
+    from ic3sync.metrics import SyncMetrics
 
 log = logging.getLogger("ic3sync.notify")
 
