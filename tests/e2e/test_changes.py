@@ -124,6 +124,7 @@ def test_ic3sync_changes_prints_a_table_and_writes_files(register, db_url, api_s
         "Register",
         "Failures of the last full run",
         "Changes (last 30 days)",
+        "Needs attention",
         "Columns",
     ]
     assert wb["Register"].max_row == 4

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ic3sync.api import present
 from ic3sync.db import migrate as migrations
 from ic3sync.db import read
+from ic3sync.db.errors import map_db_errors, unreachable_message
 from ic3sync.db.read.asset_list import AssetFilter, AssetList, BuildingChoice
 from ic3sync.db.read.attention import Attention
 from ic3sync.db.selection import count_matching, left_after
@@ -152,7 +153,11 @@ class ReadModels:
         export.write_failures_workbook(self._engine, path, run_id, zone=zone)
 
     def count_matching(self, selection: AssetSelection) -> int:
-        return self._on_connection(count_matching, selection)
+        """The assets a selection matches. A trigger counts them before it starts the run, so
+        an unreachable database is told here as the run would tell it: naming the database."""
+        url = self._engine.url.render_as_string(hide_password=False)
+        with map_db_errors(unreachable_message(url)):
+            return self._on_connection(count_matching, selection)
 
     def left_by_batch(self, run: RunView) -> tuple[int, int | None] | None:
         """(assets left after a finished batched run, the next batch's offset), counted in the
