@@ -5,7 +5,13 @@ An unreachable PostgreSQL fails the suite: it never skips.
 A test that wants its database migrated (it uses `migrated_db_url`, or `engine` or `register`,
 which use it) gets a copy of a database the migrations ran on once in this session: a PostgreSQL
 database created with that one as its TEMPLATE, or a copy of that SQLite file. Each test still
-has a database of its own; the copy just skips running the same migrations again."""
+has a database of its own while it runs; the copy just skips running the same migrations again.
+
+Creating and dropping a PostgreSQL database costs about half a second of the server's work, so a
+worker keeps the migrated ones its tests are done with: after the test, every other session on
+it is ended and, when its schema is still the template's (tables, columns, indexes, constraints
+and revision), its tables are emptied with their sequences restarted, and the next test that
+asks for a migrated database gets it. One whose schema a test changed is dropped."""
 
 from __future__ import annotations
 
@@ -75,13 +81,47 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+# What a migrated PostgreSQL database's schema is: a database handed back is reused only while
+# this reads the same on it as on the template.
+_SCHEMA_FINGERPRINT = """
+SELECT md5(coalesce(string_agg(x, ';' ORDER BY x), '')) FROM (
+  SELECT table_name || '.' || column_name || ':' || data_type || ':'
+         || coalesce(column_default, '') || ':' || is_nullable AS x
+    FROM information_schema.columns WHERE table_schema = 'public'
+  UNION ALL SELECT 'i:' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+  UNION ALL SELECT 'c:' || conname || ':' || pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL SELECT 's:' || sequencename FROM pg_sequences WHERE schemaname = 'public'
+  UNION ALL SELECT 'v:' || viewname FROM pg_views WHERE schemaname = 'public'
+  UNION ALL SELECT 't:' || tgname FROM pg_trigger WHERE NOT tgisinternal
+  UNION ALL SELECT 'r:' || version_num FROM alembic_version
+) AS schema_items
+"""
+
+
+def _ended_others(conn: sa.Connection) -> None:
+    conn.execute(
+        sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+
+
+def _fingerprint(conn: sa.Connection) -> str:
+    return str(conn.execute(sa.text(_SCHEMA_FINGERPRINT)).scalar_one())
+
+
 class MigratedTemplates:
-    """One database per backend, migrated to head the first time a test asks for it."""
+    """One database per backend, migrated to head the first time a test asks for it, and the
+    PostgreSQL copies this worker's tests are done with, emptied for the next one."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.sqlite_file: Path | None = None
         self.pg_url: str | None = None
+        self.pg_fingerprint = ""
+        self.pg_free: list[str] = []
 
     @staticmethod
     def _migrate(url: str) -> None:
@@ -110,9 +150,47 @@ class MigratedTemplates:
                 drop_pg_database(url)
                 raise
             self.pg_url = url
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            with engine.connect() as conn:
+                self.pg_fingerprint = _fingerprint(conn)
+            engine.dispose()
+        if self.pg_free:
+            return self.pg_free.pop()
         return create_pg_database(template=sa.make_url(self.pg_url).database)
 
+    def pg_return(self, url: str) -> None:
+        """Take back a copy a test is done with: emptied for the next test when its schema is
+        still the template's, else dropped."""
+        if self._emptied(url):
+            self.pg_free.append(url)
+        else:
+            drop_pg_database(url)
+
+    def _emptied(self, url: str) -> bool:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                # A process the test left behind may hold a lock or write later: it is cut off.
+                _ended_others(conn)
+                if _fingerprint(conn) != self.pg_fingerprint:
+                    return False
+                tables = conn.execute(
+                    sa.text(
+                        "SELECT quote_ident(tablename) FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                ).scalars()
+                conn.execute(sa.text("SET lock_timeout = '10s'"))
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return True
+        except sa.exc.DBAPIError:
+            return False
+        finally:
+            engine.dispose()
+
     def close(self) -> None:
+        for url in self.pg_free:
+            drop_pg_database(url)
         if self.pg_url is not None:
             drop_pg_database(self.pg_url)
 
@@ -137,11 +215,18 @@ def db_url(
         path = tmp_path / "ic3sync.db"
         yield migrated_templates.sqlite_copy(path) if migrated else f"sqlite:///{path}"
         return
-    url = migrated_templates.pg_copy() if migrated else create_pg_database()
+    if not migrated:
+        url = create_pg_database()
+        try:
+            yield url
+        finally:
+            drop_pg_database(url)
+        return
+    url = migrated_templates.pg_copy()
     try:
         yield url
     finally:
-        drop_pg_database(url)
+        migrated_templates.pg_return(url)
 
 
 @pytest.fixture

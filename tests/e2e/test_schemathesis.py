@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ic3sync.db.engine import make_engine
-from tests.conftest import BACKENDS, MigratedTemplates, drop_pg_database, examples
+from tests.conftest import BACKENDS, MigratedTemplates, examples
 from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server, wait_ready
 from tests.helpers import seed_assets
 
@@ -42,7 +42,7 @@ def live_server(
     finally:
         server.stop()
         if request.param == "postgresql":
-            drop_pg_database(url)
+            migrated_templates.pg_return(url)
 
 
 def test_the_service_keeps_to_its_openapi_schema(live_server: ServerProcess) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_ADMIN_URL, MigratedTemplates, drop_pg_database
+from tests.conftest import PG_ADMIN_URL, MigratedTemplates
 from tests.netproxy import TcpProxy
 
 REPORT_ENV = "IC3_FAULTS_REPORT"
@@ -101,12 +101,12 @@ def ledger() -> Ledger:
 
 @pytest.fixture
 def pg_url(migrated_templates: MigratedTemplates) -> Iterator[str]:
-    """A migrated PostgreSQL database of its own, dropped afterwards."""
+    """A migrated PostgreSQL database of its own while the test runs."""
     url = migrated_templates.pg_copy()
     try:
         yield url
     finally:
-        drop_pg_database(url)
+        migrated_templates.pg_return(url)
 
 
 @pytest.fixture
