@@ -47,7 +47,12 @@ from harness import (
     write_csv,
 )
 from ic3sync.db.engine import make_engine
-from ic3sync.db.schema import asset_master, asset_performance, workorder_summary
+from ic3sync.db.schema import (
+    asset_change,
+    asset_master,
+    asset_performance,
+    workorder_summary,
+)
 from ic3sync.importer import import_assets
 from ic3sync.innomaint.client import InnomaintClient
 from ic3sync.sync import run_sync
@@ -190,13 +195,12 @@ def fill_register(url: str, n: int, template: int, sim: SimulatorProcess, work: 
             c.name for c in asset_performance.c if c.name not in ("performance_id", "asset_id")
         ]
         wo_cols = [c.name for c in workorder_summary.c if c.name not in ("summary_id", "asset_id")]
+        # Every column of the history but its keys, read from the table: a column a migration
+        # adds is copied too.
         change_cols = [
-            "run_id",
-            "table_name",
-            "column_name",
-            "old_value",
-            "new_value",
-            "changed_at",
+            c.name
+            for c in asset_change.c
+            if c.name not in ("change_id", "asset_id", "cmms_asset_id")
         ]
 
         def cols(names: list[str], alias: str) -> str:
