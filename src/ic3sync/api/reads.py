@@ -155,8 +155,7 @@ class ReadModels:
     def count_matching(self, selection: AssetSelection) -> int:
         """The assets a selection matches. A trigger counts them before it starts the run, so
         an unreachable database is told here as the run would tell it: naming the database."""
-        url = self._engine.url.render_as_string(hide_password=False)
-        with map_db_errors(unreachable_message(url)):
+        with map_db_errors(unreachable_message(self._engine.url.render_as_string())):
             return self._on_connection(count_matching, selection)
 
     def left_by_batch(self, run: RunView) -> tuple[int, int | None] | None:
