@@ -181,10 +181,13 @@ def webhook_receiver(
             receiver.paths.append(self.path)
             receiver.bodies.append(json.loads(body))
             time.sleep(receiver.delay_s)
-            self.send_response(receiver.status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            try:
+                self.send_response(receiver.status)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a sender that gave up on a slow answer, as the slow-webhook tests expect
 
         def log_message(self, *args: Any) -> None:
             pass
