@@ -19,6 +19,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,17 @@ SELECT md5(coalesce(string_agg(x, ';' ORDER BY x), '')) FROM (
 """
 
 
+@contextmanager
+def _connected(url: str) -> Iterator[sa.Connection]:
+    """One autocommit connection to `url`, closed with its engine afterwards."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def _ended_others(conn: sa.Connection) -> None:
     conn.execute(
         sa.text(
@@ -150,10 +162,8 @@ class MigratedTemplates:
                 drop_pg_database(url)
                 raise
             self.pg_url = url
-            engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-            with engine.connect() as conn:
+            with _connected(url) as conn:
                 self.pg_fingerprint = _fingerprint(conn)
-            engine.dispose()
         if self.pg_free:
             return self.pg_free.pop()
         return create_pg_database(template=sa.make_url(self.pg_url).database)
@@ -167,9 +177,8 @@ class MigratedTemplates:
             drop_pg_database(url)
 
     def _emptied(self, url: str) -> bool:
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         try:
-            with engine.connect() as conn:
+            with _connected(url) as conn:
                 # A process the test left behind may hold a lock or write later: it is cut off.
                 _ended_others(conn)
                 if _fingerprint(conn) != self.pg_fingerprint:
@@ -185,8 +194,6 @@ class MigratedTemplates:
             return True
         except sa.exc.DBAPIError:
             return False
-        finally:
-            engine.dispose()
 
     def close(self) -> None:
         for url in self.pg_free:
@@ -215,18 +222,14 @@ def db_url(
         path = tmp_path / "ic3sync.db"
         yield migrated_templates.sqlite_copy(path) if migrated else f"sqlite:///{path}"
         return
-    if not migrated:
-        url = create_pg_database()
-        try:
-            yield url
-        finally:
-            drop_pg_database(url)
-        return
-    url = migrated_templates.pg_copy()
+    if migrated:
+        url, done = migrated_templates.pg_copy(), migrated_templates.pg_return
+    else:
+        url, done = create_pg_database(), drop_pg_database
     try:
         yield url
     finally:
-        migrated_templates.pg_return(url)
+        done(url)
 
 
 @pytest.fixture
