@@ -81,6 +81,7 @@ class SqlRunStore:
         self._conn: sa.Connection | None = None
         self._pages: AssetPages | None = None
         self._last_heartbeat = 0.0
+        self._references = writes.WrittenReferences()
 
     def __enter__(self) -> Self:
         return self
@@ -146,7 +147,14 @@ class SqlRunStore:
                 if self.detect_changes:
                     found = changes.diff(changes.read_stored(conn, asset.asset_id), rows)
                 now = _now()
-                writes.write_asset(conn, asset.asset_id, rows, now)
+                upserted = writes.write_asset(
+                    conn,
+                    asset.asset_id,
+                    rows,
+                    now,
+                    written=self._references,
+                    changed={change.table_name for change in found},
+                )
                 changes.record(
                     conn,
                     asset_id=asset.asset_id,
@@ -156,6 +164,7 @@ class SqlRunStore:
                     now=now,
                 )
                 writes.insert_logs(conn, [self._log_row(asset, outcome, now)])
+            self._references.remember(upserted)
 
         self._through_outages(asset, write)
 
@@ -204,6 +213,9 @@ class SqlRunStore:
                 write()
                 return
             except sa.exc.SQLAlchemyError as exc:
+                # Whatever was rolled back, or cut off before its commit was known, is
+                # written again by the next asset that names it.
+                self._references.forget()
                 if not connection_lost(exc):
                     raise AssetNotStored(
                         f"database rejected the asset's rows: {db_reason(exc)}"

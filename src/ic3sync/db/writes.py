@@ -8,7 +8,7 @@ repeats (its prepare_threshold).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,14 @@ from ic3sync.db.schema import (
     workorder_summary,
 )
 
-__all__ = ["heartbeat", "insert_logs", "write_asset"]
+__all__ = ["WrittenReferences", "heartbeat", "insert_logs", "write_asset"]
+
+# The reference rows an answer names, by the AssetRows attribute that holds each.
+_REFERENCES: tuple[tuple[str, sa.Table], ...] = (
+    ("building", building),
+    ("floor", floor),
+    ("department", department),
+)
 
 
 @functools.cache
@@ -104,14 +111,56 @@ def upsert_workorders(
         _upsert(conn, workorder_summary, ("asset_id", "period_type"), rows)
 
 
-def write_asset(conn: sa.Connection, asset_id: int, rows: Any, now: datetime) -> None:
-    """Everything one API answer changes. `rows` is a mapping.AssetRows."""
-    upsert_dimension(conn, building, rows.building, now)
-    upsert_dimension(conn, floor, rows.floor, now)
-    upsert_dimension(conn, department, rows.department, now)
+class WrittenReferences:
+    """The reference rows (building, floor, department) a run has committed, as it wrote them.
+    The thousands of assets of a register share a few hundred of these rows: a row this run
+    already wrote, with the same values, need not be written again for every asset that names
+    it. Told only of committed transactions; forgets everything when a write fails."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    @staticmethod
+    def _key(table: sa.Table, row: Mapping[str, Any]) -> tuple[str, Any]:
+        return table.name, tuple(row.get(c.name) for c in table.primary_key.columns)
+
+    def holds(self, table: sa.Table, row: Mapping[str, Any]) -> bool:
+        return self._rows.get(self._key(table, row)) == row
+
+    def remember(self, written: Iterable[tuple[sa.Table, Mapping[str, Any]]]) -> None:
+        for table, row in written:
+            self._rows[self._key(table, row)] = dict(row)
+
+    def forget(self) -> None:
+        self._rows.clear()
+
+
+def write_asset(
+    conn: sa.Connection,
+    asset_id: int,
+    rows: Any,
+    now: datetime,
+    *,
+    written: WrittenReferences | None = None,
+    changed: Container[str] = (),
+) -> list[tuple[sa.Table, Mapping[str, Any]]]:
+    """Everything one API answer changes. `rows` is a mapping.AssetRows. A reference row that
+    `written` holds with the same values is left as it is, unless its table is in `changed`
+    (the asset's stored values showed it differs: changed elsewhere since). Returns the
+    reference rows written, for `written` to remember once the transaction has committed."""
+    upserted: list[tuple[sa.Table, Mapping[str, Any]]] = []
+    for attribute, table in _REFERENCES:
+        row = getattr(rows, attribute)
+        if not row or (
+            written is not None and table.name not in changed and written.holds(table, row)
+        ):
+            continue
+        upsert_dimension(conn, table, row, now)
+        upserted.append((table, row))
     update_master(conn, asset_id, rows.master, now)
     upsert_performance(conn, asset_id, rows.performance, now)
     upsert_workorders(conn, asset_id, rows.workorders, now)
+    return upserted
 
 
 # Built once: its values travel as parameters.
