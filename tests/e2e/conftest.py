@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -118,6 +119,17 @@ def launch_server(
             stdin=subprocess.DEVNULL,
         )
     return ServerProcess(proc, f"http://127.0.0.1:{port}", log_path, env["IC3_ADMIN_TOKEN"])
+
+
+@contextlib.contextmanager
+def serving(db_url: str, api_url: str, log_dir: Path, **env: str | None) -> Iterator[ServerProcess]:
+    """`ic3sync serve` (as launch_server starts it), answering, for the block; stopped after."""
+    server = launch_server(db_url, api_url, log_dir, **env)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

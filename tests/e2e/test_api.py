@@ -21,8 +21,7 @@ from tests.e2e.conftest import (
     PREFIX,
     ServerProcess,
     asset_ids,
-    launch_server,
-    wait_ready,
+    serving,
 )
 from tests.helpers import TOKEN, master, seed_assets, table_rows
 from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
@@ -233,14 +232,12 @@ def test_a_background_run_is_watched_to_completion_and_refuses_a_second_trigger(
     seed_assets(register, ids)
     # The vendor holds the fifth asset until the test releases it: the run is seen midway
     # however slow the machine, and ends as soon as it may.
-    with simulator_process(tmp_path, faults={ids[4]: "held"}) as api:
-        # Requests 60 ms apart: by the fifth, the run has taken long enough to show an ETA.
-        server = launch_server(db_url, api, tmp_path, INNOMAINT_RATE_MS="60")
-        try:
-            wait_ready(server)
-            _watch_a_background_run(server, register, api)
-        finally:
-            server.stop()
+    # Requests 60 ms apart: by the fifth, the run has taken long enough to show an ETA.
+    with (
+        simulator_process(tmp_path, faults={ids[4]: "held"}) as api,
+        serving(db_url, api, tmp_path, INNOMAINT_RATE_MS="60") as server,
+    ):
+        _watch_a_background_run(server, register, api)
 
 
 def _watch_a_background_run(server: ServerProcess, register: sa.Engine, api: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.conftest import PREFIX, ServerProcess, launch_server, wait_ready
+from tests.e2e.conftest import PREFIX, serving
 from tests.helpers import seed_assets, table_rows
 from tests.procs import base_env, run_cli, simulator_process
 
@@ -72,16 +72,10 @@ def test_the_service_syncs_hostile_values_without_a_500(
 ) -> None:
     seed_assets(register, [SURROGATE, NUL, CONTROLS, PLAIN])
     # No admin token: on loopback the pages show without a login.
-    server: ServerProcess = launch_server(
-        url_of(register), hostile_vendor, tmp_path, IC3_ADMIN_TOKEN=""
-    )
-    try:
-        wait_ready(server)
+    with serving(url_of(register), hostile_vendor, tmp_path, IC3_ADMIN_TOKEN="") as server:
         one = server.http.post(f"{PREFIX}/sync/{SURROGATE.replace(' ', '%20')}")
         run = server.http.post(f"{PREFIX}/sync", params={"batch": 100})
         page = server.http.get(f"/assets/{SURROGATE.replace(' ', '%20')}", follow_redirects=True)
-    finally:
-        server.stop()
     assert one.status_code == 200 and one.json()["status"] == "synced", one.text
     assert run.status_code == 200, run.text
     assert (run.json()["success"], run.json()["failed"]) == (4, 0), run.json()

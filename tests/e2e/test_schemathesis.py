@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ic3sync.db.engine import make_engine
 from tests.conftest import BACKENDS, MigratedTemplates, examples
-from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, launch_server, wait_ready
+from tests.e2e.conftest import ADMIN_TOKEN, BROKEN, ServerProcess, serving
 from tests.helpers import seed_assets
 
 # Enough to reach every parameter's edges; `make thorough` draws more.
@@ -35,12 +35,10 @@ def live_server(
     engine = make_engine(url)
     seed_assets(engine, REGISTER)
     engine.dispose()
-    server = launch_server(url, api_simulator, tmp)
     try:
-        wait_ready(server)
-        yield server
+        with serving(url, api_simulator, tmp) as server:
+            yield server
     finally:
-        server.stop()
         if request.param == "postgresql":
             migrated_templates.pg_return(url)
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from ic3sync.db.engine import make_engine
-from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess, launch_server, wait_ready
+from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess, serving
 from tests.faults.checks import leaks, tracebacks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, seed_assets
@@ -95,12 +95,8 @@ def server(migrated_db_url: str, tmp_path: Path, vendor: str) -> Iterator[Server
     engine = make_engine(db_url)
     seed_assets(engine, IDS)
     engine.dispose()
-    srv = launch_server(db_url, vendor, tmp_path)
-    try:
-        wait_ready(srv)
+    with serving(db_url, vendor, tmp_path) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _send(srv: ServerProcess, method: str, path: str, auth: str | None) -> httpx.Response:
