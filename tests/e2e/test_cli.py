@@ -201,6 +201,23 @@ def test_sync_exits_zero_when_every_asset_succeeds_and_only_failed_finds_nothing
     }
 
 
+def test_a_batch_says_what_it_left_and_the_command_of_the_next_batch(
+    migrated_db_url, tmp_path, api
+):
+    env = registered(migrated_db_url, tmp_path, HEALTHY[:5])
+    env["INNOMAINT_API_URL"] = api
+    first = run_cli("sync", "--batch", "3", env=env)
+    assert first.returncode == 0, first.stderr
+    told = "2 assets left after this batch; the next batch: ic3sync sync --batch 3 --offset 3"
+    assert told in first.stdout, first.stdout
+    # The command it printed takes the rest; in --json mode the words go to stderr.
+    command = first.stdout.rsplit("the next batch: ic3sync ", 1)[1].split()
+    last = run_cli(*command, "--json", env=env)
+    assert last.returncode == 0, last.stderr
+    assert last_json_line(last.stdout)["total"] == 2
+    assert "Nothing left after this batch." in last.stderr
+
+
 def test_a_sync_of_an_empty_register_says_to_import_it_first(migrated_db_url):
     env = base_env(migrated_db_url, "http://127.0.0.1:9/nothing-listens-here")
     proc = run_cli("sync", env=env)

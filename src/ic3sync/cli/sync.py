@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> int:
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
+    # Counted before the run, as the API counts it: an only-failed run's assets leave the
+    # filter as they succeed, so no offset would point at the next ones (none is told).
+    batched = selection.batch is not None and not selection.only_failed
+    matching = _matching(wiring, selection) if batched else 0
     with wiring.clients(cancel=cancel) as client, stop_on_signals(cancel, err):
         try:
             result = _run(wiring, client, selection, cancel, progress)
@@ -35,10 +39,36 @@ def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> i
             if progress:
                 progress.stop()
     say_on_interrupt(f"interrupted after run {result.run_id} had ended {result.status}")
-    print_summary(result, err if as_json else out)
+    console = err if as_json else out
+    print_summary(result, console)
+    if batched and result.status == "completed":
+        console.print(left_after_batch(matching, selection, result.total), highlight=False)
     if as_json:
         print(json.dumps(result.as_dict()))
     return run_exit_code(result.status, result.failed)
+
+
+def _matching(wiring: Wiring, selection: AssetSelection) -> int:
+    from ic3sync.db.errors import map_db_errors, unreachable_message
+    from ic3sync.db.selection import count_matching
+
+    url = wiring.settings.database_url
+    with map_db_errors(unreachable_message(url)), wiring.engine.connect() as conn:
+        return count_matching(conn, selection)
+
+
+def left_after_batch(matching: int, selection: AssetSelection, taken: int) -> str:
+    """What the batch left for later, and the command of the next batch."""
+    from ic3sync.db.selection import left_after
+
+    left, next_offset = left_after(matching, selection, taken)
+    if next_offset is None:
+        return "Nothing left after this batch."
+    command = f"ic3sync sync --batch {selection.batch} --offset {next_offset}"
+    if selection.customer_id is not None:
+        command += f" --customer-id {selection.customer_id}"
+    plural = "" if left == 1 else "s"
+    return f"{left} asset{plural} left after this batch; the next batch: {command}"
 
 
 def _run(
