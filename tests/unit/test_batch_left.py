@@ -6,6 +6,8 @@ from __future__ import annotations
 from ic3sync.cli.sync import left_after_batch
 from ic3sync.model import AssetSelection
 
+NOTHING = "Nothing left after this batch."
+
 
 def test_the_next_batch_starts_where_this_one_ended_with_the_same_customer():
     told = left_after_batch(10, AssetSelection(batch=4, offset=2, customer_id=24463), 4)
@@ -15,8 +17,11 @@ def test_the_next_batch_starts_where_this_one_ended_with_the_same_customer():
     )
 
 
-def test_one_asset_left_is_one_and_none_left_says_so():
-    assert left_after_batch(5, AssetSelection(batch=4), 4).startswith("1 asset left after this batch;")
-    assert left_after_batch(5, AssetSelection(batch=4, offset=4), 1) == "Nothing left after this batch."
+def test_one_asset_left_is_one_thousands_are_grouped_and_none_left_says_so():
+    one = left_after_batch(5, AssetSelection(batch=4), 4)
+    assert one.startswith("1 asset left after this batch;"), one
+    many = left_after_batch(3_000, AssetSelection(batch=100), 100)
+    assert many.startswith("2,900 assets left after this batch;"), many
+    assert left_after_batch(5, AssetSelection(batch=4, offset=4), 1) == NOTHING
     # A batch that took fewer than it was allowed reached the end of the register.
-    assert left_after_batch(3, AssetSelection(batch=10), 3) == "Nothing left after this batch."
+    assert left_after_batch(3, AssetSelection(batch=10), 3) == NOTHING

@@ -68,7 +68,7 @@ def left_after_batch(matching: int, selection: AssetSelection, taken: int) -> st
     if selection.customer_id is not None:
         command += f" --customer-id {selection.customer_id}"
     plural = "" if left == 1 else "s"
-    return f"{left} asset{plural} left after this batch; the next batch: {command}"
+    return f"{left:,} asset{plural} left after this batch; the next batch: {command}"
 
 
 def _run(
