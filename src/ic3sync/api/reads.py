@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from ic3sync.api import present
 from ic3sync.db import migrate as migrations
 from ic3sync.db import read
-from ic3sync.db.errors import map_db_errors, unreachable_message
 from ic3sync.db.read.asset_list import AssetFilter, AssetList, BuildingChoice
 from ic3sync.db.read.attention import Attention
-from ic3sync.db.selection import count_matching, left_after
+from ic3sync.db.selection import count_matching_before_a_run, left_after
 from ic3sync.db.views import (
     AssetDetail,
     ChangePage,
@@ -155,8 +154,7 @@ class ReadModels:
     def count_matching(self, selection: AssetSelection) -> int:
         """The assets a selection matches. A trigger counts them before it starts the run, so
         an unreachable database is told here as the run would tell it: naming the database."""
-        with map_db_errors(unreachable_message(self._engine.url.render_as_string())):
-            return self._on_connection(count_matching, selection)
+        return count_matching_before_a_run(self._engine, selection)
 
     def left_by_batch(self, run: RunView) -> tuple[int, int | None] | None:
         """(assets left after a finished batched run, the next batch's offset), counted in the

@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 
 def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> int:
+    from ic3sync.db.selection import count_matching_before_a_run
+
     cancel = threading.Event()
     progress = RichProgress(err) if err.is_terminal else None
     # Counted before the run, as the API counts it: an only-failed run's assets leave the
     # filter as they succeed, so no offset would point at the next ones (none is told).
     batched = selection.batch is not None and not selection.only_failed
-    matching = _matching(wiring, selection) if batched else 0
+    matching = count_matching_before_a_run(wiring.engine, selection) if batched else 0
     with wiring.clients(cancel=cancel) as client, stop_on_signals(cancel, err):
         try:
             result = _run(wiring, client, selection, cancel, progress)
@@ -46,15 +48,6 @@ def _run_cli_sync(wiring: Wiring, selection: AssetSelection, as_json: bool) -> i
     if as_json:
         print(json.dumps(result.as_dict()))
     return run_exit_code(result.status, result.failed)
-
-
-def _matching(wiring: Wiring, selection: AssetSelection) -> int:
-    from ic3sync.db.errors import map_db_errors, unreachable_message
-    from ic3sync.db.selection import count_matching
-
-    url = wiring.settings.database_url
-    with map_db_errors(unreachable_message(url)), wiring.engine.connect() as conn:
-        return count_matching(conn, selection)
 
 
 def left_after_batch(matching: int, selection: AssetSelection, taken: int) -> str:

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from ic3sync.db.errors import map_db_errors, unreachable_message
 from ic3sync.db.schema import asset_master, sync_log
 from ic3sync.model import AssetRef, AssetSelection
 
@@ -69,6 +70,16 @@ def count_matching(conn: sa.Connection, sel: AssetSelection) -> int:
     return count_assets(
         conn, AssetSelection(customer_id=sel.customer_id, only_failed=sel.only_failed)
     )
+
+
+def count_matching_before_a_run(engine: sa.Engine, sel: AssetSelection) -> int:
+    """count_matching on a connection of its own, as a trigger counts a batch before it starts
+    the run: an unreachable database is told as the run would tell it, naming the database."""
+    with (
+        map_db_errors(unreachable_message(engine.url.render_as_string())),
+        engine.connect() as conn,
+    ):
+        return count_matching(conn, sel)
 
 
 def left_after(matching: int, sel: AssetSelection, taken: int) -> tuple[int, int | None]:
