@@ -156,7 +156,7 @@ def test_admin_routes_need_the_token_and_health_and_metrics_do_not(register, sta
             assert answer.headers["WWW-Authenticate"] == "Bearer"
             assert "detail" in answer.json()
         # A right token clears this address's count of wrong ones, which would otherwise
-        # meet the throttle (429) after five (test_hardening tests it).
+        # meet the throttle after five (test_hardening tests it).
         assert server.http.get(f"{PREFIX}/runs").status_code == 200
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/metrics").status_code == 200

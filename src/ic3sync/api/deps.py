@@ -52,7 +52,9 @@ def require_admin(
 ) -> None:
     """With IC3_ADMIN_TOKEN set, `Authorization: Bearer <it>`; without one the service only
     listens on loopback (server.py), so every local caller is admitted. Wrong tokens count in
-    the dashboard login's throttle: the same secret must not be guessed faster here."""
+    the dashboard login's throttle: the same secret must not be guessed faster here. A missing
+    or wrong token is a 401 (the contract's answer), and so is any token from an address that
+    must wait, with Retry-After: no token of it is tried then, so none can be told right."""
     expected = settings.admin_token
     if expected is None:
         return
@@ -61,32 +63,24 @@ def require_admin(
         _refuse_token()
     throttle, client = token_throttle(request), client_address(request)
     if wait := throttle.wait_s(client):
-        _too_many(wait)
+        _refuse_token(wait)
     # compare_digest on bytes: a str with non-ASCII characters would raise TypeError.
     if hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
         throttle.succeeded(client)
         return
     wait = throttle.failed(client)
     log.warning("admin API refused: wrong admin token from %s", client)
+    _refuse_token(wait)
+
+
+def _refuse_token(wait: int = 0) -> NoReturn:
+    """401; with Retry-After when this address must wait before any token of it is tried."""
+    detail = "missing or wrong admin token: send Authorization: Bearer <IC3_ADMIN_TOKEN>"
+    headers = {"WWW-Authenticate": "Bearer"}
     if wait:
-        _too_many(wait)
-    _refuse_token()
-
-
-def _refuse_token() -> NoReturn:
-    raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        detail="missing or wrong admin token: send Authorization: Bearer <IC3_ADMIN_TOKEN>",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
-def _too_many(wait: int) -> NoReturn:
-    raise HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=f"too many wrong admin tokens from this address: try again in {wait} s",
-        headers={"Retry-After": str(wait)},
-    )
+        detail = f"too many wrong admin tokens from this address: try again in {wait} s"
+        headers["Retry-After"] = str(wait)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=headers)
 
 
 def loopback_name(name: str) -> bool:

@@ -152,10 +152,10 @@ class Health(BaseModel):
 def error_responses(*codes: int, model: Any = ErrorBody) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes a route can answer."""
     described = {
-        401: "missing or wrong admin token",
+        401: "missing or wrong admin token; with Retry-After, too many wrong ones came from "
+        "this address, and no token of it is tried until then",
         403: "a foreign Host without IC3_ADMIN_TOKEN, or a state change from another site",
         413: "the request body is larger than 64 KB",
-        429: "too many wrong admin tokens from this address: wait Retry-After seconds",
         404: "not found",
         409: "a run is going (its run_id is in the body) or the run cannot be cancelled",
         502: "the Innomaint API failed for this asset",

@@ -17,5 +17,5 @@ def admin_router() -> APIRouter:
         prefix=PREFIX,
         dependencies=[Depends(check_admin_request), Depends(require_admin)],
         # Any admin route answers 503 while the database is unreachable.
-        responses=error_responses(401, 403, 413, 429, 503),
+        responses=error_responses(401, 403, 413, 503),
     )
