@@ -22,6 +22,7 @@ from ic3sync.db.schema import (
     ASSET_INT_COLUMNS,
     ASSET_TEXT_COLUMNS,
     PERFORMANCE_TEXT_COLUMNS,
+    REFERENCE_TABLES,
     WORKORDER_BY_PERIOD,
     WORKORDER_COST_COLUMNS,
     WORKORDER_COUNT_COLUMNS,
@@ -29,9 +30,6 @@ from ic3sync.db.schema import (
     asset_change,
     asset_master,
     asset_performance,
-    building,
-    department,
-    floor,
     workorder_summary,
 )
 
@@ -71,17 +69,10 @@ PERFORMANCE_COLUMNS: Final = (
     "total_ticket",
 )
 WORKORDER_COLUMNS: Final = (*WORKORDER_COUNT_COLUMNS, *WORKORDER_COST_COLUMNS)
-# The name of the building, floor and department the asset is assigned to, reached through the
-# asset's own building_id, floor_id and department_id.
-_DIMENSIONS: Final = (
-    ("building", building, "building_id", "building_name"),
-    ("floor", floor, "floor_id", "floor_name"),
-    ("department", department, "department_id", "department_name"),
-)
 
 _TRACKED: Final[tuple[_Tracked, ...]] = (
     *(_Tracked(asset_master.name, c, asset_master.c[c]) for c in MASTER_COLUMNS),
-    *(_Tracked(t.name, name, t.c[name]) for _, t, _, name in _DIMENSIONS),
+    *(_Tracked(t.name, name, t.c[name]) for _, t, _, name in REFERENCE_TABLES),
     *(_Tracked(asset_performance.name, c, asset_performance.c[c]) for c in PERFORMANCE_COLUMNS),
     *(
         _Tracked(workorder_summary.name, f"{p}.{c}", WORKORDER_BY_PERIOD[p].c[c])
@@ -189,7 +180,8 @@ def _tracked(table_name: str, prefix: str = "") -> dict[str, tuple[Key, Any, int
 # echoed serialnumber and the parsed companions are not tracked.
 _MASTER_TRACKED: Final = _tracked(asset_master.name)
 _DIMENSION_TRACKED: Final = tuple(
-    (attr, name, (table.name, name), table.c[name].type) for attr, table, _, name in _DIMENSIONS
+    (attr, name, (table.name, name), table.c[name].type)
+    for attr, table, _, name in REFERENCE_TABLES
 )
 _PERFORMANCE_TRACKED: Final = _tracked(asset_performance.name)
 _WORKORDER_TRACKED: Final = {

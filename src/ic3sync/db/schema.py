@@ -5,6 +5,7 @@ this module is what the code queries and what `compare_type` checks the migratio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 import sqlalchemy as sa
 
@@ -101,6 +102,14 @@ department = sa.Table(
     sa.Column("location_id", sa.BigInteger),
     sa.Column("asset_department_id", sa.BigInteger),
     *_stamps(),
+)
+
+# The reference rows an answer names: the AssetRows attribute that holds each, its table, the
+# asset's column that points at it, and the name it is shown and tracked by.
+REFERENCE_TABLES: Final = (
+    ("building", building, "building_id", "building_name"),
+    ("floor", floor, "floor_id", "floor_name"),
+    ("department", department, "department_id", "department_name"),
 )
 
 asset_performance = sa.Table(

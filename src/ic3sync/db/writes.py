@@ -16,11 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ic3sync.db.schema import (
+    REFERENCE_TABLES,
     asset_master,
     asset_performance,
-    building,
-    department,
-    floor,
     metadata,
     sync_log,
     sync_run,
@@ -28,13 +26,6 @@ from ic3sync.db.schema import (
 )
 
 __all__ = ["WrittenReferences", "heartbeat", "insert_logs", "write_asset"]
-
-# The reference rows an answer names, by the AssetRows attribute that holds each.
-_REFERENCES: tuple[tuple[str, sa.Table], ...] = (
-    ("building", building),
-    ("floor", floor),
-    ("department", department),
-)
 
 
 @functools.cache
@@ -149,7 +140,7 @@ def write_asset(
     (the asset's stored values showed it differs: changed elsewhere since). Returns the
     reference rows written, for `written` to remember once the transaction has committed."""
     upserted: list[tuple[sa.Table, Mapping[str, Any]]] = []
-    for attribute, table in _REFERENCES:
+    for attribute, table, _, _ in REFERENCE_TABLES:
         row = getattr(rows, attribute)
         if not row or (
             written is not None and table.name not in changed and written.holds(table, row)
