@@ -192,3 +192,9 @@ def reset_simulator(api_url: str) -> None:
     transient fault was served: the next test meets every fault as a fresh process would."""
     root = api_url.split("/api/", 1)[0]
     httpx.post(f"{root}/__reset", content=b"", timeout=10).raise_for_status()
+
+
+def release_held(api_url: str) -> None:
+    """Answer the `held` assets of the simulator process at `api_url` from now on."""
+    root = api_url.split("/api/", 1)[0]
+    httpx.post(f"{root}/__release", content=b"", timeout=10).raise_for_status()

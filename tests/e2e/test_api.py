@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     serving,
 )
 from tests.helpers import TOKEN, master, seed_assets, table_rows
-from tests.procs import base_env, ic3sync_cmd, run_cli, simulator_process
+from tests.procs import base_env, ic3sync_cmd, release_held, run_cli, simulator_process
 
 SPACED = "Delhi Cantt Naraina_BP_01"
 # Request spacing that makes a run of SLOW_ASSETS last a few seconds.
@@ -257,7 +257,7 @@ def _watch_a_background_run(server: ServerProcess, register: sa.Engine, api: str
     assert server.http.post(f"{PREFIX}/sync/{asset_ids(1)[0]}").status_code == 409
     assert len(run_rows(register)) == 1
 
-    httpx.post(api.split("/api/", 1)[0] + "/__release", content=b"", timeout=10)
+    release_held(api)
     final = server.wait_for_run(run_id, ended)
     assert (final["status"], final["success"], final["done"]) == ("completed", 10, 10)
     assert final["current_asset"] is None and final["eta_s"] is None

@@ -20,7 +20,7 @@ from tests.e2e.conftest import ADMIN_TOKEN, PREFIX, ServerProcess, serving
 from tests.faults.checks import leaks, tracebacks
 from tests.faults.conftest import BACKENDS
 from tests.helpers import TOKEN, seed_assets
-from tests.procs import simulator_process
+from tests.procs import release_held, simulator_process
 
 IDS = [f"Abuse site_{n:03d}" for n in range(40)]
 ROUTES = [
@@ -83,10 +83,6 @@ def vendor(tmp_path: Path) -> Iterator[str]:
     a burst arrives, however slow the machine."""
     with simulator_process(tmp_path, latency_ms=30, faults=dict.fromkeys(IDS[:4], "held")) as api:
         yield api
-
-
-def release(vendor: str) -> None:
-    httpx.post(vendor.split("/api/", 1)[0] + "/__release", content=b"", timeout=10)
 
 
 @pytest.fixture
@@ -182,7 +178,7 @@ def test_a_burst_of_triggers_starts_exactly_one_run(server, vendor, db_url, ledg
             if len(codes) >= len(paths) - 1:
                 break
         time.sleep(0.02)
-    release(vendor)
+    release_held(vendor)
     for t in threads:
         t.join()
     engine = make_engine(db_url)
